@@ -1,0 +1,1 @@
+"""The SQL store: models, sessions, repositories and migrations. Never imports Slack."""

@@ -1,0 +1,216 @@
+"""SQLAlchemy models: every row carries its team, the tenant key."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    JSON,
+    Date,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+TEAM_ID = 32
+USER_ID = 32
+STAGE_KEY = 40
+RATE = Numeric(20, 10)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a stable constraint naming convention for migrations."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Team(Base):
+    """A Slack workspace or Enterprise Grid org: the tenant."""
+
+    __tablename__ = "teams"
+
+    id: Mapped[str] = mapped_column(String(TEAM_ID), primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    currency: Mapped[str] = mapped_column(String(3))
+    next_number: Mapped[int] = mapped_column(Integer, default=1)
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    admins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    stages: Mapped[list[Stage]] = relationship(
+        order_by="Stage.position", cascade="all, delete-orphan", back_populates="team"
+    )
+    rates: Mapped[list[Rate]] = relationship(cascade="all, delete-orphan")
+
+
+class Rate(Base):
+    """1 unit of `currency` is worth `rate` units of the team's reporting currency."""
+
+    __tablename__ = "rates"
+
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    rate: Mapped[Decimal] = mapped_column(RATE)
+
+
+class Stage(Base):
+    """An open stage of a team's pipeline."""
+
+    __tablename__ = "stages"
+    __table_args__ = (UniqueConstraint("team_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(STAGE_KEY))
+    name: Mapped[str] = mapped_column(String(80))
+    position: Mapped[int] = mapped_column(Integer)
+    probability: Mapped[int] = mapped_column(Integer)
+    stale_days: Mapped[int] = mapped_column(Integer)
+
+    team: Mapped[Team] = relationship(back_populates="stages")
+
+
+class Deal(Base):
+    """A deal. `stage` is a stage key; for a closed deal, the stage it closed from."""
+
+    __tablename__ = "deals"
+    __table_args__ = (
+        UniqueConstraint("team_id", "number"),
+        # The scheduler's scans: open deals of a team by last activity, and the closed cohort.
+        Index("ix_deals_team_status_activity", "team_id", "status", "last_activity_at"),
+        Index("ix_deals_team_closed_at", "team_id", "closed_at"),
+        Index("ix_deals_team_owner_status", "team_id", "owner_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    # Hundredths of the currency unit: integer sums are exact on SQLite, which has no decimal type.
+    amount_cents: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    owner_id: Mapped[str] = mapped_column(String(USER_ID))
+    stage: Mapped[str] = mapped_column(String(STAGE_KEY))
+    status: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(USER_ID))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    close_date: Mapped[date | None] = mapped_column(Date)
+    next_step_text: Mapped[str | None] = mapped_column(Text)
+    next_step_due: Mapped[date | None] = mapped_column(Date)
+    lost_reason: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(200))
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    snoozed_until: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(USER_ID))
+    version: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's documented form
+
+    @property
+    def amount(self) -> Decimal | None:
+        """The amount in the deal's currency."""
+        return None if self.amount_cents is None else Decimal(self.amount_cents).scaleb(-2)
+
+    stage_changes: Mapped[list[StageChange]] = relationship(
+        order_by="(StageChange.at, StageChange.id)",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        back_populates="deal",
+    )
+    activities: Mapped[list[Activity]] = relationship(
+        order_by="(Activity.at, Activity.id)", cascade="all, delete-orphan", passive_deletes=True
+    )
+    close_date_changes: Mapped[list[CloseDateChange]] = relationship(
+        order_by="(CloseDateChange.at, CloseDateChange.id)",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class StageChange(Base):
+    """A deal entering a stage or an outcome (`won`/`lost`); the first row is its creation."""
+
+    __tablename__ = "stage_changes"
+    __table_args__ = (
+        Index("ix_stage_changes_deal_at", "deal_id", "at"),
+        Index("ix_stage_changes_team_at", "team_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(TEAM_ID))
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"))
+    from_stage: Mapped[str | None] = mapped_column(String(STAGE_KEY))
+    to_stage: Mapped[str] = mapped_column(String(STAGE_KEY))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    by: Mapped[str] = mapped_column(String(USER_ID))
+
+    # When the deal entered `from_stage`: time in stage is a plain subtraction, no self-join.
+    from_entered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    deal: Mapped[Deal] = relationship(back_populates="stage_changes")
+
+
+class Activity(Base):
+    """A call, email, meeting or note logged on a deal."""
+
+    __tablename__ = "activities"
+    __table_args__ = (Index("ix_activities_deal_at", "deal_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(TEAM_ID))
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    by: Mapped[str] = mapped_column(String(USER_ID))
+    link: Mapped[str | None] = mapped_column(Text)
+
+
+class CloseDateChange(Base):
+    """A change of a deal's expected close date: the record of slippage."""
+
+    __tablename__ = "close_date_changes"
+    __table_args__ = (Index("ix_close_date_changes_deal", "deal_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(TEAM_ID))
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"))
+    old_date: Mapped[date | None] = mapped_column(Date)
+    new_date: Mapped[date | None] = mapped_column(Date)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    by: Mapped[str] = mapped_column(String(USER_ID))
+
+
+class AppliedOperation(Base):
+    """An idempotency key seen once: a retried or double-clicked operation applies only once."""
+
+    __tablename__ = "applied_operations"
+    __table_args__ = (
+        ForeignKeyConstraint(["team_id"], ["teams.id"], ondelete="CASCADE"),
+    )
+
+    team_id: Mapped[str] = mapped_column(String(TEAM_ID), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    deal_number: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
