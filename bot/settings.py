@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipeline.dates import validate_timezone
+from pipeline.errors import PipebotError
 from pipeline.money import normalize_currency
 
 
@@ -28,12 +29,18 @@ class Settings(BaseSettings):
     @field_validator("default_timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
-        return validate_timezone(value)
+        try:
+            return validate_timezone(value)
+        except PipebotError as exc:
+            raise ValueError(exc.user_text()) from None
 
     @field_validator("default_currency")
     @classmethod
     def _currency(cls, value: str) -> str:
-        return normalize_currency(value)
+        try:
+            return normalize_currency(value)
+        except PipebotError as exc:
+            raise ValueError(exc.user_text()) from None
 
     @field_validator("database_url")
     @classmethod

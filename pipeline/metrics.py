@@ -381,8 +381,9 @@ def _funnel(
         .subquery("furthest")
     )
     rows = session.execute(
-        select(furthest.c.status, furthest.c.closed_from, furthest.c.furthest, func.count())
-        .group_by(furthest.c.status, furthest.c.closed_from, furthest.c.furthest)
+        select(
+            furthest.c.status, furthest.c.closed_from, furthest.c.furthest, func.count()
+        ).group_by(furthest.c.status, furthest.c.closed_from, furthest.c.furthest)
     ).all()
     won = sum(n for status, _, _, n in rows if status == WON)
     steps = []

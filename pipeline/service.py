@@ -19,7 +19,7 @@ from pipeline import stages as stage_rules
 from pipeline.clock import Clock, utcnow
 from pipeline.dates import today_in, validate_timezone
 from pipeline.errors import AlreadyApplied, Ambiguous, Conflict, InvalidInput, NotFound, Refused
-from pipeline.money import Money, normalize_currency
+from pipeline.money import MAX_AMOUNT, Money, normalize_currency
 from pipeline.schemas import DealDetail, DealOut, StageOut, TeamOut
 from pipeline.types import LOST, OUTCOMES, WON, ActivityKind, DealStatus
 from storage import repositories as repo
@@ -27,7 +27,6 @@ from storage.models import Activity, CloseDateChange, Deal, Rate, Stage, StageCh
 
 MAX_NAME = 200
 MAX_TEXT = 3000
-MAX_AMOUNT = Decimal(10) ** 15
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,8 @@ def validate_deal_name(name: str) -> str:
     cleaned = " ".join(_clean_text(name, what="name", example="add Acme Corp 50k").split())
     if len(cleaned) > MAX_NAME:
         raise InvalidInput(
-            f"A deal name is at most {MAX_NAME} characters.", example="add Acme Corp 50k",
+            f"A deal name is at most {MAX_NAME} characters.",
+            example="add Acme Corp 50k",
             field="name",
         )
     if cleaned.lstrip("#").isdigit():
@@ -88,7 +88,7 @@ def _validate_amount(money: Money | None) -> Money | None:
         return None
     if money.amount < 0:
         raise InvalidInput("An amount can't be negative.", example="50k", field="amount")
-    if money.amount >= MAX_AMOUNT:
+    if money.amount > MAX_AMOUNT:
         raise InvalidInput("That amount is too large.", example="1.2M", field="amount")
     return Money(money.amount, normalize_currency(money.currency))
 
@@ -338,7 +338,9 @@ class PipelineService:
         text = ref.strip()
         example = "show #12"
         if not text:
-            raise InvalidInput("Which deal? Give its number or the start of its name.", example=example)
+            raise InvalidInput(
+                "Which deal? Give its number or the start of its name.", example=example
+            )
         number_text = text[1:] if text.startswith("#") else text
         if number_text.isdigit():
             deal = repo.deal_by_number(self.session, self.team_id, int(number_text), lock=lock)
@@ -482,9 +484,9 @@ class PipelineService:
         actor: str,
         expected_version: int | None = None,
         name: str | _Unset = UNSET,
-        amount: Money | None | _Unset = UNSET,
-        close_date: date | None | _Unset = UNSET,
-        source: str | None | _Unset = UNSET,
+        amount: Money | _Unset | None = UNSET,
+        close_date: date | _Unset | None = UNSET,
+        source: str | _Unset | None = UNSET,
     ) -> DealOut:
         """Change a deal's name, amount, close date or source."""
         now = self.clock()
@@ -507,9 +509,7 @@ class PipelineService:
         self._touch(deal, actor, now)
         return self._flush(deal)
 
-    def _change_close_date(
-        self, deal: Deal, new: date | None, actor: str, now: datetime
-    ) -> None:
+    def _change_close_date(self, deal: Deal, new: date | None, actor: str, now: datetime) -> None:
         if new == deal.close_date:
             return
         deal.close_date_changes.append(
@@ -566,7 +566,9 @@ class PipelineService:
             )
         return self._move_to(deal, self.resolve_stage(stage), actor, now)
 
-    def advance(self, ref: str | int, *, actor: str, expected_version: int | None = None) -> DealOut:
+    def advance(
+        self, ref: str | int, *, actor: str, expected_version: int | None = None
+    ) -> DealOut:
         """Move an open deal to the next stage; on the last stage, refuse and suggest won."""
         now = self.clock()
         deal = self._require_open(self._load(ref, expected_version), "move it")

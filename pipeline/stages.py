@@ -94,9 +94,7 @@ def resolve_stage(text: str, stages: Sequence[StageOut]) -> StageOut:
     for stage in stages:
         if wanted in (stage.key, stage.name.lower()):
             return stage
-    matches = [
-        s for s in stages if s.key.startswith(wanted) or s.name.lower().startswith(wanted)
-    ]
+    matches = [s for s in stages if s.key.startswith(wanted) or s.name.lower().startswith(wanted)]
     if len(matches) == 1:
         return matches[0]
     if matches:

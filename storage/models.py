@@ -6,8 +6,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    BigInteger,
     JSON,
+    BigInteger,
     Date,
     ForeignKey,
     ForeignKeyConstraint,
@@ -67,7 +67,9 @@ class Rate(Base):
 
     __tablename__ = "rates"
 
-    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[str] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
     rate: Mapped[Decimal] = mapped_column(RATE)
 
@@ -206,9 +208,7 @@ class AppliedOperation(Base):
     """An idempotency key seen once: a retried or double-clicked operation applies only once."""
 
     __tablename__ = "applied_operations"
-    __table_args__ = (
-        ForeignKeyConstraint(["team_id"], ["teams.id"], ondelete="CASCADE"),
-    )
+    __table_args__ = (ForeignKeyConstraint(["team_id"], ["teams.id"], ondelete="CASCADE"),)
 
     team_id: Mapped[str] = mapped_column(String(TEAM_ID), primary_key=True)
     key: Mapped[str] = mapped_column(String(200), primary_key=True)

@@ -6,17 +6,20 @@ from typing import Any
 
 from sqlalchemy import Float
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy.sql.roles import ExpressionElementRole
 
 
-class seconds_between(FunctionElement[float]):  # noqa: N801 - reads like the SQL function it is
+class seconds_between(FunctionElement[float]):
     """`later - earlier` in seconds, for two timestamp columns."""
 
     type = Float()
     inherit_cache = True
     name = "seconds_between"
 
-    def __init__(self, later: ColumnElement[Any], earlier: ColumnElement[Any]) -> None:
+    def __init__(
+        self, later: ExpressionElementRole[Any], earlier: ExpressionElementRole[Any]
+    ) -> None:
         super().__init__(later, earlier)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.types import TypeDecorator
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC timestamps; SQLite stores them naive, so we re-attach UTC on the way out."""
+    """Timezone-aware UTC timestamps; SQLite stores them naive, so UTC is re-attached on read."""
 
     impl = DateTime(timezone=True)
     cache_ok = True

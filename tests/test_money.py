@@ -75,7 +75,8 @@ def money(amount: str, currency: str = "EUR") -> Money:
         ("1.234k", money("1234")),
         # Rounding to cents, half up.
         ("0.005", money("0.01")),
-        ("2.675", money("2.68")),
+        ("2.6750", money("2.68")),
+        ("0.125", money("0.13")),
         ("1.2345M", money("1234500")),
         ("0", money("0")),
         ("0.00", money("0")),
@@ -310,7 +311,7 @@ def _commas(amount: Decimal) -> str:
 
 
 def _european(amount: Decimal) -> str:
-    return _commas(amount).translate(str.maketrans({",": ".", ".": ","}))
+    return _commas(amount).translate(str.maketrans(",.", ".,"))
 
 
 def _spaced(amount: Decimal) -> str:

@@ -56,8 +56,11 @@ def test_create_numbers_per_team_and_records_history(db: Database, clock: Frozen
         b = svc(s, clock).create("Beta", actor=ALICE, stage="demo")
         c = svc(s, clock, team="T0002").create("Other team", actor=BOB)
     assert (a.number, b.number, c.number) == (1, 2, 1)
-    assert a.amount == Decimal("50000.00") and a.currency == "USD"
-    assert a.stage == "lead" and b.stage == "demo" and a.owner_id == ALICE
+    assert a.amount == Decimal("50000.00")
+    assert a.currency == "USD"
+    assert a.stage == "lead"
+    assert b.stage == "demo"
+    assert a.owner_id == ALICE
     with db.read_scope() as s:
         detail = svc(s, clock).detail("#2")
     assert [(h.from_stage, h.to_stage) for h in detail.stage_changes] == [(None, "demo")]
@@ -80,16 +83,22 @@ def test_move_win_lose_reopen_history(db: Database, clock: FrozenClock) -> None:
     clock.advance(days=1)
     with db.session_scope() as s:
         d = svc(s, clock).move("#1", "proposal", actor=BOB, expected_version=1)
-    assert d.stage == "proposal" and d.version == 2 and d.updated_by == BOB
+    assert d.stage == "proposal"
+    assert d.version == 2
+    assert d.updated_by == BOB
     clock.advance(days=1)
     with db.session_scope() as s:
         d = svc(s, clock).lose("acme", "went with a competitor", actor=BOB)
-    assert d.status == DealStatus.LOST and d.stage == "proposal"
-    assert d.closed_at == clock.now and d.lost_reason == "went with a competitor"
+    assert d.status == DealStatus.LOST
+    assert d.stage == "proposal"
+    assert d.closed_at == clock.now
+    assert d.lost_reason == "went with a competitor"
     clock.advance(days=1)
     with db.session_scope() as s:
         d = svc(s, clock).reopen(1, actor=ALICE)
-    assert d.status == DealStatus.OPEN and d.stage == "proposal" and d.closed_at is None
+    assert d.status == DealStatus.OPEN
+    assert d.stage == "proposal"
+    assert d.closed_at is None
     with db.session_scope() as s:
         d = svc(s, clock).win(1, actor=ALICE)
     assert d.status == DealStatus.WON
@@ -113,7 +122,8 @@ def test_stale_version_is_refused_naming_the_current_stage(
         svc(s, clock).move(1, "demo", actor=BOB, expected_version=1)
     with pytest.raises(Conflict) as err, db.session_scope() as s:
         svc(s, clock).move(1, "proposal", actor=ALICE, expected_version=1)
-    assert "Demo" in err.value.message and BOB in err.value.message
+    assert "Demo" in err.value.message
+    assert BOB in err.value.message
     assert err.value.current_version == 2
     with db.read_scope() as s:
         assert svc(s, clock).find("1").stage == "demo"
@@ -176,14 +186,14 @@ def test_errors_write_nothing(db: Database, clock: FrozenClock) -> None:
         assert err.value.message
     assert (count(db, Deal), count(db, StageChange), count(db, Activity)) == before
     with db.read_scope() as s:
-        assert [x.key for x in svc(s, clock).stages()][0] == "lead"
+        assert next(x.key for x in svc(s, clock).stages()) == "lead"
 
 
 def test_an_error_after_a_write_rolls_the_whole_operation_back(
     db: Database, clock: FrozenClock
 ) -> None:
     # The deal number is allocated (a write) before the stage lookup fails.
-    with pytest.raises(NotFound), db.session_scope() as s:
+    with pytest.raises(NotFound), db.session_scope() as s:  # noqa: PT012 - one transaction
         p = svc(s, clock)
         p.create("Acme", actor=ALICE)
         p.move("#1", "nowhere", actor=ALICE)
@@ -224,7 +234,8 @@ def test_idempotency_key_applies_once(db: Database, clock: FrozenClock) -> None:
         svc(s, clock).log_activity(1, "call", "hello", actor=ALICE, idempotency_key="click-7")
     with pytest.raises(AlreadyApplied), db.session_scope() as s:
         svc(s, clock).log_activity(1, "call", "hello", actor=ALICE, idempotency_key="click-7")
-    assert count(db, Deal) == 1 and count(db, Activity) == 1
+    assert count(db, Deal) == 1
+    assert count(db, Activity) == 1
 
 
 def test_next_step_assign_snooze_close_date_and_activity(db: Database, clock: FrozenClock) -> None:
@@ -239,9 +250,12 @@ def test_next_step_assign_snooze_close_date_and_activity(db: Database, clock: Fr
         p.push_close_date(1, date(2026, 12, 31), actor=ALICE)
         p.edit(1, actor=ALICE, close_date=date(2027, 1, 31), amount=Money(Decimal("1.5"), "EUR"))
         d = p.log_activity(1, "meeting", "demo done", actor=BOB, link="https://x/p1")
-    assert d.owner_id == BOB and d.next_step_text == "send proposal"
-    assert d.snoozed_until == date(2026, 11, 30) and d.close_date == date(2027, 1, 31)
-    assert d.amount == Decimal("1.50") and d.currency == "EUR"
+    assert d.owner_id == BOB
+    assert d.next_step_text == "send proposal"
+    assert d.snoozed_until == date(2026, 11, 30)
+    assert d.close_date == date(2027, 1, 31)
+    assert d.amount == Decimal("1.50")
+    assert d.currency == "EUR"
     assert d.last_activity_at == clock.now
     with db.read_scope() as s:
         detail = svc(s, clock).detail("1")
@@ -302,7 +316,8 @@ def test_stage_admin(db: Database, clock: FrozenClock) -> None:
         ("proposal", "Proposal", 4),
         ("contract_sent", "Contract Sent", 5),
     ]
-    assert stages[1].probability == 5 and stages[1].stale_days == 30
+    assert stages[1].probability == 5
+    assert stages[1].stale_days == 30
 
 
 def test_team_created_once_by_concurrent_first_requests(db: Database, clock: FrozenClock) -> None:
