@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, and_, case, exists, false, func, literal, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.expression import ColumnElement, Subquery
 
 from pipeline.dates import today_in
@@ -452,8 +452,8 @@ def _numbers(session: Session, open_deals: Subquery, condition: ColumnElement[bo
 
 
 def stale_condition(
-    stage_col: ColumnElement[str],
-    last_at: ColumnElement[datetime],
+    stage_col: ColumnElement[str] | InstrumentedAttribute[str],
+    last_at: ColumnElement[datetime] | InstrumentedAttribute[datetime],
     stages: Iterable[Stage],
     as_of: datetime,
     today: date,

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -333,6 +334,23 @@ class PipelineService:
             offset=offset,
         )
         return [DealOut.model_validate(d) for d in repo.list_deals(self.session, self.team_id, flt)]
+
+    def stale_deals(
+        self, *, limit: int = 500, offset: int = 0, skip_snoozed: bool = False
+    ) -> list[DealOut]:
+        """Open deals gone quiet past their stage's threshold with no next step ahead."""
+        from pipeline.metrics import stale_condition
+
+        now, today = self.clock(), self.today()
+        stmt = select(Deal).where(
+            Deal.team_id == self.team_id,
+            Deal.status == DealStatus.OPEN.value,
+            stale_condition(Deal.stage, Deal.last_activity_at, self.team.stages, now, today),
+        )
+        if skip_snoozed:
+            stmt = stmt.where(or_(Deal.snoozed_until.is_(None), Deal.snoozed_until <= today))
+        stmt = stmt.order_by(Deal.last_activity_at, Deal.number).limit(limit).offset(offset)
+        return [DealOut.model_validate(d) for d in self.session.scalars(stmt)]
 
     def _find(self, ref: str, *, lock: bool = False) -> Deal:
         text = ref.strip()

@@ -54,6 +54,11 @@ class Team(Base):
     next_number: Mapped[int] = mapped_column(Integer, default=1)
     channel_id: Mapped[str | None] = mapped_column(String(32))
     admins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Schedules as people type them (`09:00 mon-fri`, `mon 09:00`, `off`); pipeline/schedule.py
+    # parses them.
+    reminders: Mapped[str] = mapped_column(String(64), default="09:00 mon-fri")
+    reminder_mode: Mapped[str] = mapped_column(String(16), default="channel")
+    digest: Mapped[str] = mapped_column(String(64), default="mon 09:00")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     stages: Mapped[list[Stage]] = relationship(

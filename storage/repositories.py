@@ -44,6 +44,9 @@ def create_team_if_missing(
             "currency": currency,
             "next_number": 1,
             "admins": [],
+            "reminders": "09:00 mon-fri",
+            "reminder_mode": "channel",
+            "digest": "mon 09:00",
             "created_at": now,
         },
     )

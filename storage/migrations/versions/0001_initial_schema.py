@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 09:39:48.989969
+Create Date: 2026-11-27
 """
 
 from collections.abc import Sequence
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import storage.types
+
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -29,6 +30,9 @@ def upgrade() -> None:
         sa.Column("next_number", sa.Integer(), nullable=False),
         sa.Column("channel_id", sa.String(length=32), nullable=True),
         sa.Column("admins", sa.JSON(), nullable=False),
+        sa.Column("reminders", sa.String(length=64), nullable=False),
+        sa.Column("reminder_mode", sa.String(length=16), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_teams")),
     )

@@ -1,0 +1,97 @@
+"""The app factory: a Bolt app wired to the database, the clock and the Slack Web API."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+
+from bot import errors
+from bot.context import pipe_middleware
+from bot.settings import Settings
+from pipeline.clock import Clock, utcnow
+from pipeline.service import TeamDefaults
+from storage.db import Database
+
+
+class CredentialsError(Exception):
+    """A missing or unusable Slack credential, explained for a person."""
+
+
+HOW_TO = (
+    "Create the Slack app from manifest.yml (api.slack.com/apps → Create New App → From a "
+    "manifest), install it to your workspace, then copy {what}. See README.md, "
+    '"Connect a real Slack workspace".'
+)
+
+
+def require(settings: Settings, *, socket_mode: bool) -> None:
+    """Refuse to start without the credentials the chosen mode needs."""
+    if not settings.slack_bot_token:
+        raise CredentialsError(
+            "SLACK_BOT_TOKEN is not set. "
+            + HOW_TO.format(what="the Bot User OAuth Token (xoxb-…) from OAuth & Permissions")
+        )
+    if not settings.slack_bot_token.startswith("xoxb-"):
+        raise CredentialsError(
+            "SLACK_BOT_TOKEN does not look like a bot token: it must start with xoxb-. "
+            + HOW_TO.format(what="the Bot User OAuth Token from OAuth & Permissions")
+        )
+    if not settings.slack_signing_secret:
+        raise CredentialsError(
+            "SLACK_SIGNING_SECRET is not set. "
+            + HOW_TO.format(what="the Signing Secret from Basic Information")
+        )
+    if socket_mode and not (settings.slack_app_token or "").startswith("xapp-"):
+        raise CredentialsError(
+            "SLACK_APP_TOKEN must be an app-level token starting with xapp- for Socket Mode. "
+            + HOW_TO.format(
+                what="an App-Level Token with the connections:write scope (Basic Information)"
+            )
+        )
+
+
+def build_client(settings: Settings) -> WebClient:
+    """A Web API client for SLACK_API_URL that retries connection errors and rate limits."""
+    base_url = settings.slack_api_url
+    if not base_url.endswith("/"):
+        base_url += "/"
+    return WebClient(
+        token=settings.slack_bot_token,
+        base_url=base_url,
+        timeout=10,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=3),
+        ],
+    )
+
+
+def build_app(
+    settings: Settings,
+    db: Database,
+    *,
+    clock: Clock = utcnow,
+    client: WebClient | None = None,
+) -> App:
+    """The Bolt app with every listener registered."""
+    from handlers import register_all  # handlers import bot's views; keep bot importable alone
+
+    app = App(
+        client=client or build_client(settings),
+        token=settings.slack_bot_token,
+        signing_secret=settings.slack_signing_secret,
+        # One install, one token: the workspace's bot token from the environment.
+        token_verification_enabled=False,
+        logger=logging.getLogger("pipebot.bolt"),
+    )
+    defaults = TeamDefaults(timezone=settings.default_timezone, currency=settings.default_currency)
+    app.use(pipe_middleware(db, clock, defaults))
+    errors.register(app)
+    register_all(app)
+    return app

@@ -1,0 +1,71 @@
+"""Deal lists: a page of cards within Block Kit's 50 blocks, with paging buttons."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.ids import Action
+from bot.views.cards import card_blocks
+from bot.views.common import Blocks, clip, dump, esc
+from pipeline.schemas import DealOut, StageOut
+
+PAGE_SIZE = 12  # 12 cards x (3 blocks + divider) + header and paging stays under 50
+
+
+def build_deal_list(
+    deals: list[DealOut],
+    stages: list[StageOut],
+    *,
+    today: date,
+    title: str,
+    query: str,
+    offset: int,
+    has_more: bool,
+) -> Blocks:
+    """One page of deals, newest activity first, each with its card buttons."""
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=f"*{esc(clip(title, 200))}*")),
+    ]
+    if not deals:
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text="No deals here. Add one with `/deal add Acme 50k proposal`."
+                )
+            )
+        )
+    for deal in deals:
+        blocks.append(DividerBlock())
+        blocks.extend(card_blocks(deal, stages, today=today))
+    buttons = []
+    if offset > 0:
+        buttons.append(
+            ButtonElement(
+                text="← Previous",
+                action_id=f"{Action.PAGE}:prev",
+                value=f"{max(0, offset - PAGE_SIZE)}|{clip(query, 150)}",
+            )
+        )
+    if has_more:
+        buttons.append(
+            ButtonElement(
+                text="Next →",
+                action_id=f"{Action.PAGE}:next",
+                value=f"{offset + PAGE_SIZE}|{clip(query, 150)}",
+            )
+        )
+    if buttons:
+        blocks.append(ActionsBlock(block_id="deal_list_paging", elements=buttons))
+    shown = f"{offset + 1}–{offset + len(deals)}" if deals else "0"
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"Showing {shown}")]))
+    return dump(blocks)

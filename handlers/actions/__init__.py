@@ -1,0 +1,9 @@
+"""Slack actions listeners."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+
+def register(app: App) -> None:
+    """Register the actions listeners."""

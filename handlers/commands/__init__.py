@@ -1,0 +1,49 @@
+"""The /deal command: ack at once, then dispatch on the first word."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.context import Pipe
+from bot.views.help import HELP_TEXT, build_help
+from handlers.commands import admin, deals, reports
+from handlers.commands.deals import Verb
+from handlers.commands.grammar import first_word
+from handlers.common import Request
+from pipeline.errors import InvalidInput
+
+VERBS: dict[str, Verb] = {**deals.VERBS, **reports.VERBS, **admin.VERBS}
+
+
+def deal_command(
+    ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond, pipe: Pipe
+) -> None:
+    """Handle `/deal <verb> ...`; every answer comes after the ack."""
+    ack()
+    verb, rest = first_word(command.get("text") or "")
+    request = Request(
+        pipe=pipe,
+        client=client,
+        user_id=command["user_id"],
+        channel_id=command.get("channel_id"),
+        respond=respond,
+        trigger_id=command.get("trigger_id"),
+    )
+    if verb in ("", "help", "?"):
+        request.say_ephemeral(HELP_TEXT, build_help())
+        return
+    handler = VERBS.get(verb)
+    if handler is None:
+        raise InvalidInput(
+            f"`{verb}` is not a /deal command. Try `/deal help` for the list.",
+            example="/deal add Acme Corp 50k proposal",
+        )
+    handler(request, rest)
+
+
+def register(app: App) -> None:
+    """Register /deal."""
+    app.command("/deal")(deal_command)

@@ -1,0 +1,299 @@
+"""/deal subcommands that work on deals: add, list, show, move, won, lost, log, next, ..."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+
+from bot.messaging import post_card
+from bot.views.cards import build_deal_card, card_text
+from bot.views.history import build_history
+from bot.views.lists import PAGE_SIZE, build_deal_list
+from handlers.commands.grammar import mention_of, parse_add, split_next, take_ref
+from handlers.common import Request, require_owner_or_admin
+from pipeline.dates import parse_date
+from pipeline.errors import InvalidInput
+from pipeline.money import Money, parse_amount
+from pipeline.schemas import DealOut, StageOut
+from pipeline.service import NextStep, PipelineService
+from pipeline.types import ActivityKind, DealStatus
+
+Verb = Callable[[Request, str], None]
+
+
+def _need_ref(ref: str, example: str) -> str:
+    if not ref:
+        raise InvalidInput("Which deal? Give its number or the start of its name.", example=example)
+    return ref
+
+
+def _stage_word(words: list[str], stages: list[StageOut]) -> tuple[str | None, int]:
+    """The stage named by the last words (exact key or name, up to 3 words)."""
+    for size in (3, 2, 1):
+        if len(words) > size:
+            candidate = " ".join(words[-size:]).lower()
+            for stage in stages:
+                if candidate in (stage.key, stage.name.lower()):
+                    return stage.key, size
+    return None, 0
+
+
+def _amount_words(words: list[str], currency: str) -> tuple[Money | None, int]:
+    """The amount in the last one or two words (`50k`, `12.5k EUR`, `12 500 €`)."""
+    for size in (3, 2, 1):
+        if len(words) > size:
+            candidate = " ".join(words[-size:])
+            if not re.search(r"\d", candidate):
+                continue
+            try:
+                return parse_amount(candidate, currency), size
+            except InvalidInput:
+                continue
+    return None, 0
+
+
+def _post_or_show(req: Request, p: PipelineService, deal: DealOut) -> None:
+    stages, today = p.stages(), p.today()
+    if req.channel_id and not req.channel_id.startswith("D"):
+        post_card(req.client, req.channel_id, deal, stages, today=today)
+    else:
+        req.say_ephemeral(card_text(deal, stages), build_deal_card(deal, stages, today=today))
+
+
+def add(req: Request, text: str) -> None:
+    """`add <name> [amount] [stage] [close:<date>] [@owner] [next:<text> by <date>]`."""
+    if not text.strip():
+        from handlers.views.modals import open_create_modal
+
+        open_create_modal(req)
+        return
+    parsed = parse_add(text)
+    with req.pipe.write() as p:
+        stages, today = p.stages(), p.today()
+        words = list(parsed.words)
+        stage: str | None = None
+        amount: Money | None = None
+        for _ in range(2):  # amount and stage may come in either order at the end
+            if stage is None:
+                stage, used = _stage_word(words, stages)
+                words = words[: len(words) - used] if used else words
+            if amount is None:
+                amount, used = _amount_words(words, p.team.currency)
+                words = words[: len(words) - used] if used else words
+        if not words:
+            raise InvalidInput("The deal needs a name.", example="add Acme Corp 50k proposal")
+        deal = p.create(
+            " ".join(words),
+            actor=req.user_id,
+            amount=amount,
+            stage=stage,
+            owner_id=parsed.owner,
+            close_date=parse_date(parsed.close, today=today) if parsed.close else None,
+            next_step=(
+                NextStep(parsed.next_text, parse_date(parsed.next_due, today=today))
+                if parsed.next_text and parsed.next_due
+                else None
+            ),
+            source=parsed.source,
+            idempotency_key=f"add:{req.trigger_id}" if req.trigger_id else None,
+        )
+    with req.pipe.read() as p:
+        _post_or_show(req, p, deal)
+
+
+LIST_WORDS = {"mine", "stale", "all", "open", "won", "lost"}
+
+
+def list_deals(req: Request, text: str, offset: int = 0) -> None:
+    """`list [mine|@user|<stage>|stale|won|lost|all]`: one ephemeral page of cards."""
+    query = text.strip()
+    word = query.lower()
+    with req.pipe.read() as p:
+        stages, today = p.stages(), p.today()
+        owner = mention_of(query) or (req.user_id if word == "mine" else None)
+        status: DealStatus | None = DealStatus.OPEN
+        stage = None
+        title = "Open deals"
+        if word in ("won", "lost"):
+            status, title = DealStatus(word), f"{word.capitalize()} deals"
+        elif word == "all":
+            status, title = None, "All deals"
+        elif word == "stale":
+            title = "Stale deals"
+        elif owner:
+            title = f"Open deals of <@{owner}>"
+        elif word and word != "open":
+            stage_out = p.resolve_stage(query)
+            stage, title = stage_out.key, f"Open deals in {stage_out.name}"
+        if word == "stale":
+            page = p.stale_deals(limit=PAGE_SIZE + 1, offset=offset)
+        else:
+            page = p.list_deals(
+                owner_id=owner, stage=stage, status=status, limit=PAGE_SIZE + 1, offset=offset
+            )
+    blocks = build_deal_list(
+        page[:PAGE_SIZE],
+        stages,
+        today=today,
+        title=title,
+        query=query,
+        offset=offset,
+        has_more=len(page) > PAGE_SIZE,
+    )
+    req.say_ephemeral(f"{title}: {len(page[:PAGE_SIZE])} shown", blocks)
+
+
+def show(req: Request, text: str) -> None:
+    """`show <ref>`: the card and its history, to the asker only."""
+    ref = _need_ref(text.strip(), "show #12")
+    with req.pipe.read() as p:
+        detail = p.detail(ref)
+        stages, today = p.stages(), p.today()
+    blocks = build_deal_card(detail, stages, today=today) + build_history(detail, stages)
+    req.say_ephemeral(card_text(detail, stages), blocks)
+
+
+def _split_last_words(text: str, example: str) -> tuple[str, str]:
+    ref, rest = take_ref(text)
+    if not ref or not rest:
+        raise InvalidInput("Give the deal, then the stage.", example=example)
+    return ref, rest
+
+
+def move(req: Request, text: str) -> None:
+    """`move <ref> <stage>`."""
+    ref, stage = _split_last_words(text, "move #12 negotiation")
+    with req.pipe.write() as p:
+        deal = p.move(ref, stage, actor=req.user_id)
+    _announce(req, deal, f"moved #{deal.number} to {_stage_name(req, deal)}")
+
+
+def won(req: Request, text: str) -> None:
+    """`won <ref>`."""
+    ref = _need_ref(text.strip(), "won #12")
+    with req.pipe.write() as p:
+        deal = p.win(ref, actor=req.user_id)
+    _announce(req, deal, f"marked #{deal.number} won :tada:")
+
+
+def lost(req: Request, text: str) -> None:
+    """`lost <ref> [reason]`; without a reason a modal asks for one."""
+    ref, reason = take_ref(text)
+    ref = _need_ref(ref, "lost #12 went with a competitor")
+    if not reason:
+        from handlers.views.modals import open_lost_modal
+
+        with req.pipe.read() as p:
+            deal = p.find(ref)
+        open_lost_modal(req, deal)
+        return
+    with req.pipe.write() as p:
+        deal = p.lose(ref, reason, actor=req.user_id)
+    _announce(req, deal, f"marked #{deal.number} lost: {reason}")
+
+
+def reopen(req: Request, text: str) -> None:
+    """`reopen <ref> [stage]`."""
+    ref, stage = take_ref(text)
+    ref = _need_ref(ref, "reopen #12")
+    with req.pipe.write() as p:
+        deal = p.reopen(ref, actor=req.user_id, stage=stage or None)
+    _announce(req, deal, f"reopened #{deal.number} in {_stage_name(req, deal)}")
+
+
+KINDS = {k.value for k in ActivityKind}
+
+
+def log(req: Request, text: str) -> None:
+    """`log <ref> <call|email|meeting|note> <text>`."""
+    example = "log #12 call Spoke with their CFO"
+    words = text.split()
+    index = next((i for i, w in enumerate(words) if w.lower() in KINDS and i > 0), None)
+    if index is None:
+        raise InvalidInput(
+            "Say what kind of activity it was: call, email, meeting or note.", example=example
+        )
+    ref, kind, body = " ".join(words[:index]), words[index], " ".join(words[index + 1 :])
+    with req.pipe.write() as p:
+        deal = p.log_activity(ref, kind, body, actor=req.user_id)
+    req.say_ephemeral(f":memo: Logged a {kind.lower()} on #{deal.number} {deal.name}.")
+
+
+def next_step(req: Request, text: str) -> None:
+    """`next <ref> <text> by <date>`."""
+    ref, rest = take_ref(text)
+    ref = _need_ref(ref, "next #12 send the proposal by friday")
+    step_text, due_text = split_next(rest)
+    with req.pipe.write() as p:
+        due: date = parse_date(due_text, today=p.today())
+        deal = p.set_next_step(ref, NextStep(step_text, due), actor=req.user_id)
+    req.say_ephemeral(
+        f":white_check_mark: Next step on #{deal.number}: {step_text} (by {due:%a %-d %b})."
+    )
+
+
+def assign(req: Request, text: str) -> None:
+    """`assign <ref> @user`: owner or admin only, unless it is your own deal."""
+    owner = mention_of(text)
+    ref = re.sub(r"<@[^>]+>", "", text).strip()
+    if not owner or not ref:
+        raise InvalidInput("Give the deal, then mention the new owner.", example="assign #12 @bob")
+    with req.pipe.write() as p:
+        current = p.find(ref)
+        require_owner_or_admin(req.client, p, current, req.user_id, "reassign it")
+        deal = p.assign(ref, owner, actor=req.user_id)
+    req.say_ephemeral(f":bust_in_silhouette: #{deal.number} {deal.name} now belongs to <@{owner}>.")
+
+
+def delete(req: Request, text: str) -> None:
+    """`delete <ref>`: owner or admin only."""
+    ref = _need_ref(text.strip(), "delete #12")
+    with req.pipe.write() as p:
+        current = p.find(ref)
+        require_owner_or_admin(req.client, p, current, req.user_id, "delete it")
+        deal = p.delete(ref, actor=req.user_id)
+    req.say_ephemeral(f":wastebasket: Deleted #{deal.number} {deal.name} and its history.")
+
+
+def _stage_name(req: Request, deal: DealOut) -> str:
+    with req.pipe.read() as p:
+        for stage in p.stages():
+            if stage.key == deal.stage:
+                return stage.name
+    return deal.stage
+
+
+def _announce(req: Request, deal: DealOut, what: str) -> None:
+    """Post the updated card where the command was typed, saying who did what."""
+    with req.pipe.read() as p:
+        stages, today = p.stages(), p.today()
+    text = f"<@{req.user_id}> {what}"
+    if req.channel_id and not req.channel_id.startswith("D"):
+        ts = post_card(req.client, req.channel_id, deal, stages, today=today)
+        if ts:
+            req.client.chat_postMessage(channel=req.channel_id, thread_ts=ts, text=text)
+    else:
+        req.say_ephemeral(text, build_deal_card(deal, stages, today=today))
+
+
+VERBS: dict[str, Verb] = {
+    "add": add,
+    "new": add,
+    "create": add,
+    "list": list_deals,
+    "ls": list_deals,
+    "show": show,
+    "move": move,
+    "mv": move,
+    "won": won,
+    "win": won,
+    "lost": lost,
+    "lose": lost,
+    "reopen": reopen,
+    "log": log,
+    "next": next_step,
+    "assign": assign,
+    "delete": delete,
+    "rm": delete,
+}

@@ -1,0 +1,55 @@
+"""The bot end to end: real HTTP, signed requests, a real database and the fake Slack Web API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from bot.app import build_app
+from bot.server import build_asgi
+from bot.settings import Settings
+from sandbox.payloads import SlackClientSimulator
+from sandbox.slack_api import FakeSlack, FakeSlackServer, ThreadedServer
+from storage.db import Database
+from tests.conftest import FrozenClock
+
+SECRET = "test-signing-secret"
+TOKEN = "xoxb-test"
+
+
+@dataclass
+class Bot:
+    """A running bot and everything around it."""
+
+    fake: FakeSlack
+    slack: SlackClientSimulator
+    db: Database
+    clock: FrozenClock
+    url: str
+
+
+@pytest.fixture
+def fake_server() -> Iterator[FakeSlackServer]:
+    """The fake Slack Web API on a free local port."""
+    with FakeSlackServer(FakeSlack(token=TOKEN)) as server:
+        yield server
+
+
+@pytest.fixture
+def bot(db: Database, clock: FrozenClock, fake_server: FakeSlackServer) -> Iterator[Bot]:
+    """pipebot over HTTP on a free port, talking to the fake Slack."""
+    settings = Settings(
+        database_url=db.url,
+        slack_bot_token=TOKEN,
+        slack_signing_secret=SECRET,
+        slack_api_url=fake_server.base_url,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    app = build_app(settings, db, clock=clock)
+    with ThreadedServer(build_asgi(app, db)) as server:
+        url = f"{server.url}/slack/events"
+        slack = SlackClientSimulator(url, SECRET, fake_server.fake)
+        yield Bot(fake=fake_server.fake, slack=slack, db=db, clock=clock, url=url)
+    assert fake_server.fake.violations == [], fake_server.fake.violations
