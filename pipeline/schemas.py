@@ -102,3 +102,6 @@ class TeamOut(Schema):
     admins: list[str]
     stages: list[StageOut]
     rates: dict[str, Decimal]
+    reminders: str = "09:00 mon-fri"
+    reminder_mode: str = "channel"
+    digest: str = "mon 09:00"

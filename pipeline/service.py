@@ -6,6 +6,7 @@ each operation is one transaction and an error leaves nothing written.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -21,6 +22,7 @@ from pipeline.clock import Clock, utcnow
 from pipeline.dates import today_in, validate_timezone
 from pipeline.errors import AlreadyApplied, Ambiguous, Conflict, InvalidInput, NotFound, Refused
 from pipeline.money import MAX_AMOUNT, Money, normalize_currency
+from pipeline.schedule import normalize_digest, normalize_reminder_mode, normalize_reminders
 from pipeline.schemas import DealDetail, DealOut, StageOut, TeamOut
 from pipeline.types import LOST, OUTCOMES, WON, ActivityKind, DealStatus
 from storage import repositories as repo
@@ -28,6 +30,8 @@ from storage.models import Activity, CloseDateChange, Deal, Rate, Stage, StageCh
 
 MAX_NAME = 200
 MAX_TEXT = 3000
+MAX_ADMINS = 50
+_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{1,31}")
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,9 @@ class PipelineService:
             admins=list(team.admins or []),
             stages=self.stages(),
             rates={r.currency: r.rate for r in team.rates},
+            reminders=team.reminders,
+            reminder_mode=team.reminder_mode,
+            digest=team.digest,
         )
 
     def stages(self) -> list[StageOut]:
@@ -303,6 +310,57 @@ class PipelineService:
         """The team's conversion rates into its reporting currency."""
         return {r.currency: Decimal(r.rate) for r in self.team.rates}
 
+    def set_channel(self, channel_id: str | None) -> None:
+        """Set (or clear, with None) the channel where cards, reminders and digests go."""
+        if channel_id is not None:
+            channel_id = channel_id.strip()
+            if channel_id.startswith("D"):
+                raise InvalidInput(
+                    "The pipeline channel must be a channel, not a direct message.",
+                    example="config channel #sales",
+                    field="channel",
+                )
+            if not _CHANNEL_ID.fullmatch(channel_id):
+                raise InvalidInput(
+                    f'"{channel_id[:40]}" is not a Slack channel id.',
+                    example="config channel #sales",
+                    field="channel",
+                )
+        self.team.channel_id = channel_id
+        self.session.flush()
+
+    def set_admins(self, user_ids: Sequence[str]) -> list[str]:
+        """Replace the pipeline admins (empty: Slack workspace admins and owners only)."""
+        admins = list(dict.fromkeys(_user(u, what="admin") for u in user_ids))
+        if len(admins) > MAX_ADMINS:
+            raise InvalidInput(
+                f"A pipeline has at most {MAX_ADMINS} admins.",
+                example="config admins @alice @bob",
+                field="admins",
+            )
+        # A new list object: SQLAlchemy does not see in-place changes to a JSON column.
+        self.team.admins = admins
+        self.session.flush()
+        return admins
+
+    def set_reminders(self, text: str) -> str:
+        """Set the daily reminder schedule (`09:00 mon-fri`, `off`); returns its canonical text."""
+        self.team.reminders = normalize_reminders(text)
+        self.session.flush()
+        return self.team.reminders
+
+    def set_reminder_mode(self, text: str) -> str:
+        """Set where reminders go (`channel`, `dm`, `channel+dm`, `off`)."""
+        self.team.reminder_mode = normalize_reminder_mode(text)
+        self.session.flush()
+        return self.team.reminder_mode
+
+    def set_digest(self, text: str) -> str:
+        """Set the weekly digest (`mon 09:00`, `off`); returns its canonical text."""
+        self.team.digest = normalize_digest(text)
+        self.session.flush()
+        return self.team.digest
+
     # --- finding deals -----------------------------------------------------------------
 
     def find(self, ref: str) -> DealOut:
@@ -435,6 +493,18 @@ class PipelineService:
         if not repo.claim_operation(self.session, self.team_id, key, now=now):
             number = repo.operation_deal(self.session, self.team_id, key)
             raise AlreadyApplied("That was already done.", deal_number=number)
+
+    def claim(self, idempotency_key: str) -> None:
+        """Record a key for what follows in this transaction; AlreadyApplied when seen before."""
+        _ = self.team  # the key's row refers to the team's row
+        self._claim(idempotency_key, self.clock())
+
+    def expect(self, ref: str | int, expected_version: int) -> DealOut:
+        """The deal as it is now; Conflict when it changed since `expected_version`."""
+        deal = self._find(f"#{ref}" if isinstance(ref, int) else ref)
+        if deal.version != expected_version:
+            raise self._conflict(deal)
+        return DealOut.model_validate(deal)
 
     # --- operations ----------------------------------------------------------------------
 

@@ -441,6 +441,8 @@ class FakeSlack:
             "conversations.info": self._conversations_info,
             "conversations.open": self._conversations_open,
             "users.info": self._users_info,
+            "users.list": self._users_list,
+            "conversations.history": self._conversations_history,
             "views.open": self._views_open,
             "views.push": self._views_push,
             "views.update": self._views_update,
@@ -1124,6 +1126,36 @@ class FakeSlack:
         if user not in self.users:
             raise _ApiError("user_not_found")
         return {"user": self.users[user].to_api(self.team_id, self.now())}
+
+    def _users_list(self, args: JSON, origin: str) -> JSON:
+        now = self.now()
+        return {
+            "members": [u.to_api(self.team_id, now) for u in self.users.values()],
+            "response_metadata": {"next_cursor": ""},
+        }
+
+    def _conversations_history(self, args: JSON, origin: str) -> JSON:
+        (channel,) = self._required(args, "channel")
+        if channel.startswith("U"):
+            raise _ApiError("channel_not_found")
+        if channel not in self.channels:
+            raise _ApiError("channel_not_found")
+        oldest = float(args.get("oldest") or 0)
+        limit = int(args.get("limit") or 100)
+        with_metadata = _truthy(args.get("include_all_metadata"))
+        found = [
+            m
+            for m in self._messages.get(channel, [])
+            if not m.deleted and not m.is_reply and float(m.ts) >= oldest
+        ]
+        found.sort(key=lambda m: float(m.ts), reverse=True)
+        out = []
+        for message in found[:limit]:
+            item = message.to_api(self.team_id)
+            if not with_metadata:
+                item.pop("metadata", None)
+            out.append(item)
+        return {"messages": out, "has_more": len(found) > limit}
 
     # -- views
 

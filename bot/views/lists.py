@@ -19,7 +19,7 @@ from bot.views.cards import card_blocks
 from bot.views.common import Blocks, clip, dump, esc
 from pipeline.schemas import DealOut, StageOut
 
-PAGE_SIZE = 12  # 12 cards x (3 blocks + divider) + header and paging stays under 50
+PAGE_SIZE = 11  # 11 cards x (3 blocks + divider) + header, paging and count stays under 50
 
 
 def build_deal_list(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -23,7 +25,8 @@ def deal_command(
 ) -> None:
     """Handle `/deal <verb> ...`; every answer comes after the ack."""
     ack()
-    verb, rest = first_word(command.get("text") or "")
+    # Slack escapes &, < and > in what people type; mentions and links keep real brackets.
+    verb, rest = first_word(html.unescape(command.get("text") or ""))
     request = Request(
         pipe=pipe,
         client=client,

@@ -1,7 +1,75 @@
-"""/deal reports subcommands."""
+"""/deal reports subcommands: pipeline, stats, export."""
 
 from __future__ import annotations
 
-from handlers.commands.deals import Verb
+import csv
+import io
+from datetime import datetime
 
-VERBS: dict[str, Verb] = {}
+from bot.views.reports import build_pipeline, build_stats, pipeline_text, stats_text
+from handlers.commands.deals import Verb
+from handlers.common import Request
+from pipeline.errors import InvalidInput
+from pipeline.metrics import Metrics, compute
+from pipeline.service import PipelineService
+from pipeline.transfer import export_csv
+from pipeline.windows import parse_window
+
+# Excel reads a UTF-8 CSV as its legacy code page unless the file starts with a BOM.
+BOM = "\ufeff"
+
+
+def team_metrics(
+    p: PipelineService, *, start: datetime | None = None, end: datetime | None = None
+) -> Metrics:
+    """The team's metrics now; the team row is created first if this is its first command."""
+    _ = p.team
+    return compute(p.session, p.team_id, as_of=p.clock(), start=start, end=end)
+
+
+def pipeline(req: Request, text: str) -> None:
+    """`pipeline`: open deals by stage with amounts, weighted amounts and totals."""
+    if text.strip():
+        raise InvalidInput("`pipeline` takes no options.", example="pipeline")
+    with req.pipe.read() as p:
+        metrics = team_metrics(p)
+    req.say_ephemeral(pipeline_text(metrics), build_pipeline(metrics))
+
+
+def stats(req: Request, text: str) -> None:
+    """`stats [90d|30d|month|quarter|year|last quarter|<from> <to>]`."""
+    with req.pipe.read() as p:
+        window = parse_window(text, now=p.clock(), tz=p.tz())
+        metrics = team_metrics(p, start=window.start, end=window.end)
+    req.say_ephemeral(stats_text(metrics, window.label), build_stats(metrics, window.label))
+
+
+def export(req: Request, text: str) -> None:
+    """`export`: the team's deals as a CSV file, sent to the asker by DM."""
+    if text.strip():
+        raise InvalidInput("`export` takes no options.", example="export")
+    with req.pipe.read() as p:
+        _ = p.team  # a team's first command creates it, with no deals to export
+        table = export_csv(p.session, p.team_id)
+        today = p.today()
+    rows = sum(1 for _ in csv.reader(io.StringIO(table))) - 1
+    content = BOM + table
+    dm = req.client.conversations_open(users=req.user_id)["channel"]["id"]
+    req.client.files_upload_v2(
+        channel=dm,
+        content=content.encode("utf-8"),
+        filename=f"pipeline-{today.isoformat()}.csv",
+        title=f"Pipeline export {today.isoformat()}",
+        initial_comment=f"Here is your pipeline export: {rows} deal{'s' if rows != 1 else ''}.",
+    )
+    if req.channel_id != dm:
+        req.say_ephemeral(":inbox_tray: I sent you the export as a CSV file in a direct message.")
+
+
+VERBS: dict[str, Verb] = {
+    "pipeline": pipeline,
+    "pipe": pipeline,
+    "stats": stats,
+    "report": stats,
+    "export": export,
+}

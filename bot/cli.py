@@ -1,0 +1,409 @@
+"""The `pipebot` command line: database upgrades, export and import, stats.
+
+Every command opens the database the same way, and every expected failure (a domain error, a
+missing file, bad JSON, a bad date) is one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.settings import Settings, get_settings
+from pipeline.clock import utcnow
+from pipeline.dates import DATE_EXAMPLE, parse_date, today_in
+from pipeline.errors import NotFound, PipebotError
+from pipeline.service import TeamDefaults
+from pipeline.transfer import export_csv, export_team, import_csv, import_team
+from storage import migrate
+from storage import repositories as repo
+from storage.db import Database, is_sqlite
+
+if TYPE_CHECKING:
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
+EXIT_ERROR = 2
+FORMATS = ("json", "csv")
+
+Handler = Callable[[argparse.Namespace], int]
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class CliError(Exception):
+    """A problem outside the domain: a missing file, unreadable input, no usable database."""
+
+    def __init__(self, message: str, *, example: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.example = example
+
+
+# --- shared plumbing ------------------------------------------------------------------------
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]).upper()
+        raise CliError(f"invalid setting {where}: {first['msg']}") from None
+
+
+def _database_url(args: argparse.Namespace) -> str:
+    # Absent when not given at all: the option's default is SUPPRESS (see build_parser).
+    url: str | None = getattr(args, "database_url", None)
+    if url is None:
+        return _settings().database_url
+    # The same spelling fix Settings applies to DATABASE_URL: hosts hand out postgres:// URLs.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _open_database(args: argparse.Namespace) -> Database:
+    """The database, with its schema brought up to date (SQLite) or checked (PostgreSQL)."""
+    url = _database_url(args)
+    try:
+        db = Database(url)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    try:
+        behind = migrate.needs_upgrade(db.engine)
+        if behind and is_sqlite(url):
+            # A local file upgrades itself; a shared server is upgraded on purpose.
+            migrate.upgrade(url)
+    except BaseException:
+        db.dispose()
+        raise
+    if behind and not is_sqlite(url):
+        db.dispose()
+        raise CliError(
+            "The database schema is missing or out of date; upgrade it first.",
+            example="pipebot db upgrade",
+        )
+    return db
+
+
+def _read_input(name: str) -> str:
+    if name == "-":
+        return sys.stdin.read()
+    path = Path(name)
+    try:
+        # utf-8-sig: spreadsheets often start their CSV files with a byte-order mark.
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise CliError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise CliError(f"{name} is a directory, not a file") from None
+    except UnicodeDecodeError:
+        raise CliError(
+            f"{name} is not UTF-8 text; save it as UTF-8 (in a spreadsheet: CSV UTF-8)"
+        ) from None
+    except OSError as exc:
+        raise CliError(f"cannot read {name}: {exc.strerror or exc}") from None
+
+
+def _write_output(text: str, name: str | None) -> None:
+    if name is None or name == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        with open(name, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+    except OSError as exc:
+        raise CliError(f"cannot write {name}: {exc.strerror or exc}") from None
+
+
+def _format_of(name: str | None, text: str | None = None) -> str:
+    """The format a file name's extension says; failing that, what its content looks like."""
+    suffix = Path(name).suffix.lower().lstrip(".") if name and name != "-" else ""
+    if suffix in FORMATS:
+        return suffix
+    if text is not None and not text.lstrip().startswith(("{", "[")):
+        return "csv"
+    return "json"
+
+
+def _team_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--team", required=True, metavar="T", help="the Slack team id, T…")
+
+
+# --- db -------------------------------------------------------------------------------------
+
+
+def _add_db(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    db = sub.add_parser("db", help="database maintenance", parents=[common])
+    actions = db.add_subparsers(dest="db_action", required=True, metavar="ACTION")
+    upgrade = actions.add_parser(
+        "upgrade", help="apply the pending schema migrations", parents=[common]
+    )
+    upgrade.set_defaults(handler=_db_upgrade)
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    url = _database_url(args)
+    migrate.upgrade(url)
+    print("The database schema is up to date.")
+    return 0
+
+
+# --- export ---------------------------------------------------------------------------------
+
+
+def _add_export(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    export = sub.add_parser(
+        "export",
+        help="write a team's pipeline as JSON (a full backup) or CSV (one row per deal)",
+        parents=[common],
+    )
+    _team_option(export)
+    export.add_argument(
+        "--format", choices=FORMATS, help="json or csv (default: from --output, else json)"
+    )
+    export.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
+    export.set_defaults(handler=_export)
+
+
+def _export(args: argparse.Namespace) -> int:
+    fmt = args.format or _format_of(args.output)
+    db = _open_database(args)
+    try:
+        with db.read_scope() as session:
+            if fmt == "csv":
+                text = export_csv(session, args.team)
+            else:
+                data = export_team(session, args.team)
+                text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    finally:
+        db.dispose()
+    _write_output(text, args.output)
+    return 0
+
+
+# --- import ---------------------------------------------------------------------------------
+
+
+def _add_import(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    imp = sub.add_parser(
+        "import",
+        help="load a JSON backup into a team, or add the deals of a CSV file",
+        parents=[common],
+    )
+    imp.add_argument("file", metavar="FILE", help="the file to read; - for stdin")
+    _team_option(imp)
+    imp.add_argument(
+        "--format", choices=FORMATS, help="json or csv (default: from the file's extension)"
+    )
+    imp.add_argument("--replace", action="store_true", help="delete the team's deals first")
+    imp.add_argument(
+        "--actor",
+        metavar="U",
+        help="CSV: the Slack user id importing, and the owner of deals without one",
+    )
+    imp.add_argument(
+        "--currency",
+        metavar="CUR",
+        help="CSV: the currency of amounts without one (default: the team's)",
+    )
+    imp.set_defaults(handler=_import)
+
+
+def _parse_json(text: str, name: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        shown = "stdin" if name == "-" else name
+        raise CliError(
+            f"{shown} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
+
+
+def _import(args: argparse.Namespace) -> int:
+    text = _read_input(args.file)
+    fmt = args.format or _format_of(args.file, text)
+    data: Any = _parse_json(text, args.file) if fmt == "json" else None
+    if fmt == "csv" and not args.actor:
+        raise CliError(
+            "A CSV import needs --actor: the Slack user id of who is importing, "
+            "who also owns the deals that name no owner.",
+            example=f"pipebot import {args.file} --team {args.team} --actor U012ABCDEF",
+        )
+    db = _open_database(args)
+    try:
+        with db.session_scope() as session:
+            if fmt == "json":
+                result = import_team(session, args.team, data, replace=args.replace)
+            else:
+                settings = _settings()
+                team = repo.get_team(session, args.team)
+                currency = args.currency or (
+                    team.currency if team is not None else settings.default_currency
+                )
+                result = import_csv(
+                    session,
+                    args.team,
+                    text,
+                    actor=args.actor,
+                    default_currency=currency,
+                    replace=args.replace,
+                    defaults=TeamDefaults(
+                        timezone=settings.default_timezone, currency=settings.default_currency
+                    ),
+                )
+    finally:
+        db.dispose()
+    print(result.summary())
+    return 0
+
+
+# --- stats ----------------------------------------------------------------------------------
+
+
+def _add_stats(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    stats = sub.add_parser("stats", help="pipeline metrics for a team", parents=[common])
+    _team_option(stats)
+    stats.add_argument(
+        "--from",
+        dest="start",
+        metavar="DATE",
+        help="start of the closed-deal window (a date is midnight in the team's time zone)",
+    )
+    stats.add_argument(
+        "--to", dest="end", metavar="DATE", help="end of the window, exclusive (default: now)"
+    )
+    stats.add_argument(
+        "--as-of",
+        metavar="DATE|TIME",
+        help="the moment to measure at: a date, or an ISO time such as 2026-11-27T17:00+01:00",
+    )
+    stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    stats.set_defaults(handler=_stats)
+
+
+def _moment(text: str, option: str, tz: ZoneInfo, now: datetime) -> datetime:
+    """A date as midnight in the team's time zone; an ISO time as given (naive: team's zone)."""
+    value = text.strip()
+    if not _ISO_DAY.fullmatch(value):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=tz)
+            return parsed.astimezone(UTC)
+    try:
+        day = parse_date(value, today=today_in(tz, now))
+    except PipebotError as exc:
+        raise CliError(
+            f"{option}: {exc.message}", example=f"{option} 2026-10-01 (or {DATE_EXAMPLE})"
+        ) from None
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
+
+def _stats(args: argparse.Namespace) -> int:
+    # Imported here: the metrics module is heavier and only this command needs it.
+    from pipeline import metrics
+
+    db = _open_database(args)
+    try:
+        with db.read_scope() as session:
+            team = repo.get_team(session, args.team)
+            if team is None:
+                raise NotFound(f"There is no team {args.team} in this database.")
+            tz = ZoneInfo(team.timezone)
+            now = utcnow()
+            as_of = _moment(args.as_of, "--as-of", tz, now) if args.as_of else now
+            start = _moment(args.start, "--from", tz, now) if args.start else None
+            end = _moment(args.end, "--to", tz, now) if args.end else None
+            result = metrics.compute(session, args.team, as_of=as_of, start=start, end=end)
+    finally:
+        db.dispose()
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print(metrics.render_table(result))
+    return 0
+
+
+# --- the parser and main --------------------------------------------------------------------
+
+# Each adds one subcommand with its handler; later ones (run, demo, scheduler, jobs) join here.
+COMMANDS: tuple[Callable[[Subparsers, argparse.ArgumentParser], None], ...] = (
+    _add_db,
+    _add_export,
+    _add_import,
+    _add_stats,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `pipebot` argument parser with every subcommand."""
+    # Options every command accepts, before or after its name; SUPPRESS keeps a value given
+    # before the subcommand from being reset by the subparser's default.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--database-url",
+        default=argparse.SUPPRESS,
+        metavar="URL",
+        help="the database to use (default: DATABASE_URL, else sqlite:///pipebot.db)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="pipebot",
+        description="pipebot: a Slack bot for sales pipelines.",
+        parents=[common],
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in COMMANDS:
+        add(sub, common)
+    return parser
+
+
+def _error(message: str, example: str | None = None) -> int:
+    line = " ".join(message.split())
+    if example:
+        line += f" (example: {' '.join(example.split())})"
+    print(f"pipebot: error: {line}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _database_error(exc: SQLAlchemyError) -> str:
+    # The driver's own message, without SQLAlchemy's SQL echo and documentation link.
+    origin = getattr(exc, "orig", None) or exc
+    lines = str(origin).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one `pipebot` command; returns the process exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        # argparse has printed the help or the usage error already.
+        return exc.code if isinstance(exc.code, int) else EXIT_ERROR
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except PipebotError as exc:
+        return _error(exc.message, exc.example)
+    except CliError as exc:
+        return _error(exc.message, exc.example)
+    except SQLAlchemyError as exc:
+        return _error(f"database error: {_database_error(exc)}")
+    except KeyboardInterrupt:
+        return 130

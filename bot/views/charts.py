@@ -1,0 +1,241 @@
+"""The digest chart: the open pipeline as a funnel beside this month's and quarter's forecast."""
+
+from __future__ import annotations
+
+import io
+import threading
+import warnings
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from bot.views.common import clip
+from pipeline.digest import DigestData
+from pipeline.money import Money, format_compact
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.patches import Patch
+
+WIDTH, HEIGHT, DPI = 12, 6, 100  # 1200 x 600 px, Slack's preview shape
+MAX_ROWS = 15  # funnel rows that stay legible at preview size
+AMOUNT = "#c9d9ef"
+WEIGHTED = "#2f6db5"
+WON = "#2e9e6b"
+OPEN_CONFIGURED = "#8fb3e3"
+OPEN_CALIBRATED = "#f2a65a"
+INK = "#1d1c1d"
+MUTED = "#616061"
+GRID = "#e8e8e8"
+
+# pyplot keeps global state; the scheduler renders from several threads.
+_lock = threading.Lock()
+
+
+def _compact(amount: float, currency: str) -> str:
+    return format_compact(Money(Decimal(str(round(amount, 2))), currency))
+
+
+def _rows(data: DigestData) -> list[tuple[str, float, float, int, bool]]:
+    """(label, amount, weighted, count, is_rest) per funnel row, at most MAX_ROWS of them.
+
+    Past MAX_ROWS stages the largest stages keep their place in pipeline order and the
+    others share one last row, so every amount is still drawn and labels stay readable.
+    """
+    rows = [
+        (clip(s.name, 20), float(s.amount), float(s.weighted), s.count, False) for s in data.stages
+    ]
+    if len(rows) <= MAX_ROWS:
+        return rows
+    largest = sorted(range(len(rows)), key=lambda i: -rows[i][1])[: MAX_ROWS - 1]
+    keep = sorted(largest)
+    rest = [rows[i] for i in range(len(rows)) if i not in set(keep)]
+    other = (
+        f"{len(rest)} other stages",
+        sum(r[1] for r in rest),
+        sum(r[2] for r in rest),
+        sum(r[3] for r in rest),
+        True,
+    )
+    return [rows[i] for i in keep] + [other]
+
+
+def _funnel(ax: Axes, data: DigestData) -> None:
+    cur = data.currency
+    rows = _rows(data)
+    ax.set_title("Open pipeline by stage", loc="left", fontsize=14, color=INK, pad=12)
+    # The "other stages" row is text only: its sum would dwarf every stage drawn.
+    widest = max((r[1] for r in rows if not r[4]), default=0.0)
+    if widest == 0:
+        ax.text(0.5, 0.5, "No priced open deals", ha="center", va="center", color=MUTED)
+        ax.set_axis_off()
+        return
+    n = len(rows)
+    size = 12 if n <= 8 else 12 - (n - 8) * 0.3
+    ys = list(range(n))
+    amounts = [0.0 if r[4] else r[1] for r in rows]
+    weighted = [0.0 if r[4] else r[2] for r in rows]
+    ax.barh(ys, amounts, left=[-a / 2 for a in amounts], height=0.8, color=AMOUNT)
+    ax.barh(ys, weighted, left=[-w / 2 for w in weighted], height=0.8, color=WEIGHTED)
+    for y, (_, amount, weight, count, _) in zip(ys, rows, strict=True):
+        label = (
+            f"{_compact(amount, cur)}  ·  {_compact(weight, cur)} weighted  ·  "
+            f"{count:,} deal{'s' if count != 1 else ''}"
+        )
+        ax.text(widest * 0.56, y, label, va="center", fontsize=size * 0.9, color=INK)
+    if rows[-1][4]:
+        ax.text(
+            0,
+            n - 1,
+            "not drawn",
+            ha="center",
+            va="center",
+            fontsize=size * 0.85,
+            color=MUTED,
+            fontstyle="italic",
+        )
+    ax.set_yticks(ys, [r[0] for r in rows], fontsize=size, color=INK)
+    for tick, row in zip(ax.get_yticklabels(), rows, strict=True):
+        if row[4]:
+            tick.set_color(MUTED)
+            tick.set_fontstyle("italic")
+    ax.invert_yaxis()
+    # The bars are centred; the right half leaves room for the labels.
+    ax.set_xlim(-widest * 0.52, widest * 1.3)
+    ax.set_xticks([])
+    ax.tick_params(axis="y", length=0)
+    for side in ("top", "right", "bottom", "left"):
+        ax.spines[side].set_visible(False)
+    ax.legend(
+        handles=[
+            _patch(AMOUNT, "Amount"),
+            _patch(WEIGHTED, "Weighted by stage probability"),
+        ],
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncols=2,
+        fontsize=10,
+        frameon=False,
+        borderaxespad=0.2,
+    )
+
+
+def _patch(color: str, label: str) -> Patch:
+    from matplotlib.patches import Patch
+
+    return Patch(facecolor=color, label=label)
+
+
+def _forecast(ax: Axes, data: DigestData) -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    cur = data.currency
+    f = data.forecast
+    periods = [("This month", f.month), ("This quarter", f.quarter)]
+    ax.set_title("Forecast", loc="left", fontsize=14, color=INK, pad=12)
+    width = 0.36
+    top = 0.0
+    segments: list[tuple[float, float]] = []
+    for x, (_, p) in enumerate(periods):
+        won = float(p.won)
+        for offset, open_part, color in (
+            (-width / 2 - 0.02, float(p.weighted_configured), OPEN_CONFIGURED),
+            (width / 2 + 0.02, float(p.weighted_calibrated), OPEN_CALIBRATED),
+        ):
+            ax.bar(x + offset, won, width, color=WON)
+            ax.bar(x + offset, open_part, width, bottom=won, color=color)
+            total = won + open_part
+            top = max(top, total)
+            segments.append((x + offset, won))
+            ax.text(
+                x + offset,
+                total,
+                _compact(total, cur),
+                ha="center",
+                va="bottom",
+                fontsize=12,
+                fontweight="bold",
+                color=INK,
+            )
+    for at, won in segments:
+        # Name the won part only where it is tall enough to hold its label.
+        if won >= top * 0.08:
+            ax.text(
+                at,
+                won / 2,
+                _compact(won, cur),
+                ha="center",
+                va="center",
+                fontsize=10,
+                color="white",
+                fontweight="bold",
+            )
+    labels = [f"{name}\n{_span(p.start, p.end)}" for name, p in periods]
+    ax.set_xticks(range(len(periods)), labels, fontsize=11, color=INK)
+    ax.set_xlim(-0.6, len(periods) - 0.4)
+    # Headroom keeps the tallest bar's label clear of the legend.
+    ax.set_ylim(0, top * 1.45 if top else 1)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _compact(v, cur) if v else "0"))
+    ax.tick_params(axis="y", labelsize=10, colors=MUTED, length=0)
+    ax.tick_params(axis="x", length=0)
+    ax.grid(axis="y", color=GRID)
+    ax.set_axisbelow(True)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.spines["bottom"].set_color(GRID)
+    ax.legend(
+        handles=[
+            _patch(WON, "Won"),
+            _patch(OPEN_CONFIGURED, "Open × stage probability"),
+            _patch(OPEN_CALIBRATED, "Open × calibrated win rate"),
+        ],
+        loc="upper left",
+        fontsize=10,
+        frameon=False,
+        ncols=1,
+    )
+
+
+def week_range(first: date, last: date) -> str:
+    """`20–27 Nov 2026`, `28 Nov – 5 Dec 2026` or `29 Dec 2026 – 4 Jan 2027`."""
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}–{last.day} {last:%b %Y}"
+    if first.year == last.year:
+        return f"{first.day} {first:%b} – {last.day} {last:%b %Y}"
+    return f"{first.day} {first:%b %Y} – {last.day} {last:%b %Y}"
+
+
+def _span(start: date, end: date) -> str:
+    if start.month == end.month:
+        return f"{start:%B %Y}"
+    return f"{start:%b} – {end:%b %Y}"
+
+
+def render_digest_chart(data: DigestData) -> bytes:
+    """The digest chart as a 1200x600 PNG: the pipeline funnel and the forecast."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with _lock, warnings.catch_warnings():
+        # A stage name in a script the font lacks draws boxes; that is no reason to fail.
+        warnings.simplefilter("ignore", UserWarning)
+        fig = plt.figure(figsize=(WIDTH, HEIGHT), dpi=DPI, layout="constrained")
+        try:
+            left, right = fig.subplots(1, 2, width_ratios=[1.45, 1])
+            _funnel(left, data)
+            _forecast(right, data)
+            fig.suptitle(
+                f"Weekly pipeline · {week_range(data.first_day, data.last_day)}",
+                fontsize=16,
+                fontweight="bold",
+                color=INK,
+                x=0.01,
+                ha="left",
+            )
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format="png", dpi=DPI, facecolor="white")
+        finally:
+            plt.close(fig)
+    return buffer.getvalue()

@@ -1,0 +1,543 @@
+"""Modals: new deal, edit, lost, log activity, snooze and log-to-deal, as pure view builders."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    DatePickerElement,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    SectionBlock,
+    StaticSelectElement,
+    UserSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.ids import Block as BlockId
+from bot.ids import Callback
+from bot.views.common import MAX_OPTION_TEXT, MAX_OPTIONS, clip, deal_title
+from pipeline.dates import extract_date
+from pipeline.money import extract_amount
+from pipeline.schemas import DealOut, StageOut
+from pipeline.types import ActivityKind
+
+ViewJson = dict[str, Any]
+
+MAX_METADATA = 3000
+MAX_NAME = 200
+MAX_SOURCE = 200
+MAX_STEP = 500
+MAX_REASON = 500
+MAX_TEXT = 3000
+# The currencies offered first; the team's and the deal's own are added when missing.
+CURRENCIES = (
+    "USD",
+    "EUR",
+    "GBP",
+    "JPY",
+    "CAD",
+    "AUD",
+    "CHF",
+    "INR",
+    "CNY",
+    "SEK",
+    "NOK",
+    "DKK",
+    "PLN",
+    "BRL",
+    "MXN",
+    "SGD",
+    "HKD",
+    "NZD",
+    "ZAR",
+)
+KIND_LABELS = {
+    ActivityKind.CALL: "Call",
+    ActivityKind.EMAIL: "Email",
+    ActivityKind.MEETING: "Meeting",
+    ActivityKind.NOTE: "Note",
+}
+
+CardKind = Literal["message", "ephemeral", "home"]
+
+
+@dataclass(frozen=True)
+class CardLocation:
+    """Where a deal card is shown, so a later change can refresh it in place."""
+
+    kind: CardKind
+    channel: str | None = None
+    ts: str | None = None
+    response_url: str | None = None
+    # False when the card shares its message with other blocks (a list or a digest).
+    whole: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        """Compact JSON for private_metadata."""
+        out: dict[str, Any] = {"k": self.kind}
+        for key, value in (("c", self.channel), ("t", self.ts), ("u", self.response_url)):
+            if value is not None:
+                out[key] = value
+        if not self.whole:
+            out["w"] = 0
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CardLocation | None:
+        """Read what `to_json` wrote; None for anything else."""
+        kind = data.get("k")
+        if kind not in ("message", "ephemeral", "home"):
+            return None
+        return cls(
+            kind=kind,
+            channel=_opt(data.get("c")),
+            ts=_opt(data.get("t")),
+            response_url=_opt(data.get("u")),
+            whole=data.get("w", 1) != 0,
+        )
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """A Slack message a modal was opened from (by a message shortcut)."""
+
+    channel: str
+    ts: str
+
+
+@dataclass(frozen=True)
+class ModalMeta:
+    """What a modal carries in private_metadata: the deal, the card, where it came from."""
+
+    number: int | None = None
+    version: int | None = None
+    channel: str | None = None
+    card: CardLocation | None = None
+    source: MessageRef | None = None
+
+    def encode(self) -> str:
+        """JSON within Slack's 3000 characters."""
+        data: dict[str, Any] = {}
+        if self.number is not None:
+            data["n"] = self.number
+        if self.version is not None:
+            data["v"] = self.version
+        if self.channel is not None:
+            data["ch"] = self.channel
+        if self.source is not None:
+            data["src"] = [self.source.channel, self.source.ts]
+        if self.card is not None:
+            data["card"] = self.card.to_json()
+        text = json.dumps(data, separators=(",", ":"))
+        if len(text) > MAX_METADATA:
+            # Only a card's response_url can be long; without the card the submit still works.
+            return ModalMeta(self.number, self.version, self.channel, None, self.source).encode()
+        return text
+
+    @classmethod
+    def decode(cls, text: str | None) -> ModalMeta:
+        """Read private_metadata; anything unreadable gives an empty meta."""
+        try:
+            data = json.loads(text or "{}")
+        except json.JSONDecodeError:
+            return cls()
+        if not isinstance(data, dict):
+            return cls()
+        src = data.get("src")
+        card = data.get("card")
+        return cls(
+            number=_opt_int(data.get("n")),
+            version=_opt_int(data.get("v")),
+            channel=_opt(data.get("ch")),
+            card=CardLocation.from_json(card) if isinstance(card, dict) else None,
+            source=(
+                MessageRef(str(src[0]), str(src[1]))
+                if isinstance(src, list) and len(src) == 2
+                else None
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class CreatePrefill:
+    """Initial values of the New deal modal."""
+
+    name: str | None = None
+    amount: str | None = None
+    currency: str | None = None
+    close_date: date | None = None
+    source: MessageRef | None = None
+
+
+def _opt(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _opt_int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+_LINK = re.compile(r"<([^<>|]+)\|([^<>]+)>")
+_BARE_LINK = re.compile(r"<((?:https?|mailto):[^<>]+)>")
+
+
+def message_text(text: str) -> str:
+    """Slack message markup to what a person reads: `<url|label>` becomes `label`."""
+    return (
+        _BARE_LINK.sub(r"\1", _LINK.sub(r"\2", text))
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+    )
+
+
+def prefill_from_message(
+    text: str, *, currency: str, today: date, source: MessageRef | None = None
+) -> CreatePrefill:
+    """A new deal's name, amount and close date as read from a message."""
+    plain = message_text(text)
+    first = next((line.strip() for line in plain.splitlines() if line.strip()), "")
+    found_amount = extract_amount(plain, currency)
+    found_date = extract_date(plain, today=today)
+    return CreatePrefill(
+        name=clip(first, MAX_NAME) if first else None,
+        amount=plain[found_amount[1] : found_amount[2]].strip() if found_amount else None,
+        currency=found_amount[0].currency if found_amount else None,
+        close_date=found_date[0] if found_date else None,
+        source=source,
+    )
+
+
+# ---------------------------------------------------------------------- elements
+# Each input's action_id is its block id: unique in the view, so a submission can be read
+# (and a test can fill it) by name.
+
+
+def amount_text(amount: Decimal | None) -> str | None:
+    """An amount as the modal shows it for editing: `50000` or `12500.50`."""
+    if amount is None:
+        return None
+    return str(int(amount)) if amount == amount.to_integral_value() else f"{amount:.2f}"
+
+
+def _option(text: str, value: str) -> Option:
+    return Option(text=clip(text, MAX_OPTION_TEXT), value=value)
+
+
+def _text_input(
+    block: BlockId,
+    label: str,
+    *,
+    initial: str | None = None,
+    optional: bool = False,
+    multiline: bool = False,
+    max_length: int | None = None,
+    placeholder: str | None = None,
+    hint: str | None = None,
+) -> InputBlock:
+    return InputBlock(
+        block_id=block,
+        label=label,
+        optional=optional,
+        hint=hint,
+        element=PlainTextInputElement(
+            action_id=block,
+            initial_value=clip(initial, max_length) if initial and max_length else initial or None,
+            multiline=multiline or None,
+            max_length=max_length,
+            placeholder=placeholder,
+        ),
+    )
+
+
+def _date_input(
+    block: BlockId, label: str, *, initial: date | None, optional: bool = True
+) -> InputBlock:
+    return InputBlock(
+        block_id=block,
+        label=label,
+        optional=optional,
+        element=DatePickerElement(
+            action_id=block,
+            initial_date=initial.isoformat() if initial else None,
+            placeholder="Pick a date",
+        ),
+    )
+
+
+def _currency_input(selected: str, also: str | None = None) -> InputBlock:
+    codes = list(CURRENCIES)
+    for extra in (also, selected):
+        if extra and extra not in codes:
+            codes.insert(0, extra)
+    options = [_option(code, code) for code in codes[:MAX_OPTIONS]]
+    initial = next(o for o in options if o.value == selected)
+    return InputBlock(
+        block_id=BlockId.CURRENCY,
+        label="Currency",
+        element=StaticSelectElement(
+            action_id=BlockId.CURRENCY, options=options, initial_option=initial
+        ),
+    )
+
+
+def _stage_input(stages: list[StageOut], selected: str | None) -> InputBlock:
+    options = [_option(f"{s.name} ({s.probability}%)", s.key) for s in stages[:MAX_OPTIONS]]
+    initial = next((o for o, s in zip(options, stages, strict=False) if s.key == selected), None)
+    return InputBlock(
+        block_id=BlockId.STAGE,
+        label="Stage",
+        element=StaticSelectElement(
+            action_id=BlockId.STAGE,
+            options=options,
+            initial_option=initial or (options[0] if options else None),
+        ),
+    )
+
+
+def _owner_input(owner: str) -> InputBlock:
+    return InputBlock(
+        block_id=BlockId.OWNER,
+        label="Owner",
+        element=UserSelectElement(action_id=BlockId.OWNER, initial_user=owner),
+    )
+
+
+def _kind_input(initial: ActivityKind = ActivityKind.CALL) -> InputBlock:
+    options = [_option(label, kind.value) for kind, label in KIND_LABELS.items()]
+    return InputBlock(
+        block_id=BlockId.KIND,
+        label="Kind",
+        element=StaticSelectElement(
+            action_id=BlockId.KIND,
+            options=options,
+            initial_option=next(o for o in options if o.value == initial.value),
+        ),
+    )
+
+
+def _deal_line(deal: DealOut) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=f"*{clip(deal_title(deal), 2900)}*"))
+
+
+def _modal(
+    callback: Callback,
+    title: str,
+    blocks: list[Block],
+    meta: ModalMeta,
+    *,
+    submit: str | None = "Save",
+    close: str = "Cancel",
+) -> ViewJson:
+    view = View(
+        type="modal",
+        callback_id=callback,
+        title=clip(title, 24),
+        submit=clip(submit, 24) if submit else None,
+        close=clip(close, 24),
+        blocks=blocks,
+        private_metadata=meta.encode(),
+    )
+    return view.to_dict()
+
+
+def _short_ref(deal: DealOut, verb: str) -> str:
+    """`Edit #12`, falling back to the verb when the number would not fit a title."""
+    title = f"{verb} #{deal.number}"
+    return title if len(title) <= 24 else verb
+
+
+def _deal_fields(
+    stages: list[StageOut],
+    *,
+    name: str | None,
+    amount: str | None,
+    currency: str,
+    deal_currency: str | None,
+    stage: str | None,
+    owner: str,
+    close_date: date | None,
+    next_step: str | None,
+    next_due: date | None,
+    source: str | None,
+) -> list[Block]:
+    return [
+        _text_input(
+            BlockId.NAME, "Deal name", initial=name, max_length=MAX_NAME, placeholder="Acme Corp"
+        ),
+        _text_input(
+            BlockId.AMOUNT,
+            "Amount",
+            initial=amount,
+            optional=True,
+            max_length=100,
+            placeholder="50k, 12,500, 12.5k EUR",
+        ),
+        _currency_input(currency, deal_currency),
+        _stage_input(stages, stage),
+        _owner_input(owner),
+        _date_input(BlockId.CLOSE_DATE, "Expected close date", initial=close_date),
+        _text_input(
+            BlockId.NEXT_STEP,
+            "Next step",
+            initial=next_step,
+            optional=True,
+            max_length=MAX_STEP,
+            placeholder="Send the proposal",
+        ),
+        _date_input(BlockId.NEXT_DUE, "Next step due", initial=next_due),
+        _text_input(
+            BlockId.SOURCE,
+            "Source",
+            initial=source,
+            optional=True,
+            max_length=MAX_SOURCE,
+            placeholder="webinar, referral, inbound…",
+        ),
+    ]
+
+
+# ---------------------------------------------------------------------- builders
+
+
+def build_create_modal(
+    stages: list[StageOut],
+    *,
+    user_id: str,
+    currency: str,
+    meta: ModalMeta,
+    prefill: CreatePrefill | None = None,
+) -> ViewJson:
+    """The New deal modal; a message shortcut prefills it."""
+    pre = prefill or CreatePrefill()
+    blocks = _deal_fields(
+        stages,
+        name=pre.name,
+        amount=pre.amount,
+        currency=pre.currency or currency,
+        deal_currency=currency,
+        stage=None,
+        owner=user_id,
+        close_date=pre.close_date,
+        next_step=None,
+        next_due=None,
+        source=None,
+    )
+    if pre.source is not None:
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(text="The message's link is saved as a note on the deal.")
+                ]
+            )
+        )
+    return _modal(Callback.CREATE, "New deal", blocks, meta, submit="Create")
+
+
+def build_edit_modal(deal: DealOut, stages: list[StageOut], *, meta: ModalMeta) -> ViewJson:
+    """The Edit modal, filled with the deal as it is."""
+    blocks = _deal_fields(
+        stages,
+        name=deal.name,
+        amount=amount_text(deal.amount),
+        currency=deal.currency,
+        deal_currency=None,
+        stage=deal.stage,
+        owner=deal.owner_id,
+        close_date=deal.close_date,
+        next_step=deal.next_step_text,
+        next_due=deal.next_step_due,
+        source=deal.source,
+    )
+    return _modal(Callback.EDIT, _short_ref(deal, "Edit"), blocks, meta)
+
+
+def build_lost_modal(deal: DealOut, *, meta: ModalMeta) -> ViewJson:
+    """The Lost modal: why was the deal lost?"""
+    blocks: list[Block] = [
+        _deal_line(deal),
+        _text_input(
+            BlockId.REASON,
+            "Why was it lost?",
+            multiline=True,
+            max_length=MAX_REASON,
+            placeholder="Went with a competitor, no budget, no decision…",
+        ),
+    ]
+    return _modal(Callback.LOST, "Mark deal lost", blocks, meta, submit="Mark lost")
+
+
+def build_log_modal(deal: DealOut, *, meta: ModalMeta) -> ViewJson:
+    """The Log activity modal: kind and what happened."""
+    blocks: list[Block] = [
+        _deal_line(deal),
+        _kind_input(),
+        _text_input(
+            BlockId.TEXT,
+            "What happened?",
+            multiline=True,
+            max_length=MAX_TEXT,
+            placeholder="Spoke with their CFO about the budget",
+        ),
+    ]
+    return _modal(Callback.LOG, "Log activity", blocks, meta, submit="Log")
+
+
+def build_snooze_modal(deal: DealOut, *, meta: ModalMeta, until: date) -> ViewJson:
+    """The Snooze modal: a date, prefilled, until which reminders skip the deal."""
+    blocks: list[Block] = [
+        _deal_line(deal),
+        InputBlock(
+            block_id=BlockId.UNTIL,
+            label="Snooze until",
+            hint="Reminders and stale lists skip the deal until then.",
+            element=DatePickerElement(action_id=BlockId.UNTIL, initial_date=until.isoformat()),
+        ),
+    ]
+    return _modal(Callback.SNOOZE, _short_ref(deal, "Snooze"), blocks, meta, submit="Snooze")
+
+
+def build_log_to_deal_modal(deals: list[DealOut], *, text: str, meta: ModalMeta) -> ViewJson:
+    """Log a message on a deal: which deal (open ones, most recently active first) and kind."""
+    if not deals:
+        blocks: list[Block] = [
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text="There is no open deal to log this message to. "
+                    "Create one with `/deal add` or the *Create deal* shortcut."
+                )
+            )
+        ]
+        return _modal(Callback.LOG_TO_DEAL_SUBMIT, "Log to a deal", blocks, meta, submit=None)
+    options = [_option(f"#{d.number} {d.name}", str(d.number)) for d in deals[:MAX_OPTIONS]]
+    blocks = [
+        InputBlock(
+            block_id=BlockId.DEAL,
+            label="Deal",
+            element=StaticSelectElement(
+                action_id=BlockId.DEAL, options=options, placeholder="Choose a deal"
+            ),
+        ),
+        _kind_input(ActivityKind.NOTE),
+        _text_input(
+            BlockId.TEXT,
+            "What to log",
+            initial=text.strip() or None,
+            multiline=True,
+            max_length=MAX_TEXT,
+        ),
+        ContextBlock(
+            elements=[MarkdownTextObject(text="A link to the message is saved with the activity.")]
+        ),
+    ]
+    return _modal(Callback.LOG_TO_DEAL_SUBMIT, "Log to a deal", blocks, meta, submit="Log")

@@ -1,0 +1,326 @@
+"""Deal card buttons: ack, apply once against the card's version, refresh the card in place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from slack_bolt import Ack
+from slack_sdk import WebClient
+
+from bot.context import Pipe
+from bot.ids import Overflow
+from bot.views.cards import CardRef, card_text
+from bot.views.history import build_history
+from bot.views.modals import CardLocation
+from handlers.common import Request, require_owner_or_admin
+from handlers.surfaces import card_location, note_in_thread, show_card
+from handlers.views import modals
+from pipeline.errors import AlreadyApplied, Conflict, InvalidInput, NotFound
+from pipeline.schemas import DealOut
+from pipeline.service import PipelineService
+from pipeline.stages import next_stage
+
+SNOOZE_WEEK = 7
+PUSH_DAYS = 7
+
+Op = Callable[[PipelineService], DealOut]
+Note = Callable[[PipelineService, DealOut], str]
+
+
+@dataclass(frozen=True)
+class Click:
+    """One click on a card: who, which deal at which version, and where the card is."""
+
+    req: Request
+    ref: CardRef
+    verb: str | None
+    key: str
+    card: CardLocation | None
+    message: dict[str, Any] | None
+
+    @property
+    def user(self) -> str:
+        """The clicker."""
+        return self.req.user_id
+
+
+def read_click(
+    body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Any, pipe: Pipe
+) -> Click:
+    """Parse a card click; a value that is not a card's means the card is unusable."""
+    raw = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
+    try:
+        verb, ref = CardRef.decode(str(raw))
+    except ValueError:
+        raise InvalidInput("That button no longer works; use `/deal show` for the deal.") from None
+    user_id = str(body["user"]["id"])
+    container = body.get("container") or {}
+    req = Request(
+        pipe=pipe,
+        client=client,
+        user_id=user_id,
+        channel_id=container.get("channel_id") or (body.get("channel") or {}).get("id"),
+        respond=respond,
+        trigger_id=body.get("trigger_id"),
+    )
+    # Slack resends the same action_ts on a retry; a second click has a new one.
+    key = f"click:{action.get('action_ts')}:{user_id}:{action.get('action_id')}"
+    return Click(req, ref, verb, key, card_location(body, ref.number), body.get("message") or None)
+
+
+def _refresh(click: Click, deal: DealOut | None, *, deleted_name: str = "") -> None:
+    show_card(
+        click.req.client,
+        click.req.pipe,
+        click.user,
+        click.card,
+        click.ref.number,
+        deal,
+        message=click.message,
+        deleted_name=deleted_name,
+    )
+
+
+def _refresh_current(click: Click) -> None:
+    try:
+        with click.req.pipe.read() as p:
+            deal = p.find(f"#{click.ref.number}")
+    except NotFound:
+        return
+    _refresh(click, deal)
+
+
+def apply(click: Click, op: Op, note: Note | None = None, *, deleted: bool = False) -> None:
+    """Apply `op` once for this click; a stale card is refreshed and the conflict explained."""
+    try:
+        with click.req.pipe.write() as p:
+            p.claim(click.key)
+            deal = op(p)
+            text = note(p, deal) if note else None
+    except AlreadyApplied:
+        return  # Slack redelivered a click we already applied: its effect is already shown
+    except Conflict:
+        _refresh_current(click)
+        raise  # the error handler tells the clicker what changed and by whom
+    if deleted:
+        _refresh(click, None, deleted_name=deal.name)
+    else:
+        _refresh(click, deal)
+    if text:
+        note_in_thread(click.req.client, click.card, text)
+
+
+def opening(click: Click, *, check_version: bool = True) -> DealOut | None:
+    """The deal a modal opens on, once per click: None for a redelivery (its trigger is spent)."""
+    # A stale card is refreshed and Conflict raised: no modal opens on data the user never saw.
+    try:
+        with click.req.pipe.write() as p:
+            p.claim(click.key)
+            if check_version:
+                return p.expect(click.ref.number, click.ref.version)
+            return p.find(f"#{click.ref.number}")
+    except AlreadyApplied:
+        return None
+    except Conflict:
+        _refresh_current(click)
+        raise
+
+
+def _stage_name(p: PipelineService, key: str) -> str:
+    return next((s.name for s in p.stages() if s.key == key), key)
+
+
+def pushed_close_date(close_date: date | None, today: date, days: int = PUSH_DAYS) -> date:
+    """A week later than planned; a date already past moves a week from today instead."""
+    base = close_date if close_date is not None and close_date > today else today
+    return base + timedelta(days=days)
+
+
+# ---------------------------------------------------------------------- listeners
+
+
+def advance(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: WebClient,
+    respond: Any,
+    pipe: Pipe,
+) -> None:
+    """Next stage; on the last stage the (confirmed) button wins the deal."""
+    ack()
+    click = read_click(body, action, client, respond, pipe)
+    n, v, user = click.ref.number, click.ref.version, click.user
+
+    def op(p: PipelineService) -> DealOut:
+        if next_stage(p.find(f"#{n}").stage, p.stages()) is None:
+            return p.win(n, actor=user, expected_version=v)
+        return p.advance(n, actor=user, expected_version=v)
+
+    def note(p: PipelineService, deal: DealOut) -> str:
+        if deal.status == "won":
+            return f"<@{user}> marked #{n} won :tada:"
+        return f"<@{user}> moved #{n} to {_stage_name(p, deal.stage)}"
+
+    apply(click, op, note)
+
+
+def won(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: WebClient,
+    respond: Any,
+    pipe: Pipe,
+) -> None:
+    """Mark the deal won."""
+    ack()
+    click = read_click(body, action, client, respond, pipe)
+    n, v, user = click.ref.number, click.ref.version, click.user
+    apply(
+        click,
+        lambda p: p.win(n, actor=user, expected_version=v),
+        lambda p, deal: f"<@{user}> marked #{n} won :tada:",
+    )
+
+
+def lost(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: WebClient,
+    respond: Any,
+    pipe: Pipe,
+) -> None:
+    """Open the Lost modal for the reason."""
+    ack()
+    click = read_click(body, action, client, respond, pipe)
+    deal = opening(click)
+    if deal is not None:
+        modals.open_lost_modal(click.req, deal, click.card)
+
+
+def edit(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: WebClient,
+    respond: Any,
+    pipe: Pipe,
+) -> None:
+    """Open the Edit modal."""
+    ack()
+    click = read_click(body, action, client, respond, pipe)
+    deal = opening(click)
+    if deal is not None:
+        modals.open_edit_modal(click.req, deal, click.card)
+
+
+def log(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: WebClient,
+    respond: Any,
+    pipe: Pipe,
+) -> None:
+    """Open the Log activity modal; logging never conflicts, so a stale card is fine."""
+    ack()
+    click = read_click(body, action, client, respond, pipe)
+    deal = opening(click, check_version=False)
+    if deal is not None:
+        modals.open_log_modal(click.req, deal, click.card)
+
+
+def snooze(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: WebClient,
+    respond: Any,
+    pipe: Pipe,
+) -> None:
+    """Open the Snooze modal, its date prefilled three days ahead."""
+    ack()
+    click = read_click(body, action, client, respond, pipe)
+    deal = opening(click)
+    if deal is not None:
+        modals.open_snooze_modal(click.req, deal, click.card)
+
+
+def push_close(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: WebClient,
+    respond: Any,
+    pipe: Pipe,
+) -> None:
+    """Push the close date a week (a reminder's button, and the overflow's choice)."""
+    ack()
+    _push(read_click(body, action, client, respond, pipe))
+
+
+def _push(click: Click) -> None:
+    n, v, user = click.ref.number, click.ref.version, click.user
+
+    def op(p: PipelineService) -> DealOut:
+        new = pushed_close_date(p.find(f"#{n}").close_date, p.today())
+        return p.push_close_date(n, new, actor=user, expected_version=v)
+
+    apply(click, op)
+
+
+def _delete(click: Click) -> None:
+    n, v, user = click.ref.number, click.ref.version, click.user
+
+    def op(p: PipelineService) -> DealOut:
+        require_owner_or_admin(click.req.client, p, p.find(f"#{n}"), user, "delete it")
+        return p.delete(n, actor=user, expected_version=v)
+
+    apply(click, op, deleted=True)
+
+
+def _show(click: Click) -> None:
+    with click.req.pipe.read() as p:
+        detail = p.detail(f"#{click.ref.number}")
+        stages = p.stages()
+    click.req.say_ephemeral(card_text(detail, stages), build_history(detail, stages))
+
+
+def overflow(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: WebClient,
+    respond: Any,
+    pipe: Pipe,
+) -> None:
+    """The card's overflow menu: reopen, push a week, snooze a week, history, delete."""
+    ack()
+    click = read_click(body, action, client, respond, pipe)
+    n, v, user = click.ref.number, click.ref.version, click.user
+    if click.verb == Overflow.REOPEN:
+        apply(
+            click,
+            lambda p: p.reopen(n, actor=user, expected_version=v),
+            lambda p, deal: f"<@{user}> reopened #{n} in {_stage_name(p, deal.stage)}",
+        )
+    elif click.verb == Overflow.PUSH_WEEK:
+        _push(click)
+    elif click.verb == Overflow.SNOOZE_WEEK:
+        apply(
+            click,
+            lambda p: p.snooze(
+                n, p.today() + timedelta(days=SNOOZE_WEEK), actor=user, expected_version=v
+            ),
+        )
+    elif click.verb == Overflow.SHOW:
+        _show(click)
+    elif click.verb == Overflow.DELETE:
+        _delete(click)
+    else:
+        raise InvalidInput("That menu choice no longer exists; use `/deal help`.")

@@ -1,0 +1,65 @@
+"""Message shortcuts: make a deal from a message, or log a message on a deal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack
+from slack_sdk import WebClient
+
+from bot.context import Pipe
+from bot.views.modals import MessageRef, message_text, prefill_from_message
+from handlers.common import Request
+from handlers.views.modals import open_create_modal, open_log_to_deal_modal
+from pipeline.errors import AlreadyApplied
+
+
+def _request(shortcut: dict[str, Any], client: WebClient, pipe: Pipe) -> Request:
+    return Request(
+        pipe=pipe,
+        client=client,
+        user_id=str(shortcut["user"]["id"]),
+        channel_id=(shortcut.get("channel") or {}).get("id"),
+        respond=None,
+        trigger_id=shortcut.get("trigger_id"),
+    )
+
+
+def _source(shortcut: dict[str, Any]) -> MessageRef:
+    message = shortcut.get("message") or {}
+    channel = (shortcut.get("channel") or {}).get("id") or ""
+    return MessageRef(str(channel), str(message.get("ts") or shortcut.get("message_ts") or ""))
+
+
+def _first_delivery(shortcut: dict[str, Any], pipe: Pipe) -> bool:
+    """Claim this shortcut run: a redelivery must not reuse its spent trigger_id."""
+    user_id = str(shortcut["user"]["id"])
+    key = f"shortcut:{shortcut.get('action_ts')}:{user_id}:{shortcut.get('callback_id')}"
+    try:
+        with pipe.write() as p:
+            p.claim(key)
+    except AlreadyApplied:
+        return False
+    return True
+
+
+def deal_from_message(ack: Ack, shortcut: dict[str, Any], client: WebClient, pipe: Pipe) -> None:
+    """Open New deal prefilled from the message: first line, amount, close date."""
+    ack()
+    if not _first_delivery(shortcut, pipe):
+        return
+    req = _request(shortcut, client, pipe)
+    with pipe.read() as p:
+        currency, today = p.team.currency, p.today()
+    text = str((shortcut.get("message") or {}).get("text") or "")
+    prefill = prefill_from_message(text, currency=currency, today=today, source=_source(shortcut))
+    open_create_modal(req, prefill)
+
+
+def log_to_deal(ack: Ack, shortcut: dict[str, Any], client: WebClient, pipe: Pipe) -> None:
+    """Ask which deal to log the message on."""
+    ack()
+    if not _first_delivery(shortcut, pipe):
+        return
+    text = message_text(str((shortcut.get("message") or {}).get("text") or ""))
+    open_log_to_deal_modal(_request(shortcut, client, pipe), text, _source(shortcut))

@@ -1,0 +1,79 @@
+"""Opening modals: a DB read for what they show, then views.open while the trigger is fresh."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from bot.views.modals import (
+    CardLocation,
+    CreatePrefill,
+    MessageRef,
+    ModalMeta,
+    build_create_modal,
+    build_edit_modal,
+    build_log_modal,
+    build_log_to_deal_modal,
+    build_lost_modal,
+    build_snooze_modal,
+)
+from handlers.common import Request
+from pipeline.errors import InvalidInput
+from pipeline.schemas import DealOut
+from pipeline.types import DealStatus
+
+SNOOZE_DAYS = 3
+LOG_TO_DEAL_CHOICES = 100
+
+
+def _open(req: Request, view: dict[str, Any]) -> None:
+    if not req.trigger_id:
+        raise InvalidInput("This can't open a form from here; use the /deal command instead.")
+    req.client.views_open(trigger_id=req.trigger_id, view=view)
+
+
+def _meta(req: Request, deal: DealOut, card: CardLocation | None) -> ModalMeta:
+    return ModalMeta(number=deal.number, version=deal.version, channel=req.channel_id, card=card)
+
+
+def open_create_modal(req: Request, prefill: CreatePrefill | None = None) -> None:
+    """The New deal modal; its card is posted where the user asked for it."""
+    with req.pipe.read() as p:
+        stages, currency = p.stages(), p.team.currency
+    meta = ModalMeta(channel=req.channel_id, source=prefill.source if prefill else None)
+    view = build_create_modal(
+        stages, user_id=req.user_id, currency=currency, meta=meta, prefill=prefill
+    )
+    _open(req, view)
+
+
+def open_edit_modal(req: Request, deal: DealOut, card: CardLocation | None = None) -> None:
+    """The Edit modal for a deal, remembering the version it shows."""
+    with req.pipe.read() as p:
+        stages = p.stages()
+    _open(req, build_edit_modal(deal, stages, meta=_meta(req, deal, card)))
+
+
+def open_lost_modal(req: Request, deal: DealOut, card: CardLocation | None = None) -> None:
+    """The Lost modal asking for the reason."""
+    _open(req, build_lost_modal(deal, meta=_meta(req, deal, card)))
+
+
+def open_log_modal(req: Request, deal: DealOut, card: CardLocation | None = None) -> None:
+    """The Log activity modal."""
+    _open(req, build_log_modal(deal, meta=_meta(req, deal, card)))
+
+
+def open_snooze_modal(req: Request, deal: DealOut, card: CardLocation | None = None) -> None:
+    """The Snooze modal, prefilled with a date three days ahead."""
+    with req.pipe.read() as p:
+        until = p.today() + timedelta(days=SNOOZE_DAYS)
+    _open(req, build_snooze_modal(deal, meta=_meta(req, deal, card), until=until))
+
+
+def open_log_to_deal_modal(req: Request, text: str, source: MessageRef) -> None:
+    """Log a message on a deal: choose among the open deals."""
+    with req.pipe.read() as p:
+        deals = p.list_deals(status=DealStatus.OPEN, limit=LOG_TO_DEAL_CHOICES)
+    meta = ModalMeta(channel=req.channel_id, source=source)
+    _open(req, build_log_to_deal_modal(deals, text=text, meta=meta))

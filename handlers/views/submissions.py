@@ -1,0 +1,272 @@
+"""Modal submissions: write before the ack so errors land on the right input, then show it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.context import Pipe
+from bot.ids import Block
+from bot.views.common import clip, esc
+from bot.views.modals import MessageRef, ModalMeta
+from handlers.common import require_owner_or_admin
+from handlers.surfaces import after_change, post_new_card, tell_user
+from handlers.views.forms import (
+    FormErrors,
+    blame,
+    plain_errors,
+    read_deal,
+    read_fields,
+    required,
+    view_key,
+)
+from pipeline.errors import AlreadyApplied
+from pipeline.schemas import DealOut
+from pipeline.service import PipelineService
+from pipeline.types import ActivityKind
+
+logger = logging.getLogger("pipebot")
+
+FROM_MESSAGE_NOTE = "Created from a Slack message"
+
+
+def _user(body: dict[str, Any]) -> str:
+    return str(body["user"]["id"])
+
+
+def _deal_ref(meta: ModalMeta) -> tuple[int, int]:
+    if meta.number is None or meta.version is None:
+        raise FormErrors({Block.NAME: "This form lost track of its deal; close it and retry."})
+    return meta.number, meta.version
+
+
+def _submit(
+    ack: Ack,
+    client: WebClient,
+    pipe: Pipe,
+    write: Callable[[PipelineService], DealOut],
+) -> DealOut | None:
+    """Run `write` in one transaction and ack: errors into the modal, a replay silently."""
+    try:
+        with pipe.write() as p:
+            deal = write(p)
+    except AlreadyApplied:
+        ack()  # a resubmission of a form already applied: just close it
+        return None
+    except FormErrors as exc:
+        ack(response_action="errors", errors=plain_errors(client, exc.errors))
+        return None
+    ack()
+    return deal
+
+
+def _permalink(client: WebClient, source: MessageRef | None) -> str | None:
+    if source is None:
+        return None
+    try:
+        return str(
+            client.chat_getPermalink(channel=source.channel, message_ts=source.ts)["permalink"]
+        )
+    except SlackApiError:
+        logger.warning("no permalink for %s/%s", source.channel, source.ts, exc_info=True)
+        return None
+
+
+def create_submitted(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, pipe: Pipe
+) -> None:
+    """New deal: create it, then post its card (and note the source message's link)."""
+    meta, user_id, key = ModalMeta.decode(view.get("private_metadata")), _user(body), view_key(view)
+
+    def write(p: PipelineService) -> DealOut:
+        fields = read_fields(view)
+        form = read_deal(fields, default_currency=p.team.currency)
+        with blame(Block.STAGE):
+            stage = p.resolve_stage(form.stage).key if form.stage else None
+        with blame(Block.NAME):
+            return p.create(
+                form.name,
+                actor=user_id,
+                amount=form.amount,
+                stage=stage,
+                owner_id=form.owner,
+                close_date=form.close_date,
+                next_step=form.next_step,
+                source=form.source,
+                idempotency_key=key,
+            )
+
+    deal = _submit(ack, client, pipe, write)
+    if deal is None:
+        return
+    link = _permalink(client, meta.source)
+    if link is not None:
+        try:
+            with pipe.write() as p:
+                deal = p.log_activity(
+                    deal.number,
+                    ActivityKind.NOTE,
+                    FROM_MESSAGE_NOTE,
+                    actor=user_id,
+                    link=link,
+                    idempotency_key=view_key(view, ":link"),
+                )
+        except AlreadyApplied:
+            pass
+    post_new_card(client, pipe, user_id, meta.channel, deal)
+
+
+def edit_submitted(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, pipe: Pipe
+) -> None:
+    """Edit: every change in one transaction, refused whole when the deal changed meanwhile."""
+    meta, user_id = ModalMeta.decode(view.get("private_metadata")), _user(body)
+    moved: list[str] = []
+
+    def write(p: PipelineService) -> DealOut:
+        number, version = _deal_ref(meta)
+        p.claim(view_key(view))
+        with blame(Block.NAME):
+            p.expect(number, version)
+        form = read_deal(read_fields(view), default_currency=p.team.currency)
+        with blame(Block.NAME):
+            deal = p.edit(
+                number,
+                actor=user_id,
+                expected_version=version,
+                name=form.name,
+                amount=form.amount,
+                close_date=form.close_date,
+                source=form.source,
+            )
+        if form.stage and form.stage != deal.stage:
+            with blame(Block.STAGE):
+                deal = p.move(number, form.stage, actor=user_id)
+            moved.append(p.resolve_stage(deal.stage).name)
+        if form.owner and form.owner != deal.owner_id:
+            with blame(Block.OWNER):
+                require_owner_or_admin(client, p, deal, user_id, "give it to someone else")
+                deal = p.assign(number, form.owner, actor=user_id)
+        step_now = (deal.next_step_text, deal.next_step_due)
+        step_new = (form.next_step.text, form.next_step.due) if form.next_step else (None, None)
+        if step_new != step_now:
+            with blame(Block.NEXT_STEP):
+                deal = p.set_next_step(number, form.next_step, actor=user_id)
+        return deal
+
+    deal = _submit(ack, client, pipe, write)
+    if deal is not None:
+        note = f"<@{user_id}> moved #{deal.number} to {moved[0]}" if moved else None
+        after_change(client, pipe, user_id, meta, deal, note)
+
+
+def lost_submitted(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, pipe: Pipe
+) -> None:
+    """Lost: close the deal with the reason given."""
+    meta, user_id = ModalMeta.decode(view.get("private_metadata")), _user(body)
+
+    def write(p: PipelineService) -> DealOut:
+        number, version = _deal_ref(meta)
+        fields = read_fields(view)
+        required(fields.reason, Block.REASON, "Say why the deal was lost.")
+        p.claim(view_key(view))
+        with blame(Block.REASON):
+            return p.lose(number, fields.reason or "", actor=user_id, expected_version=version)
+
+    deal = _submit(ack, client, pipe, write)
+    if deal is not None:
+        reason = esc(clip(deal.lost_reason or "", 200))
+        after_change(
+            client, pipe, user_id, meta, deal, f"<@{user_id}> marked #{deal.number} lost: {reason}"
+        )
+
+
+def log_submitted(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, pipe: Pipe
+) -> None:
+    """Log activity on a card's deal."""
+    meta, user_id = ModalMeta.decode(view.get("private_metadata")), _user(body)
+
+    def write(p: PipelineService) -> DealOut:
+        if meta.number is None:
+            raise FormErrors({Block.TEXT: "This form lost track of its deal; close it and retry."})
+        fields = read_fields(view)
+        required(fields.kind, Block.KIND, "Choose what kind of activity it was.")
+        required(fields.text, Block.TEXT, "Say what happened.")
+        with blame(Block.TEXT):
+            return p.log_activity(
+                meta.number,
+                fields.kind or "",
+                fields.text or "",
+                actor=user_id,
+                idempotency_key=view_key(view),
+            )
+
+    deal = _submit(ack, client, pipe, write)
+    if deal is not None:
+        after_change(client, pipe, user_id, meta, deal, None)
+
+
+def snooze_submitted(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, pipe: Pipe
+) -> None:
+    """Snooze until the chosen date."""
+    meta, user_id = ModalMeta.decode(view.get("private_metadata")), _user(body)
+
+    def write(p: PipelineService) -> DealOut:
+        number, version = _deal_ref(meta)
+        fields = read_fields(view)
+        required(fields.until, Block.UNTIL, "Pick the date the snooze ends.")
+        assert fields.until is not None
+        p.claim(view_key(view))
+        with blame(Block.UNTIL):
+            return p.snooze(number, fields.until, actor=user_id, expected_version=version)
+
+    deal = _submit(ack, client, pipe, write)
+    if deal is not None:
+        after_change(client, pipe, user_id, meta, deal, None)
+
+
+def log_to_deal_submitted(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, pipe: Pipe
+) -> None:
+    """Log a message on the chosen deal, with the message's link."""
+    meta, user_id = ModalMeta.decode(view.get("private_metadata")), _user(body)
+    try:
+        fields = read_fields(view)
+        required(fields.deal, Block.DEAL, "Choose a deal.")
+        required(fields.kind, Block.KIND, "Choose what kind of activity it was.")
+        required(fields.text, Block.TEXT, "Say what to log.")
+        with pipe.read() as p, blame(Block.DEAL):
+            p.find(f"#{fields.deal}")
+    except FormErrors as exc:
+        ack(response_action="errors", errors=plain_errors(client, exc.errors))
+        return
+    ack()
+    # The permalink is a Web API call: after the ack, so the 3 s are never at risk.
+    link = _permalink(client, meta.source)
+    try:
+        with pipe.write() as p:
+            deal = p.log_activity(
+                int(fields.deal or 0),
+                fields.kind or "",
+                fields.text or "",
+                actor=user_id,
+                link=link,
+                idempotency_key=view_key(view),
+            )
+    except AlreadyApplied:
+        return
+    kind = fields.kind or "note"
+    tell_user(
+        client,
+        user_id,
+        meta.channel,
+        f":memo: Logged the message as a {kind} on #{deal.number} {esc(deal.name)}.",
+    )

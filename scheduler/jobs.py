@@ -1,0 +1,77 @@
+"""What each scheduled job posts, built from the same domain code the slash commands use."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.context import Pipe
+from bot.views.reminders import build_reminder
+from pipeline.reminders import by_owner, due_items
+from scheduler.ledger import Key
+from scheduler.sender import Post, Upload
+
+REMINDERS = "reminders"
+DIGEST = "digest"
+KINDS = (REMINDERS, DIGEST)
+
+
+def reminder_posts(pipe: Pipe, *, period: str, now: datetime, mode: str) -> list[Post]:
+    """Today's reminder posts for one team: the channel, each owner's DM, or both."""
+    with pipe.read() as p:
+        today = p.today()
+        items = due_items(p, now=now, today=today)
+        if not items:
+            return []
+        stages = p.stages()
+        channel = p.team.channel_id
+    groups = by_owner(items)
+    posts = []
+    to_channel = mode in ("channel", "channel+dm") and channel
+    # Without a channel, reminders still reach people: each owner by DM.
+    to_owners = mode in ("dm", "channel+dm") or (mode == "channel" and not channel)
+    if to_channel:
+        message = build_reminder(groups, stages, today=today, title="Deals to follow up today")
+        key = Key(pipe.tenant, REMINDERS, period, str(channel))
+        posts.append(Post(key, message.text, message.blocks, message.thread))
+    if to_owners:
+        for owner, owned in groups.items():
+            message = build_reminder(
+                {owner: owned}, stages, today=today, title="Your deals to follow up today"
+            )
+            posts.append(
+                Post(
+                    Key(pipe.tenant, REMINDERS, period, owner),
+                    message.text,
+                    message.blocks,
+                    message.thread,
+                )
+            )
+    return posts
+
+
+def digest_posts(pipe: Pipe, *, period: str, now: datetime) -> list[Post]:
+    """The weekly digest for the team's channel, with its chart in the thread."""
+    from bot.views.charts import render_digest_chart
+    from bot.views.digest import build_digest
+    from pipeline.digest import collect_digest
+
+    with pipe.read() as p:
+        channel = p.team.channel_id
+        if not channel:
+            return []
+        data = collect_digest(p.session, pipe.tenant, now=now)
+    message = build_digest(data)
+    chart = Upload(
+        filename=f"pipeline-{period}.png",
+        content=render_digest_chart(data),
+        title=f"Pipeline and forecast, {period}",
+    )
+    return [
+        Post(
+            Key(pipe.tenant, DIGEST, period, channel),
+            message.text,
+            message.blocks,
+            message.thread,
+            chart,
+        )
+    ]

@@ -1,0 +1,290 @@
+"""The scheduler: a one-minute tick that finds due runs per team and delivers them.
+
+APScheduler only provides the tick. What is due comes from each team's schedule, its
+timezone and the ledger, so replicas, restarts, downtime and DST all resolve the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from slack_sdk import WebClient
+from sqlalchemy import select
+
+from bot.context import Pipe
+from pipeline.clock import Clock, utcnow
+from pipeline.errors import PipebotError
+from pipeline.schedule import TeamSchedule, next_fire_time
+from pipeline.service import TeamDefaults
+from scheduler import jobs, ledger
+from scheduler.due import Due, latest_daily, latest_weekly
+from scheduler.sender import Outcome, Pacer, Post, Sender
+from storage.db import Database
+from storage.models import Team
+
+logger = logging.getLogger("pipebot.scheduler")
+
+TICK_ID = "pipebot.tick"
+RUN_MARK = "*"  # the ledger target that records "this team's run for this period is done"
+
+
+@dataclass(frozen=True)
+class TeamRow:
+    """The few team fields the scheduler needs."""
+
+    id: str
+    timezone: str
+    reminders: str
+    reminder_mode: str
+    digest: str
+    channel_id: str | None
+    admins: tuple[str, ...]
+
+    def schedule(self) -> TeamSchedule | None:
+        """The parsed schedule, or None (logged) when the stored text is unusable."""
+        try:
+            return TeamSchedule.parse(self.reminders, self.reminder_mode, self.digest)
+        except PipebotError:
+            logger.exception("team %s has an unusable schedule", self.id)
+            return None
+
+
+@dataclass(frozen=True)
+class Run:
+    """One job for one team and one period."""
+
+    team: TeamRow
+    kind: str
+    due: Due
+
+
+def worker_id() -> str:
+    """Who claims deliveries: host and process, for the ledger's records."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Runner:
+    """Finds due runs and delivers them, many teams at once, each post exactly once."""
+
+    def __init__(
+        self,
+        db: Database,
+        client: WebClient,
+        *,
+        clock: Clock = utcnow,
+        max_workers: int = 16,
+        pacer: Pacer | None = None,
+        defaults: TeamDefaults | None = None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.max_workers = max_workers
+        self.defaults = defaults or TeamDefaults()
+        self.sender = Sender(db, client, worker=worker_id(), clock=clock, pacer=pacer)
+
+    def teams(self, team_id: str | None = None) -> list[TeamRow]:
+        """Every team (or one), with what scheduling needs."""
+        with self.db.read_scope() as session:
+            stmt = select(
+                Team.id,
+                Team.timezone,
+                Team.reminders,
+                Team.reminder_mode,
+                Team.digest,
+                Team.channel_id,
+                Team.admins,
+            )
+            if team_id is not None:
+                stmt = stmt.where(Team.id == team_id)
+            return [
+                TeamRow(
+                    r.id,
+                    r.timezone,
+                    r.reminders,
+                    r.reminder_mode,
+                    r.digest,
+                    r.channel_id,
+                    tuple(r.admins or ()),
+                )
+                for r in session.execute(stmt)
+            ]
+
+    def due_runs(self, now: datetime, teams: Iterable[TeamRow]) -> list[Run]:
+        """Runs whose time has come and that no one has completed yet."""
+        candidates: list[Run] = []
+        for team in teams:
+            schedule = team.schedule()
+            if schedule is None:
+                continue
+            tz = ZoneInfo(team.timezone)
+            if schedule.reminders_on and schedule.reminders is not None:
+                due = latest_daily(now, tz, schedule.reminders)
+                if due:
+                    candidates.append(Run(team, jobs.REMINDERS, due))
+            if schedule.digest is not None:
+                due = latest_weekly(now, tz, schedule.digest)
+                if due:
+                    candidates.append(Run(team, jobs.DIGEST, due))
+        with self.db.read_scope() as session:
+            done = {
+                (kind, team, period)
+                for kind in jobs.KINDS
+                for team, period in ledger.settled_periods(
+                    session,
+                    [r.team.id for r in candidates if r.kind == kind],
+                    f"{kind}-run",
+                    {r.due.period for r in candidates if r.kind == kind},
+                )
+            }
+        return [r for r in candidates if (r.kind, r.team.id, r.due.period) not in done]
+
+    def tick(self) -> list[Outcome]:
+        """One pass: deliver every due run and every retry whose time has come."""
+        now = self.clock()
+        try:
+            runs = self.due_runs(now, self.teams())
+            with self.db.read_scope() as session:
+                retries = ledger.pending_retries(session, now)
+        except Exception:
+            # The database may be down; the next tick derives the same runs again.
+            logger.exception("scheduler tick could not read the database")
+            return []
+        retry_runs = self._retry_runs(retries, now)
+        outcomes: list[Outcome] = []
+        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="deliver") as pool:
+            for result in pool.map(self._run_safely, runs + retry_runs):
+                outcomes.extend(result)
+        return outcomes
+
+    def _retry_runs(self, keys: list[ledger.Key], now: datetime) -> list[Run]:
+        teams = {t.id: t for t in self.teams()} if keys else {}
+        runs = {}
+        for key in keys:
+            team = teams.get(key.team_id)
+            if team is None or key.kind not in jobs.KINDS:
+                continue
+            runs[(key.team_id, key.kind, key.period)] = Run(
+                team, key.kind, Due(fire_at=now, period=key.period, local_date=now.date())
+            )
+        return list(runs.values())
+
+    def _run_safely(self, run: Run) -> list[Outcome]:
+        try:
+            return self.run(run)
+        except Exception:
+            # One team's failure (bad data, a bug) must never stop the others.
+            logger.exception("%s for team %s failed", run.kind, run.team.id)
+            return []
+
+    def posts_for(self, run: Run, now: datetime) -> list[Post]:
+        """What a run posts, built by the same domain code the commands use."""
+        pipe = Pipe(self.db, run.team.id, self.clock, self.defaults)
+        if run.kind == jobs.REMINDERS:
+            schedule = run.team.schedule()
+            mode = schedule.mode.value if schedule else "channel"
+            return jobs.reminder_posts(pipe, period=run.due.period, now=now, mode=mode)
+        return jobs.digest_posts(pipe, period=run.due.period, now=now)
+
+    def run(self, run: Run, *, force: bool = False) -> list[Outcome]:
+        """Deliver one team's run, then mark it done so later ticks skip it cheaply."""
+        now = self.clock()
+        posts = self.posts_for(run, now)
+        outcomes = []
+        for post in posts:
+            if force:
+                post = Post(
+                    ledger.Key(
+                        post.key.team_id,
+                        post.key.kind,
+                        f"{post.key.period}+{now.isoformat()}",
+                        post.key.target,
+                    ),
+                    post.text,
+                    post.blocks,
+                    post.thread,
+                    post.upload,
+                )
+            outcome = self.sender.deliver(post)
+            outcomes.append(outcome)
+            if outcome == Outcome.FAILED:
+                self._tell_admins(run, post)
+        if not force:
+            mark = ledger.Key(run.team.id, f"{run.kind}-run", run.due.period, RUN_MARK)
+            with self.db.session_scope() as session:
+                claim = ledger.claim(session, mark, worker=self.sender.worker, now=now)
+                if claim is not None:
+                    ledger.mark_sent(session, claim.id, ts=None, now=now)
+        return outcomes
+
+    def _tell_admins(self, run: Run, post: Post) -> None:
+        """A post failed for good: DM the team's admins, once per admin and period."""
+        with self.db.read_scope() as session:
+            error = ledger.error_of(session, post.key)
+        where = f"<#{post.key.target}>" if not post.to_user else f"<@{post.key.target}>"
+        text = (
+            f":warning: pipebot could not post the {run.kind} for {run.due.period} to {where}: "
+            f"`{error}`. Invite @pipebot to the channel or pick another with "
+            "`/deal config channel #sales`."
+        )
+        for admin in self.admins(run.team):
+            alert = Post(
+                ledger.Key(run.team.id, "alert", f"{run.kind}:{run.due.period}", admin), text, []
+            )
+            self.sender.deliver(alert)
+
+    def admins(self, team: TeamRow) -> list[str]:
+        """The team's pipeline admins, or else its Slack workspace admins."""
+        if team.admins:
+            return list(team.admins)
+        try:
+            members = self.sender.client.users_list()["members"]
+        except Exception:
+            logger.exception("could not list workspace admins of %s", team.id)
+            return []
+        return [
+            m["id"]
+            for m in members
+            if (m.get("is_admin") or m.get("is_owner"))
+            and not m.get("is_bot")
+            and not m.get("deleted")
+        ]
+
+    def next_runs(self, team: TeamRow, now: datetime) -> dict[str, datetime | None]:
+        """The next fire time of each job for a team."""
+        schedule = team.schedule()
+        if schedule is None:
+            return {jobs.REMINDERS: None, jobs.DIGEST: None}
+        return {
+            jobs.REMINDERS: next_fire_time(
+                schedule.reminders if schedule.reminders_on else None, team.timezone, after=now
+            ),
+            jobs.DIGEST: next_fire_time(schedule.digest, team.timezone, after=now),
+        }
+
+
+def start_background(
+    runner: Runner, *, interval: timedelta = timedelta(minutes=1)
+) -> BackgroundScheduler:
+    """Run the tick every minute in a background thread (one job store per process)."""
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.add_job(
+        runner.tick,
+        IntervalTrigger(seconds=int(interval.total_seconds())),
+        id=TICK_ID,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=None,
+        next_run_time=utcnow(),
+        replace_existing=True,
+    )
+    scheduler.start()
+    return scheduler

@@ -1,0 +1,128 @@
+"""What the button, modal and shortcut tests share: making deals, waiting, reading the DB."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pipeline.errors import NotFound
+from pipeline.schemas import DealDetail
+from pipeline.service import PipelineService
+from sandbox.payloads import Delivery
+from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_TEAM_ID, DEFAULT_USER, Message, View
+from tests.e2e.conftest import Bot
+
+ALICE = DEFAULT_USER
+BOB = "U0BOB"
+CHANNEL = DEFAULT_CHANNEL
+T = TypeVar("T")
+
+
+def wait(bot: Bot, predicate: Callable[[], T], timeout: float = 5.0) -> T:
+    """Wait for the bot's after-ack work to show at the fake; return what the predicate saw."""
+    seen: list[T] = []
+
+    def check() -> bool:
+        value = predicate()
+        if value:
+            seen.append(value)
+            return True
+        return False
+
+    bot.fake.wait_until(check, timeout)
+    return seen[-1]
+
+
+def settle(bot: Bot, seconds: float = 0.6) -> None:
+    """Give a listener that should do nothing visible the time to do something wrong."""
+    time.sleep(seconds)
+
+
+def detail(bot: Bot, number: int, team: str = DEFAULT_TEAM_ID) -> DealDetail | None:
+    """A deal and its history straight from the database (None when it does not exist)."""
+    with bot.db.read_scope() as session:
+        try:
+            return PipelineService(session, team, clock=bot.clock).detail(f"#{number}")
+        except NotFound:
+            return None
+
+
+def must(bot: Bot, number: int) -> DealDetail:
+    """A deal that must exist."""
+    found = detail(bot, number)
+    assert found is not None, f"no deal #{number}"
+    return found
+
+
+def cards(bot: Bot, channel: str = CHANNEL) -> list[Message]:
+    """Top-level bot messages carrying a deal card."""
+    return [
+        m
+        for m in bot.fake.messages(channel)
+        if m.is_bot and any(str(b.get("block_id", "")).startswith("deal_actions") for b in m.blocks)
+    ]
+
+
+def add_deal(bot: Bot, text: str = "Acme Corp 50k", user: str = ALICE) -> Message:
+    """`/deal add ...` and the card it posts in the channel."""
+    before = len(cards(bot))
+    bot.slack.command(user, f"add {text}")
+    return wait(bot, lambda: cards(bot)[before] if len(cards(bot)) > before else None)
+
+
+def card(bot: Bot, ts: str, channel: str = CHANNEL) -> Message:
+    """A message as it reads now."""
+    found = bot.fake.message(channel, ts)
+    assert found is not None
+    return found
+
+
+def button_value(message_blocks: list[dict[str, Any]], action_id: str) -> str:
+    """The value of a card's button."""
+    for block in message_blocks:
+        for element in block.get("elements") or []:
+            if element.get("action_id") == action_id:
+                return str(element.get("value"))
+    raise LookupError(action_id)
+
+
+def edits(bot: Bot, ts: str) -> int:
+    """How many times a message was replaced."""
+    return len([u for u in bot.fake.updates if u.ts == ts])
+
+
+def ephemerals_for(bot: Bot, user: str, containing: str = "") -> list[str]:
+    """Texts of the ephemerals a user sees (optionally only those containing a string)."""
+    return [e.text for e in bot.fake.ephemerals(user) if containing in e.text]
+
+
+def thread_texts(bot: Bot, ts: str, channel: str = CHANNEL) -> list[str]:
+    """Replies under a card."""
+    return [m.text for m in bot.fake.thread(channel, ts)]
+
+
+def open_modal(bot: Bot, user: str, count_before: int) -> View:
+    """The modal the bot opened after `count_before` earlier ones."""
+    return wait(
+        bot,
+        lambda: (
+            (bot.fake.views_for(user)[count_before:] or [None])[-1]
+            if len(bot.fake.views_for(user)) > count_before
+            else None
+        ),
+    )
+
+
+def submit_and_wait(bot: Bot, user: str, values: dict[str, Any], view_id: str) -> Delivery:
+    """Submit a modal; the ack decides whether it closes or shows errors."""
+    delivery = bot.slack.submit(user, values, view_id=view_id)
+    assert delivery.status == 200
+    return delivery
+
+
+def view_errors(bot: Bot, view_id: str) -> dict[str, str]:
+    """The errors a modal shows (empty when none)."""
+    view = bot.fake.view(view_id)
+    assert view is not None
+    return view.errors or {}

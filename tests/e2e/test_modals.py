@@ -1,0 +1,373 @@
+"""Modals end to end: New deal, Edit, Lost, Log activity and Snooze, valid and invalid."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from pipeline.types import ActivityKind, DealStatus
+from sandbox.payloads import FORM, encode_interaction, view_submission
+from sandbox.slack_api import View
+from tests.e2e.conftest import Bot
+from tests.e2e.helpers import (
+    ALICE,
+    BOB,
+    CHANNEL,
+    add_deal,
+    card,
+    cards,
+    detail,
+    edits,
+    must,
+    open_modal,
+    settle,
+    submit_and_wait,
+    thread_texts,
+    view_errors,
+    wait,
+)
+
+
+def initial(view: View, block_id: str) -> Any:
+    """What an input starts with."""
+    block = next(b for b in view.blocks if b.get("block_id") == block_id)
+    element = block["element"]
+    for key in ("initial_value", "initial_user", "initial_date"):
+        if key in element:
+            return element[key]
+    option = element.get("initial_option")
+    return option["value"] if option else None
+
+
+def open_create(bot: Bot, user: str = ALICE) -> View:
+    before = len(bot.fake.views_for(user))
+    bot.slack.command(user, "add")
+    return open_modal(bot, user, before)
+
+
+def click_for_modal(bot: Bot, user: str, ts: str, action_id: str) -> View:
+    before = len(bot.fake.views_for(user))
+    bot.slack.click(user, CHANNEL, ts, action_id)
+    return open_modal(bot, user, before)
+
+
+def closed(bot: Bot, view: View) -> bool:
+    found = bot.fake.view(view.id)
+    return found is not None and not found.open
+
+
+# ---------------------------------------------------------------------- New deal
+
+
+def test_deal_add_alone_opens_the_new_deal_modal_with_defaults(bot: Bot) -> None:
+    view = open_create(bot)
+    assert view.callback_id == "deal_create"
+    assert initial(view, "currency") == "USD"
+    assert initial(view, "owner") == ALICE
+    assert initial(view, "stage") == "lead"
+    kinds = {b["block_id"]: b["element"]["type"] for b in view.blocks if b["type"] == "input"}
+    assert kinds == {
+        "name": "plain_text_input",
+        "amount": "plain_text_input",
+        "currency": "static_select",
+        "stage": "static_select",
+        "owner": "users_select",
+        "close_date": "datepicker",
+        "next_step": "plain_text_input",
+        "next_due": "datepicker",
+        "source": "plain_text_input",
+    }
+
+
+def test_a_valid_new_deal_is_created_and_its_card_posted_where_asked(bot: Bot) -> None:
+    view = open_create(bot)
+    submit_and_wait(
+        bot,
+        ALICE,
+        {
+            "name": "Globex",
+            "amount": "12.5k",
+            "currency": "EUR",
+            "stage": "demo",
+            "owner": BOB,
+            "close_date": "2026-12-31",
+            "next_step": "Send the proposal",
+            "next_due": "2026-12-04",
+            "source": "webinar",
+        },
+        view.id,
+    )
+    assert closed(bot, view)
+    posted = wait(bot, lambda: cards(bot))
+    assert posted[0].text == "#1 Globex: €12,500, Demo (40%)"
+    deal = must(bot, 1)
+    assert (deal.name, deal.amount, deal.currency) == ("Globex", Decimal("12500.00"), "EUR")
+    assert (deal.stage, deal.owner_id, deal.created_by) == ("demo", BOB, ALICE)
+    assert deal.close_date == date(2026, 12, 31)
+    assert (deal.next_step_text, deal.next_step_due) == ("Send the proposal", date(2026, 12, 4))
+    assert deal.source == "webinar"
+
+
+def test_an_amount_with_its_own_currency_wins_over_the_select(bot: Bot) -> None:
+    view = open_create(bot)
+    submit_and_wait(bot, ALICE, {"name": "Initech", "amount": "£3,000"}, view.id)
+    wait(bot, lambda: cards(bot))
+    deal = must(bot, 1)
+    assert (deal.amount, deal.currency) == (Decimal("3000.00"), "GBP")
+
+
+def test_invalid_fields_show_on_their_inputs_and_a_fix_then_goes_through(bot: Bot) -> None:
+    view = open_create(bot)
+    submit_and_wait(bot, ALICE, {"name": "   ", "amount": "lots of money"}, view.id)
+    errors = view_errors(bot, view.id)
+    assert set(errors) == {"name", "amount"}
+    assert "lots of money" in errors["amount"]
+    assert not closed(bot, view)
+    assert detail(bot, 1) is None
+
+    submit_and_wait(bot, ALICE, {"name": "Globex", "amount": "50k"}, view.id)
+    assert closed(bot, view)
+    wait(bot, lambda: cards(bot))
+    assert must(bot, 1).amount == Decimal("50000.00")
+
+
+def test_a_next_step_needs_its_due_date_and_the_reverse(bot: Bot) -> None:
+    view = open_create(bot)
+    submit_and_wait(bot, ALICE, {"name": "Globex", "next_step": "Call back"}, view.id)
+    assert set(view_errors(bot, view.id)) == {"next_due"}
+    submit_and_wait(
+        bot, ALICE, {"name": "Globex", "next_step": None, "next_due": "2026-12-01"}, view.id
+    )
+    assert set(view_errors(bot, view.id)) == {"next_step"}
+    assert detail(bot, 1) is None
+
+
+def test_an_unknown_stage_is_an_error_on_the_stage(bot: Bot) -> None:
+    view = open_create(bot)
+    ghost = {"text": {"type": "plain_text", "text": "Ghost"}, "value": "ghost"}
+    submit_and_wait(bot, ALICE, {"name": "Globex", "stage": ghost}, view.id)
+    errors = view_errors(bot, view.id)
+    assert set(errors) == {"stage"}
+    assert 'no stage "ghost"' in errors["stage"]
+    assert detail(bot, 1) is None
+
+
+def test_a_domain_refusal_lands_on_its_field(bot: Bot) -> None:
+    view = open_create(bot)
+    submit_and_wait(bot, ALICE, {"name": "#42", "amount": "9999999999999999"}, view.id)
+    assert set(view_errors(bot, view.id)) == {"amount"}  # checked before the database
+    submit_and_wait(bot, ALICE, {"name": "#42", "amount": "5k"}, view.id)
+    assert "reads as a deal number" in view_errors(bot, view.id)["name"]
+    assert detail(bot, 1) is None
+
+
+def test_a_duplicate_submission_creates_one_deal(bot: Bot) -> None:
+    view = open_create(bot)
+    first = submit_and_wait(bot, ALICE, {"name": "Globex"}, view.id)
+    wait(bot, lambda: cards(bot))
+    assert bot.slack.redeliver(first).status == 200
+    settle(bot)
+    assert len(cards(bot)) == 1
+    assert detail(bot, 2) is None
+
+
+# ---------------------------------------------------------------------- Edit
+
+
+def test_edit_from_the_card_updates_it_in_place(bot: Bot) -> None:
+    msg = add_deal(bot, "Acme Corp 50k close:2026-12-15")
+    view = click_for_modal(bot, ALICE, msg.ts, "deal_edit")
+    assert view.callback_id == "deal_edit"
+    assert (initial(view, "name"), initial(view, "amount")) == ("Acme Corp", "50000")
+    assert initial(view, "close_date") == "2026-12-15"
+
+    submit_and_wait(
+        bot,
+        ALICE,
+        {"name": "Acme Corporation", "amount": "60k", "stage": "demo", "source": "referral"},
+        view.id,
+    )
+
+    assert closed(bot, view)
+    wait(bot, lambda: edits(bot, msg.ts) == 1)
+    deal = must(bot, 1)
+    assert (deal.name, deal.amount, deal.stage, deal.source) == (
+        "Acme Corporation",
+        Decimal("60000.00"),
+        "demo",
+        "referral",
+    )
+    assert deal.close_date == date(2026, 12, 15)
+    assert card(bot, msg.ts).text == "#1 Acme Corporation: $60,000, Demo (40%)"
+    assert wait(bot, lambda: thread_texts(bot, msg.ts)) == ["<@U0ALICE> moved #1 to Demo"]
+    assert len(cards(bot)) == 1
+
+
+def test_edit_of_a_deal_changed_meanwhile_says_who_changed_it(bot: Bot) -> None:
+    msg = add_deal(bot)
+    view = click_for_modal(bot, ALICE, msg.ts, "deal_edit")
+    bot.slack.command(BOB, "move #1 demo")
+    wait(bot, lambda: must(bot, 1).stage == "demo")
+
+    submit_and_wait(bot, ALICE, {"name": "Renamed"}, view.id)
+
+    errors = view_errors(bot, view.id)
+    assert set(errors) == {"name"}
+    assert "changed since you saw it" in errors["name"]
+    assert "now in Demo" in errors["name"]
+    assert "@bob" in errors["name"]
+    assert "<@" not in errors["name"]
+    assert must(bot, 1).name == "Acme Corp"
+
+
+def test_edit_giving_away_someone_elses_deal_is_refused_on_the_owner(bot: Bot) -> None:
+    msg = add_deal(bot)  # Alice's
+    view = click_for_modal(bot, BOB, msg.ts, "deal_edit")
+    submit_and_wait(bot, BOB, {"name": "Bob's now", "owner": BOB}, view.id)
+    errors = view_errors(bot, view.id)
+    assert set(errors) == {"owner"}
+    assert "belongs to @alice" in errors["owner"]
+    deal = must(bot, 1)
+    assert (deal.name, deal.owner_id) == ("Acme Corp", ALICE)  # one transaction: nothing kept
+
+
+# ---------------------------------------------------------------------- Lost
+
+
+def test_lost_asks_for_the_reason_and_closes_the_deal(bot: Bot) -> None:
+    msg = add_deal(bot)
+    view = click_for_modal(bot, ALICE, msg.ts, "deal_lost")
+    assert view.callback_id == "deal_lost"
+    submit_and_wait(bot, ALICE, {"reason": "Went with a competitor"}, view.id)
+    wait(bot, lambda: edits(bot, msg.ts) == 1)
+    deal = must(bot, 1)
+    assert (deal.status, deal.lost_reason) == (DealStatus.LOST, "Went with a competitor")
+    assert "lost" in card(bot, msg.ts).text
+    assert wait(bot, lambda: thread_texts(bot, msg.ts)) == [
+        "<@U0ALICE> marked #1 lost: Went with a competitor"
+    ]
+
+
+def test_lost_without_a_reason_is_an_error_on_the_reason(bot: Bot) -> None:
+    msg = add_deal(bot)
+    view = click_for_modal(bot, ALICE, msg.ts, "deal_lost")
+    submit_and_wait(bot, ALICE, {"reason": "   "}, view.id)
+    assert set(view_errors(bot, view.id)) == {"reason"}
+    assert must(bot, 1).status == DealStatus.OPEN
+
+
+def test_lost_on_a_deal_won_meanwhile_is_refused(bot: Bot) -> None:
+    msg = add_deal(bot)
+    view = click_for_modal(bot, ALICE, msg.ts, "deal_lost")
+    bot.slack.command(BOB, "won #1")
+    wait(bot, lambda: must(bot, 1).status == DealStatus.WON)
+    submit_and_wait(bot, ALICE, {"reason": "No budget"}, view.id)
+    error = view_errors(bot, view.id)["reason"]
+    assert "is now won" in error
+    assert "@bob" in error
+    assert must(bot, 1).status == DealStatus.WON
+
+
+def test_deal_lost_command_without_reason_uses_the_modal_and_posts_the_card(bot: Bot) -> None:
+    add_deal(bot)
+    before = len(bot.fake.views_for(ALICE))
+    bot.slack.command(ALICE, "lost #1")
+    view = open_modal(bot, ALICE, before)
+    submit_and_wait(bot, ALICE, {"reason": "Timing"}, view.id)
+    posted = wait(bot, lambda: len(cards(bot)) == 2 and cards(bot))
+    assert "lost" in posted[1].text
+    assert wait(bot, lambda: thread_texts(bot, posted[1].ts)) == [
+        "<@U0ALICE> marked #1 lost: Timing"
+    ]
+    assert must(bot, 1).lost_reason == "Timing"
+
+
+def test_a_lost_submission_from_another_team_finds_no_deal(bot: Bot) -> None:
+    msg = add_deal(bot)
+    view = click_for_modal(bot, ALICE, msg.ts, "deal_lost")
+    bot.fake.set_view_state(
+        view.id, {"reason": {"reason": {"type": "plain_text_input", "value": "Spite"}}}
+    )
+    # The same modal as opened in another workspace: Bolt takes the tenant from the view's
+    # installation, and private_metadata only ever holds what our own modal put there.
+    foreign = {**bot.fake.view_payload(view.id), "team_id": "T0OTHER"}
+    foreign["app_installed_team_id"] = "T0OTHER"
+    payload = view_submission(
+        user_id="U0CAROL",
+        view=foreign,
+        trigger_id=bot.fake.new_trigger_id("U0CAROL"),
+        team_id="T0OTHER",
+    )
+    delivery = bot.slack.post(bot.slack.interactivity_url, encode_interaction(payload), FORM)
+    answer = delivery.json()
+    assert answer["response_action"] == "errors"
+    assert answer["errors"] == {"reason": "There is no deal #1."}
+    settle(bot, 0.3)
+    assert must(bot, 1).status == DealStatus.OPEN
+    assert edits(bot, msg.ts) == 0
+
+
+# ---------------------------------------------------------------------- Log activity
+
+
+def test_log_activity_records_it_and_refreshes_the_card(bot: Bot) -> None:
+    msg = add_deal(bot)
+    view = click_for_modal(bot, BOB, msg.ts, "deal_log")
+    assert view.callback_id == "deal_log"
+    submit_and_wait(bot, BOB, {"kind": "meeting", "text": "Demo with their CTO"}, view.id)
+    wait(bot, lambda: edits(bot, msg.ts) == 1)
+    activities = must(bot, 1).activities
+    assert [(a.kind, a.text, a.by) for a in activities] == [
+        (ActivityKind.MEETING, "Demo with their CTO", BOB)
+    ]
+
+
+def test_log_activity_needs_text(bot: Bot) -> None:
+    msg = add_deal(bot)
+    view = click_for_modal(bot, ALICE, msg.ts, "deal_log")
+    submit_and_wait(bot, ALICE, {"text": None}, view.id)
+    assert set(view_errors(bot, view.id)) == {"text"}
+    assert must(bot, 1).activities == []
+
+
+def test_log_activity_submitted_twice_logs_once(bot: Bot) -> None:
+    msg = add_deal(bot)
+    view = click_for_modal(bot, ALICE, msg.ts, "deal_log")
+    first = submit_and_wait(bot, ALICE, {"text": "Called"}, view.id)
+    wait(bot, lambda: edits(bot, msg.ts) == 1)
+    bot.slack.redeliver(first)
+    settle(bot)
+    assert len(must(bot, 1).activities) == 1
+
+
+# ---------------------------------------------------------------------- Snooze
+
+
+def test_snooze_opens_a_date_three_days_ahead_and_snoozes(bot: Bot) -> None:
+    msg = add_deal(bot)
+    view = click_for_modal(bot, ALICE, msg.ts, "deal_snooze")
+    assert view.callback_id == "deal_snooze"
+    assert initial(view, "until") == "2026-11-30"
+    submit_and_wait(bot, ALICE, {}, view.id)
+    wait(bot, lambda: edits(bot, msg.ts) == 1)
+    assert must(bot, 1).snoozed_until == date(2026, 11, 30)
+    assert "snoozed until Mon 30 Nov 2026" in str(card(bot, msg.ts).blocks)
+
+
+def test_snooze_into_the_past_is_an_error_on_the_date(bot: Bot) -> None:
+    msg = add_deal(bot)
+    view = click_for_modal(bot, ALICE, msg.ts, "deal_snooze")
+    submit_and_wait(bot, ALICE, {"until": "2026-11-01"}, view.id)
+    assert set(view_errors(bot, view.id)) == {"until"}
+    assert must(bot, 1).snoozed_until is None
+
+
+def test_a_stale_card_opens_no_modal(bot: Bot) -> None:
+    msg = add_deal(bot)
+    bot.slack.command(BOB, "move #1 demo")
+    wait(bot, lambda: must(bot, 1).stage == "demo")
+    bot.slack.click(ALICE, CHANNEL, msg.ts, "deal_lost")
+    wait(bot, lambda: edits(bot, msg.ts) == 1)
+    wait(bot, lambda: [e for e in bot.fake.ephemerals(ALICE) if "changed since" in e.text])
+    assert bot.fake.views_for(ALICE) == []
