@@ -527,10 +527,11 @@ def render_table(metrics: Metrics) -> str:
             f"{row.name[:19]:<20}{row.probability:>5}%{row.count:>7}"
             f"{row.amount:>16,}{row.weighted:>16,}"
         )
+    avg_won = "—" if metrics.avg_won_amount is None else f"{metrics.avg_won_amount:,}"
     lines += [
         "",
         f"Won {metrics.won_count}, lost {metrics.lost_count}, win rate {pct(metrics.win_rate)}; "
-        f"average won {metrics.avg_won_amount if metrics.avg_won_amount is not None else '—'} "
+        f"average won {avg_won} "
         f"{cur}; days to win: mean {days(metrics.avg_days_to_win)}, "
         f"median {days(metrics.median_days_to_win)}",
         "",

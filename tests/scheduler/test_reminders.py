@@ -74,8 +74,10 @@ def test_reminder_lists_what_metrics_call_due_grouped_by_owner(harness: Harness)
     for number in expected:
         assert f"#{number} " in text
     assert "#4 Fresh" not in text
-    assert "<@U0ALICE>" in text and "<@U0BOB>" in text
-    assert "quiet for 30 days" in text and "send pricing" in text
+    assert "<@U0ALICE>" in text
+    assert "<@U0BOB>" in text
+    assert "quiet for 30 days" in text
+    assert "send pricing" in text
     assert message.text.startswith("Deals to follow up today: 3 deals")
     actions = [b for b in message.blocks if b["type"] == "actions"]
     ids = {e["action_id"].split(":")[0] for b in actions for e in b["elements"]}
@@ -178,9 +180,7 @@ def test_rate_limit_is_waited_out(harness: Harness) -> None:
 
 
 @pytest.mark.parametrize("posted_anyway", [False, True])
-def test_server_error_then_success_gives_one_message(
-    harness: Harness, posted_anyway: bool
-) -> None:
+def test_server_error_then_success_gives_one_message(harness: Harness, posted_anyway: bool) -> None:
     setup_team(harness)
     harness.fake.fail_next("chat.postMessage", status=500, side_effect=posted_anyway)
     runner = harness.runner()
@@ -212,7 +212,8 @@ def test_permanent_error_fails_tells_admins_once_and_spares_other_teams(
     assert sorted(outcomes) == sorted([Outcome.FAILED, Outcome.SENT])
     assert len(harness.fake.messages("C0GENERAL")) == 1
     alerts = harness.fake.messages(harness.fake.dm_channel(ALICE))
-    assert len(alerts) == 1 and "channel_not_found" in alerts[0].text
+    assert len(alerts) == 1
+    assert "channel_not_found" in alerts[0].text
     harness.clock.advance(hours=1)
     assert harness.runner().tick() == []
     assert len(harness.fake.messages(harness.fake.dm_channel(ALICE))) == 1
@@ -227,8 +228,10 @@ def test_dm_mode_sends_each_owner_their_own(harness: Harness) -> None:
     assert outcomes.count(Outcome.SENT) == 3
     alice = harness.fake.messages(harness.fake.dm_channel(ALICE))
     bob = harness.fake.messages(harness.fake.dm_channel(BOB))
-    assert "#1 Stale Co" in str(alice[0].blocks) and "#2" not in str(alice[0].blocks)
-    assert "#2 Late Step Inc" in str(bob[0].blocks) and "#3 Slipping Ltd" in str(bob[0].blocks)
+    assert "#1 Stale Co" in str(alice[0].blocks)
+    assert "#2" not in str(alice[0].blocks)
+    assert "#2 Late Step Inc" in str(bob[0].blocks)
+    assert "#3 Slipping Ltd" in str(bob[0].blocks)
 
 
 def test_500_stale_deals_fit_block_kit_limits(harness: Harness) -> None:
@@ -243,9 +246,11 @@ def test_500_stale_deals_fit_block_kit_limits(harness: Harness) -> None:
     harness.clock.now = start
     assert harness.runner().tick() == [Outcome.SENT]
     [message] = harness.fake.messages(DEFAULT_CHANNEL)
-    assert len(message.blocks) <= 50 and validate_blocks(message.blocks) == []
+    assert len(message.blocks) <= 50
+    assert validate_blocks(message.blocks) == []
     replies = harness.fake.thread(DEFAULT_CHANNEL, message.ts)
-    assert replies and all(len(r.blocks) <= 50 for r in replies)
+    assert replies
+    assert all(len(r.blocks) <= 50 for r in replies)
     assert "more" in str(message.blocks)
     with harness.db.read_scope() as s:
         assert s.execute(select(func.count()).select_from(Delivery)).scalar_one() == 2

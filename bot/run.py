@@ -1,0 +1,201 @@
+"""`pipebot run`, `pipebot scheduler` and `pipebot jobs`: the long-running parts."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import signal
+import threading
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.app import CredentialsError, build_app, build_client, require
+from bot.cli import CliError, _open_database, _settings
+from bot.settings import Settings
+from pipeline.dates import iso_week
+from pipeline.service import TeamDefaults
+from scheduler import jobs
+from scheduler.due import Due, latest_daily, latest_weekly
+from scheduler.runner import Run, Runner, start_background
+
+if TYPE_CHECKING:
+    from bot.cli import Subparsers
+
+logger = logging.getLogger("pipebot")
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def check_token(client: WebClient) -> None:
+    """Ask Slack who we are; a refused token is explained, an unreachable Slack only logged."""
+    try:
+        client.auth_test()
+    except SlackApiError as exc:
+        error = exc.response.get("error")
+        if error in ("invalid_auth", "not_authed", "account_inactive", "token_revoked"):
+            raise CredentialsError(
+                f"Slack refused SLACK_BOT_TOKEN ({error}). Copy the Bot User OAuth Token "
+                "(xoxb-…) again from your app's OAuth & Permissions page, and reinstall the app "
+                'if you changed its scopes. See README.md, "Connect a real Slack workspace".'
+            ) from None
+        raise
+    except OSError as exc:
+        logger.warning("could not reach Slack to check the token: %s", exc)
+
+
+def _runner(settings: Settings, args: argparse.Namespace, client: WebClient) -> Runner:
+    db = _open_database(args)
+    defaults = TeamDefaults(timezone=settings.default_timezone, currency=settings.default_currency)
+    return Runner(db, client, defaults=defaults)
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = _settings()
+    _logging(settings)
+    socket_mode = bool(settings.slack_app_token) and not args.http
+    try:
+        require(settings, socket_mode=socket_mode)
+    except CredentialsError as exc:
+        raise CliError(str(exc)) from None
+    db = _open_database(args)
+    app = build_app(settings, db)
+    try:
+        check_token(app.client)
+    except CredentialsError as exc:
+        raise CliError(str(exc)) from None
+    if not args.no_scheduler:
+        defaults = TeamDefaults(settings.default_timezone, settings.default_currency)
+        start_background(Runner(db, app.client, defaults=defaults))
+        logger.info("scheduler started (reminders and digests)")
+    if socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        logger.info("pipebot is connecting to Slack over Socket Mode")
+        SocketModeHandler(app, settings.slack_app_token).start()  # type: ignore[no-untyped-call]
+        return 0
+    import uvicorn
+
+    from bot.server import build_asgi
+
+    port = args.port or int(os.environ.get("PORT", "3000"))
+    logger.info("pipebot listens on http://%s:%s/slack/events", args.host, port)
+    uvicorn.run(build_asgi(app, db), host=args.host, port=port, log_level="info")
+    return 0
+
+
+def _scheduler(args: argparse.Namespace) -> int:
+    settings = _settings()
+    _logging(settings)
+    if not settings.slack_bot_token:
+        raise CliError("SLACK_BOT_TOKEN is not set; the scheduler posts as the bot.")
+    client = build_client(settings)
+    try:
+        check_token(client)
+    except CredentialsError as exc:
+        raise CliError(str(exc)) from None
+    scheduler = start_background(_runner(settings, args, client))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+    scheduler.shutdown()
+    return 0
+
+
+def _jobs_list(args: argparse.Namespace) -> int:
+    settings = _settings()
+    runner = _runner(settings, args, build_client(settings))
+    now = datetime.now(UTC)
+    teams = runner.teams(args.team)
+    if not teams:
+        print("No teams yet: pipebot creates a team the first time someone uses /deal.")
+    for team in teams:
+        nexts = runner.next_runs(team, now)
+        tz = ZoneInfo(team.timezone)
+        cells = [
+            f"{kind} {when.astimezone(tz):%a %Y-%m-%d %H:%M %Z}" if when else f"{kind} off"
+            for kind, when in nexts.items()
+        ]
+        print(f"{team.id} ({team.timezone}): " + " · ".join(cells))
+    return 0
+
+
+def _at(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise CliError(
+            f'"{text}" is not an ISO time.', example="--at 2026-11-30T09:00:00+01:00"
+        ) from None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _jobs_run(args: argparse.Namespace) -> int:
+    settings = _settings()
+    if not settings.slack_bot_token:
+        raise CliError("SLACK_BOT_TOKEN is not set; jobs post as the bot.")
+    at = _at(args.at)
+    runner = _runner(settings, args, build_client(settings))
+    runner.clock = runner.sender.clock = lambda: at
+    teams = runner.teams(args.team)
+    if args.team and not teams:
+        raise CliError(f"There is no team {args.team}.", example="pipebot jobs list")
+    total = 0
+    for team in teams:
+        schedule = team.schedule()
+        tz = ZoneInfo(team.timezone)
+        due: Due | None = None
+        if schedule is not None and args.kind == jobs.REMINDERS and schedule.reminders:
+            due = latest_daily(at, tz, schedule.reminders)
+        elif schedule is not None and args.kind == jobs.DIGEST and schedule.digest:
+            due = latest_weekly(at, tz, schedule.digest)
+        if due is None:
+            if not args.force:
+                print(f"{team.id}: no {args.kind} due at {at.isoformat()} (use --force to send)")
+                continue
+            local = at.astimezone(tz).date()
+            period = local.isoformat() if args.kind == jobs.REMINDERS else iso_week(local)
+            due = Due(fire_at=at, period=period, local_date=local)
+        outcomes = runner.run(Run(team, args.kind, due), force=args.force)
+        total += len(outcomes)
+        summary = ", ".join(o.value for o in outcomes) or "nothing to post"
+        print(f"{team.id}: {args.kind} for {due.period}: {summary}")
+    return 0
+
+
+def add_commands(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    """Register run, scheduler and jobs."""
+    run = sub.add_parser("run", help="start the bot (and its scheduler)", parents=[common])
+    run.add_argument("--port", type=int, default=None, help="HTTP port (default PORT or 3000)")
+    run.add_argument("--host", default="0.0.0.0", help="HTTP address to listen on")
+    run.add_argument("--http", action="store_true", help="HTTP mode even with SLACK_APP_TOKEN")
+    run.add_argument("--no-scheduler", action="store_true", help="do not post reminders/digests")
+    run.set_defaults(handler=_run)
+
+    sched = sub.add_parser("scheduler", help="run only the scheduler", parents=[common])
+    sched.set_defaults(handler=_scheduler)
+
+    jobs_parser = sub.add_parser("jobs", help="scheduled jobs", parents=[common])
+    actions = jobs_parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="each team's next run times", parents=[common])
+    listing.add_argument("--team", default=None)
+    listing.set_defaults(handler=_jobs_list)
+    once = actions.add_parser("run", help="run a job once, as if at --at", parents=[common])
+    once.add_argument("kind", choices=jobs.KINDS)
+    once.add_argument("--team", default=None)
+    once.add_argument("--at", default=None, metavar="ISO-TIME")
+    once.add_argument("--force", action="store_true", help="send even if done or not due")
+    once.set_defaults(handler=_jobs_run)
