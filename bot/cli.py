@@ -370,6 +370,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in COMMANDS:
         add(sub, common)
+    # The long-running commands import Bolt and the scheduler; bot.run imports this module.
+    from bot.run import add_commands
+
+    add_commands(sub, common)
     return parser
 
 

@@ -157,7 +157,7 @@ def _fail(path: str, message: str, example: str | None = None) -> NoReturn:
     raise InvalidInput(f"{path}: {message}", example=example, field=path)
 
 
-def _at(path: str, parse: Callable[[str], T], value: str, example: str | None = None) -> T:
+def _validated(path: str, parse: Callable[[str], T], value: str, example: str | None = None) -> T:
     """Run a domain validator, prefixing its message with where the value was."""
     try:
         return parse(value)
@@ -309,7 +309,7 @@ def _cents(value: object, path: str) -> int | None:
 
 
 def _currency(value: object, path: str) -> str:
-    return _at(path, normalize_currency, _string(value, path, CURRENCY_EXAMPLE))
+    return _validated(path, normalize_currency, _string(value, path, CURRENCY_EXAMPLE))
 
 
 def _choice(value: object, path: str, choices: Sequence[str]) -> str:
@@ -530,7 +530,7 @@ def _read_rates(value: object) -> dict[str, Decimal]:
     rates: dict[str, Decimal] = {}
     for code, raw in _object(value, "rates").items():
         path = f"rates.{code}"
-        currency = _at(path, normalize_currency, code, CURRENCY_EXAMPLE)
+        currency = _validated(path, normalize_currency, code, CURRENCY_EXAMPLE)
         text = _number_text(raw)
         if text is None or not _RATE.fullmatch(text) or not 0 < Decimal(text) < _MAX_RATE:
             _fail(path, f'{_show(raw)} is not a positive rate like "0.92"', '"USD": "0.92"')
@@ -553,7 +553,7 @@ def _read_stages(value: object) -> list[dict[str, Any]]:
         path = f"stages[{position}]"
         obj = _object(raw, path)
         key = _stage_key(_get(obj, "key", path), f"{path}.key")
-        name = _at(
+        name = _validated(
             f"{path}.name",
             stage_rules.validate_name,
             _string(_get(obj, "name", path), f"{path}.name"),
@@ -588,7 +588,7 @@ def _read_team(data: object) -> _TeamPlan:
     fmt = _get(data, "format", "")
     if fmt != FORMAT:
         _fail("format", f'{_show(fmt)} is not a format I can import; expected "{FORMAT}"', FORMAT)
-    timezone = _at(
+    timezone = _validated(
         "timezone",
         validate_timezone,
         _string(_get(data, "timezone", ""), "timezone", TIMEZONE_EXAMPLE),
@@ -610,7 +610,7 @@ def _read_team(data: object) -> _TeamPlan:
         settings["channel_id"] = _opt_text(data["channel_id"], "channel_id", limit=_MAX_ID)
     for key, normalize in _SCHEDULES.items():
         if data.get(key) is not None:
-            settings[key] = _at(key, normalize, _string(data[key], key))
+            settings[key] = _validated(key, normalize, _string(data[key], key))
     deals = _list(_get(data, "deals", ""), "deals")
 
     open_keys = frozenset(s["key"] for s in stages)
@@ -780,7 +780,7 @@ def _check_history_matches(
 def _read_deal(raw: object, path: str, team_id: str, open_keys: frozenset[str]) -> _DealRows:
     d = _object(raw, path)
     number = _int(_get(d, "number", path), f"{path}.number", 1, _MAX_NUMBER)
-    name = _at(
+    name = _validated(
         f"{path}.name",
         validate_deal_name,
         _string(_get(d, "name", path), f"{path}.name", NAME_EXAMPLE),

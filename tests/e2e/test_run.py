@@ -1,0 +1,153 @@
+"""The real entry points: `pipebot run` over HTTP, credential errors, `pipebot jobs`."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.cli import main
+from bot.settings import get_settings
+from pipeline.service import PipelineService
+from sandbox.payloads import SlackClientSimulator
+from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_USER, FakeSlackServer
+from storage.db import Database
+from tests.e2e.conftest import SECRET, TOKEN
+
+
+@pytest.fixture
+def env(
+    monkeypatch: pytest.MonkeyPatch, fake_server: FakeSlackServer, db: Database
+) -> Iterator[dict[str, str]]:
+    """Environment variables pointing pipebot at the test database and the fake Slack."""
+    values = {
+        "DATABASE_URL": db.url,
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": fake_server.base_url,
+    }
+    monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    yield values
+    get_settings.cache_clear()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_missing_credentials_are_explained_without_a_traceback(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SLACK_SIGNING_SECRET")
+    get_settings.cache_clear()
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert "SLACK_SIGNING_SECRET is not set" in err and "manifest.yml" in err
+    assert "Traceback" not in err
+
+
+def test_socket_mode_needs_an_app_level_token(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xoxb-not-an-app-token")
+    get_settings.cache_clear()
+    assert main(["run"]) == 2
+    assert "SLACK_APP_TOKEN must be an app-level token" in capsys.readouterr().err
+
+
+def test_a_token_slack_refuses_is_explained(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-revoked")
+    get_settings.cache_clear()
+    assert main(["run", "--http", "--no-scheduler"]) == 2
+    err = capsys.readouterr().err
+    assert "Slack refused SLACK_BOT_TOKEN (invalid_auth)" in err and "Traceback" not in err
+
+
+def test_pipebot_run_serves_slack_over_http(
+    env: dict[str, str], fake_server: FakeSlackServer, db: Database
+) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            "--http",
+            "--no-scheduler",
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+        ],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        health = f"http://127.0.0.1:{port}/healthz"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(health, timeout=2) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert process.poll() is None, process.stdout.read() if process.stdout else ""
+                assert time.monotonic() < deadline, "pipebot run did not come up"
+                time.sleep(0.1)
+        slack = SlackClientSimulator(
+            f"http://127.0.0.1:{port}/slack/events", SECRET, fake_server.fake
+        )
+        delivery = slack.command(DEFAULT_USER, "add Acme Corp 50k proposal")
+        assert delivery.status == 200
+        fake_server.fake.wait_until(lambda: fake_server.fake.messages(DEFAULT_CHANNEL), timeout=10)
+        assert "#1 Acme Corp" in fake_server.fake.messages(DEFAULT_CHANNEL)[0].text
+        bad = slack.post(slack.url, b"token=x&text=add%20Evil", slack_form(), secret="wrong")
+        assert bad.status == 401
+        with db.read_scope() as s:
+            assert [d.name for d in PipelineService(s, "T0DEMO").list_deals()] == ["Acme Corp"]
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def slack_form() -> str:
+    return "application/x-www-form-urlencoded"
+
+
+def test_jobs_run_posts_once_and_force_posts_again(
+    env: dict[str, str],
+    fake_server: FakeSlackServer,
+    db: Database,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    at = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)  # a Tuesday, after 09:00
+    with db.session_scope() as s:
+        p = PipelineService(s, "T0DEMO", clock=lambda: at - timedelta(days=40))
+        p.set_channel(DEFAULT_CHANNEL)
+        p.create("Sleepy Co", actor=DEFAULT_USER)
+    args = ["jobs", "run", "reminders", "--team", "T0DEMO", "--at", at.isoformat()]
+    assert main(args) == 0
+    assert "reminders for 2026-12-01: sent" in capsys.readouterr().out
+    assert main(args) == 0
+    assert "reminders for 2026-12-01: skipped" in capsys.readouterr().out
+    assert len(fake_server.fake.messages(DEFAULT_CHANNEL)) == 1
+    assert main([*args, "--force"]) == 0
+    assert len(fake_server.fake.messages(DEFAULT_CHANNEL)) == 2
+    assert main(["jobs", "list", "--team", "T0DEMO"]) == 0
+    assert "T0DEMO (UTC): reminders" in capsys.readouterr().out
