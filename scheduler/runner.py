@@ -205,7 +205,7 @@ class Runner:
                     ledger.Key(
                         post.key.team_id,
                         post.key.kind,
-                        f"{post.key.period}+{now.isoformat()}",
+                        f"{post.key.period}+{int(now.timestamp())}",
                         post.key.target,
                     ),
                     post.text,

@@ -19,7 +19,7 @@ CHANNEL = DEFAULT_CHANNEL
 T = TypeVar("T")
 
 
-def wait(bot: Bot, predicate: Callable[[], T], timeout: float = 5.0) -> T:
+def wait(bot: Bot, predicate: Callable[[], T], timeout: float = 10.0) -> T:
     """Wait for the bot's after-ack work to show at the fake; return what the predicate saw."""
     seen: list[T] = []
 

@@ -54,7 +54,8 @@ def test_missing_credentials_are_explained_without_a_traceback(
     get_settings.cache_clear()
     assert main(["run"]) == 2
     err = capsys.readouterr().err
-    assert "SLACK_SIGNING_SECRET is not set" in err and "manifest.yml" in err
+    assert "SLACK_SIGNING_SECRET is not set" in err
+    assert "manifest.yml" in err
     assert "Traceback" not in err
 
 
@@ -74,7 +75,8 @@ def test_a_token_slack_refuses_is_explained(
     get_settings.cache_clear()
     assert main(["run", "--http", "--no-scheduler"]) == 2
     err = capsys.readouterr().err
-    assert "Slack refused SLACK_BOT_TOKEN (invalid_auth)" in err and "Traceback" not in err
+    assert "Slack refused SLACK_BOT_TOKEN (invalid_auth)" in err
+    assert "Traceback" not in err
 
 
 def test_pipebot_run_serves_slack_over_http(
