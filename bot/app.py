@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -56,6 +58,37 @@ def require(settings: Settings, *, socket_mode: bool) -> None:
         )
 
 
+class PipebotApp(App):
+    """A Bolt app whose listeners never let an exception escape (see `errors.guard`)."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        """Register a slash command listener, guarded."""
+        return _guarded(super().command(*args, **kwargs))
+
+    def action(self, *args: Any, **kwargs: Any) -> Any:
+        """Register a block action listener, guarded."""
+        return _guarded(super().action(*args, **kwargs))
+
+    def view(self, *args: Any, **kwargs: Any) -> Any:
+        """Register a view submission listener, guarded."""
+        return _guarded(super().view(*args, **kwargs))
+
+    def shortcut(self, *args: Any, **kwargs: Any) -> Any:
+        """Register a shortcut listener, guarded."""
+        return _guarded(super().shortcut(*args, **kwargs))
+
+    def event(self, *args: Any, **kwargs: Any) -> Any:
+        """Register an event listener, guarded."""
+        return _guarded(super().event(*args, **kwargs))
+
+
+def _guarded(register: Callable[..., Any]) -> Callable[..., Any]:
+    def decorator(*functions: Callable[..., Any], **kwargs: Any) -> Any:
+        return register(*[errors.guard(f) for f in functions], **kwargs)
+
+    return decorator
+
+
 def build_client(settings: Settings) -> WebClient:
     """A Web API client for SLACK_API_URL that retries connection errors and rate limits."""
     base_url = settings.slack_api_url
@@ -82,7 +115,7 @@ def build_app(
     """The Bolt app with every listener registered."""
     from handlers import register_all  # handlers import bot's views; keep bot importable alone
 
-    app = App(
+    app = PipebotApp(
         client=client or build_client(settings),
         token=settings.slack_bot_token,
         signing_secret=settings.slack_signing_secret,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import secrets
 from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, BoltResponse
+from slack_bolt.kwargs_injection import Args
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -90,3 +92,34 @@ def register(app: App) -> None:
         tell(client, body, user_message(error), respond)
         # Not acked yet: answer 200 so Slack shows our message rather than its own error.
         return BoltResponse(status=200, body="") if response is not None else None
+
+
+def guard(listener: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a listener so that no exception escapes it: ack if it has not, then tell the user.
+
+    Bolt hands errors raised after `ack()` to the error handler from the listener's thread
+    while the request thread may still be answering Slack, and that race can turn the
+    already-sent ack into an HTTP 500. Mapping errors inside the listener avoids it.
+    """
+    names = inspect.getfullargspec(inspect.unwrap(listener)).args
+    aliases = {"request": "req", "response": "resp"}
+
+    def guarded(args: Args) -> Any:
+        kwargs = {
+            name: getattr(args, aliases.get(name, name), None)
+            if hasattr(args, aliases.get(name, name))
+            else args.context.get(name)
+            for name in names
+        }
+        try:
+            return listener(**kwargs)
+        except Exception as error:
+            if args.ack.response is None:
+                args.ack()
+            respond = args.respond if args.body.get("response_url") else None
+            tell(args.client, args.body, user_message(error), respond)
+            return None
+
+    guarded.__name__ = getattr(listener, "__name__", "listener")
+    guarded.__qualname__ = getattr(listener, "__qualname__", guarded.__name__)
+    return guarded

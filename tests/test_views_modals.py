@@ -322,13 +322,14 @@ def test_splice_replaces_one_card_inside_a_bigger_message() -> None:
     one = build_deal_card(deal(number=1), stages(), today=TODAY)
     two = build_deal_card(deal(number=2), stages(), today=TODAY)
     header = {"type": "section", "block_id": "h", "text": {"type": "mrkdwn", "text": "*List*"}}
-    message = [header, {"type": "divider"}, *one, {"type": "divider"}, *two]
+    divider: dict[str, Any] = {"type": "divider"}
+    message: list[dict[str, Any]] = [header, divider, *one, divider, *two]
     assert card_span(message, 2) == (6, 9)
     assert not is_whole_card(message, 1)
     assert is_whole_card(one, 1)
     gone = build_deleted_card(2, "Beta", "U0BOB")
     spliced = splice_card(message, 2, gone)
-    assert spliced == [header, {"type": "divider"}, *one, {"type": "divider"}, *gone]
+    assert spliced == [header, divider, *one, divider, *gone]
     assert validate_blocks(spliced) == []
     assert splice_card(message, 3, gone) is None
 

@@ -22,6 +22,7 @@ from pipeline.errors import AlreadyApplied, Conflict, InvalidInput, NotFound
 from pipeline.schemas import DealOut
 from pipeline.service import PipelineService
 from pipeline.stages import next_stage
+from pipeline.types import DealStatus
 
 SNOOZE_WEEK = 7
 PUSH_DAYS = 7
@@ -161,7 +162,7 @@ def advance(
         return p.advance(n, actor=user, expected_version=v)
 
     def note(p: PipelineService, deal: DealOut) -> str:
-        if deal.status == "won":
+        if deal.status == DealStatus.WON:
             return f"<@{user}> marked #{n} won :tada:"
         return f"<@{user}> moved #{n} to {_stage_name(p, deal.stage)}"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from pipeline.errors import NotFound
 from pipeline.schemas import DealDetail
@@ -16,12 +16,11 @@ from tests.e2e.conftest import Bot
 ALICE = DEFAULT_USER
 BOB = "U0BOB"
 CHANNEL = DEFAULT_CHANNEL
-T = TypeVar("T")
 
 
-def wait(bot: Bot, predicate: Callable[[], T], timeout: float = 10.0) -> T:
+def wait(bot: Bot, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
     """Wait for the bot's after-ack work to show at the fake; return what the predicate saw."""
-    seen: list[T] = []
+    seen: list[Any] = []
 
     def check() -> bool:
         value = predicate()
@@ -68,7 +67,8 @@ def add_deal(bot: Bot, text: str = "Acme Corp 50k", user: str = ALICE) -> Messag
     """`/deal add ...` and the card it posts in the channel."""
     before = len(cards(bot))
     bot.slack.command(user, f"add {text}")
-    return wait(bot, lambda: cards(bot)[before] if len(cards(bot)) > before else None)
+    found: Message = wait(bot, lambda: len(cards(bot)) > before and cards(bot)[before])
+    return found
 
 
 def card(bot: Bot, ts: str, channel: str = CHANNEL) -> Message:
@@ -104,14 +104,10 @@ def thread_texts(bot: Bot, ts: str, channel: str = CHANNEL) -> list[str]:
 
 def open_modal(bot: Bot, user: str, count_before: int) -> View:
     """The modal the bot opened after `count_before` earlier ones."""
-    return wait(
-        bot,
-        lambda: (
-            (bot.fake.views_for(user)[count_before:] or [None])[-1]
-            if len(bot.fake.views_for(user)) > count_before
-            else None
-        ),
+    found: View = wait(
+        bot, lambda: len(bot.fake.views_for(user)) > count_before and bot.fake.views_for(user)[-1]
     )
+    return found
 
 
 def submit_and_wait(bot: Bot, user: str, values: dict[str, Any], view_id: str) -> Delivery:

@@ -12,7 +12,7 @@ from handlers.actions.cards import pushed_close_date
 from pipeline.service import PipelineService
 from pipeline.types import DealStatus
 from sandbox.blockkit import block_elements
-from sandbox.payloads import FORM, action_for, block_actions, encode_interaction
+from sandbox.payloads import FORM, Delivery, action_for, block_actions, encode_interaction
 from sandbox.slack_api import DEFAULT_TEAM_ID
 from tests.e2e.conftest import Bot
 from tests.e2e.helpers import (
@@ -46,7 +46,9 @@ def overflow_value(bot: Bot, ts: str, verb: str) -> str:
     raise LookupError(verb)
 
 
-def click_and_wait_update(bot: Bot, user: str, ts: str, action_id: str, value: object = None):  # type: ignore[no-untyped-def]
+def click_and_wait_update(
+    bot: Bot, user: str, ts: str, action_id: str, value: object = None
+) -> Delivery:
     """Click a channel card and wait until the card was refreshed."""
     before = edits(bot, ts)
     delivery = bot.slack.click(user, CHANNEL, ts, action_id, value=value)
