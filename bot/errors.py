@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, BoltResponse
+from slack_bolt import App, BoltResponse
 from slack_bolt.kwargs_injection import Args
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -50,36 +50,8 @@ def tell(client: WebClient, body: dict[str, Any], text: str, respond: Any | None
         logger.exception("could not tell the user about an error")
 
 
-class StickyAck(Ack):
-    """An ack that stays given once given."""
-
-    # When a listener raises after acking, Bolt's thread runner sets `ack.response` back to
-    # None while its request thread polls for the ack every 10 ms: a fast error (a refused
-    # click, a bad command word) then loses the race and Slack gets a 404 after 3 s.
-
-    def __init__(self) -> None:
-        self._answer: BoltResponse | None = None
-
-    @property
-    def response(self) -> BoltResponse | None:
-        """The ack's HTTP answer, kept once set."""
-        return self._answer
-
-    @response.setter
-    def response(self, value: BoltResponse | None) -> None:
-        if value is not None or self._answer is None:
-            self._answer = value
-
-
-def sticky_ack_middleware(context: BoltContext, next: Callable[[], Any]) -> Any:
-    """Give every request a StickyAck before any listener touches `ack`."""
-    context["ack"] = StickyAck()
-    return next()
-
-
 def register(app: App) -> None:
     """Install the one global error handler."""
-    app.use(sticky_ack_middleware)
 
     @app.error
     def handle_error(

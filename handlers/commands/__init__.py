@@ -10,13 +10,13 @@ from slack_sdk import WebClient
 
 from bot.context import Pipe
 from bot.views.help import HELP_TEXT, build_help
-from handlers.commands import admin, deals, reports
+from handlers.commands import admin, deals, digest, reports
 from handlers.commands.deals import Verb
 from handlers.commands.grammar import first_word
 from handlers.common import Request
 from pipeline.errors import InvalidInput
 
-VERBS: dict[str, Verb] = {**deals.VERBS, **reports.VERBS, **admin.VERBS}
+VERBS: dict[str, Verb] = {**deals.VERBS, **reports.VERBS, **admin.VERBS, **digest.VERBS}
 
 
 def deal_command(

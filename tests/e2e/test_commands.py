@@ -47,12 +47,15 @@ def test_add_parses_every_part_and_posts_a_card(bot: Bot) -> None:
         "next:send the contract by 2026-12-01 source:webinar",
     )
     message = wait(bot, lambda: bot.fake.messages(DEFAULT_CHANNEL))[0]
-    assert "#1 Acme Corp" in message.text and "€12,500" in message.text
+    assert "#1 Acme Corp" in message.text
+    assert "€12,500" in message.text
     deal = must(bot, 1)
     assert (deal.amount, deal.currency, deal.stage) == (Decimal("12500.00"), "EUR", "proposal")
-    assert deal.owner_id == BOB and deal.close_date == date(2026, 12, 15)
+    assert deal.owner_id == BOB
+    assert deal.close_date == date(2026, 12, 15)
     assert (deal.next_step_text, deal.next_step_due) == ("send the contract", date(2026, 12, 1))
-    assert deal.source == "webinar" and deal.created_by == ALICE
+    assert deal.source == "webinar"
+    assert deal.created_by == ALICE
 
 
 def test_add_with_a_bad_amount_or_date_explains_and_writes_nothing(bot: Bot) -> None:
@@ -107,7 +110,8 @@ def test_move_with_a_stale_or_wrong_stage_changes_nothing(bot: Bot) -> None:
     wait(
         bot, lambda: "Use the number" in ephemeral_text(bot) or "already in" in ephemeral_text(bot)
     )
-    assert must(bot, 1).stage == "demo" and must(bot, 2).stage == "lead"
+    assert must(bot, 1).stage == "demo"
+    assert must(bot, 2).stage == "lead"
 
 
 def test_log_next_assign_delete(bot: Bot) -> None:
@@ -173,7 +177,8 @@ def test_a_slow_database_still_acks_in_time(bot: Bot) -> None:
             1, "note", "holding the lock", actor=ALICE
         )
         delivery = bot.slack.command(ALICE, "move #1 proposal")
-        assert delivery.status == 200 and delivery.elapsed < 1.0
+        assert delivery.status == 200
+        assert delivery.elapsed < 1.0
         settle(bot, 3.5)
     wait(bot, lambda: must(bot, 1).stage == "proposal", timeout=20)
     assert bot.clock.now - timedelta(days=1) < must(bot, 1).updated_at
