@@ -33,8 +33,10 @@ def _script(today: date) -> list[Step]:
         return today + timedelta(days=days)
 
     return [
-        (120, lambda p: (p.set_currency("EUR"), p.set_timezone("Europe/Paris"))),
-        (120, lambda p: (p.set_rate("USD", Decimal("0.92")), p.set_channel(CHANNEL))),
+        (120, lambda p: p.set_currency("EUR")),
+        (120, lambda p: p.set_timezone("Europe/Paris")),
+        (120, lambda p: p.set_rate("USD", Decimal("0.92"))),
+        (120, lambda p: p.set_channel(CHANNEL)),
         (120, lambda p: p.set_admins([MANAGER])),
         (118, lambda p: p.create("Northwind Traders", actor=REP_A, amount=_eur(48_000))),
         (115, lambda p: p.create("Globex", actor=REP_B, amount=_usd(120_000), stage="qualified")),
