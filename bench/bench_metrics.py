@@ -16,7 +16,13 @@ slips, three currencies), runs ANALYZE, then times:
 
 Each timing is one warm-up then 5 runs (best and median). It also times each part of
 `compute()`, writes the query plans of every statement `compute()` issues to
-bench/out/explain_<backend>_<as_of>.txt, and updates docs/PERFORMANCE.md.
+bench/out/explain_<backend>_<as_of>.txt, and updates its section of docs/PERFORMANCE.md
+(other sections are kept; the figures of each backend are kept in bench/out/ so a run of one
+backend updates its column only).
+
+Other options: --proposed also measures the recommended index and query changes
+(monkeypatched, on the bench database only); --keep keeps the PostgreSQL schema and
+--reuse [SCHEMA] times an existing bench database again without rebuilding it.
 """
 
 from __future__ import annotations
@@ -979,14 +985,14 @@ def run_backend(backend: Backend, args: argparse.Namespace) -> dict[str, Any]:
     """Build, load, analyze and time one backend; the figures as a JSON-able dict."""
     result: dict[str, Any] = {"backend": backend.name}
     print(f"\n=== {backend.name} ({backend.label})")
-    if not args.reuse:
+    if args.reuse is None:
         upgrade(backend.url)
     db = Database(backend.url)
     try:
         result["version"] = server_version(db)
         if db.dialect == "postgresql":
             result["settings"] = pg_settings(db)
-        if not args.reuse:
+        if args.reuse is None:
             start = time.perf_counter()
             with db.session_scope() as s:
                 service = PipelineService(
@@ -1137,8 +1143,9 @@ def section(
         ok_scan = r["stale_scan"]["median"] < TARGET_S
         verdicts.append(
             f"{NAMES[r['backend']]}: `compute()` now "
-            f"{'met' if ok_compute else '**missed**'}, stale scan "
-            f"{'met' if ok_scan else '**missed**'}"
+            f"{'met' if ok_compute else '**missed**'} ({_fmt_s(r['compute_now']['median'])}), "
+            f"stale scan {'met' if ok_scan else '**missed**'} "
+            f"({_fmt_s(r['stale_scan']['median'])})"
         )
     out = [
         f"## {title}",
@@ -1168,8 +1175,13 @@ def section(
         ]
     first = results[0]
     out += [
-        "Timings: one warm-up, then 5 runs (the as_of 30 days back path: "
-        f"{len(first['compute_30d_back']['runs'])} runs), each `compute()` in its own read "
+        f"Timings: one warm-up, then {len(first['compute_now']['runs'])} runs"
+        + (
+            f" ({len(first['compute_30d_back']['runs'])} for as_of 30 days back)"
+            if len(first["compute_30d_back"]["runs"]) != len(first["compute_now"]["runs"])
+            else ""
+        )
+        + ", each `compute()` in its own read "
         "transaction; the stale scan is `select(Deal.number).where(team, status == 'open', "
         "stale_condition(...))` with the stages loaded beforehand. "
         f"`compute()` at now found {first['open_now']:,} open deals, {first['stale_now']:,} "
@@ -1275,7 +1287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--proposed",
         action="store_true",
-        help="also time the proposed index and query changes (on the bench database only)",
+        help="also time the proposed index and query changes (they alter the bench database)",
     )
     args = parser.parse_args(argv)
     if args.activities is None:
@@ -1318,6 +1330,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if not default:
         command += f" --deals {args.deals} --history {args.history}"
+    if any("proposed" in r for r in merged):
+        command += " --proposed"
     update_doc(title, section(title, merged, info, command))
     print(f"\nupdated {DOC}")
     return 0

@@ -6,6 +6,8 @@ converted to the reporting currency here, so no amount is ever summed as a float
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
@@ -13,8 +15,19 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Select, and_, case, exists, false, func, literal, or_, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import (
+    Select,
+    SQLColumnExpression,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, Subquery
 
 from pipeline.dates import today_in
@@ -300,22 +313,29 @@ def _cohort_filter(team_id: str, start: datetime, end: datetime) -> ColumnElemen
     )
 
 
-def _median(values: Select[Any], key: Any, value: Any) -> Select[Any]:
-    """Median of `value` per `key` over a select, with window functions both backends have."""
-    ranked = values.add_columns(
-        func.row_number().over(partition_by=key, order_by=value).label("rn"),
-        func.count().over(partition_by=key).label("n"),
-    ).subquery("ranked")
-    middle = or_(
-        ranked.c.rn == (ranked.c.n + 1) // 2,
-        ranked.c.rn == (ranked.c.n + 2) // 2,
-    )
-    return select(
-        ranked.c.key,
-        func.avg(case((middle, ranked.c.value))),
-        func.avg(ranked.c.value),
-        func.count(),
-    ).group_by(ranked.c.key)
+def _median_rows(session: Session, values: Select[Any, Any]) -> dict[Any, tuple[float, float, int]]:
+    """(median, mean, count) of `value` per `key`, over a select of (key, value).
+
+    PostgreSQL computes the median itself (percentile_cont). SQLite has no median and its
+    window functions sort slowly, so there only the one number per row comes back and the
+    median is taken here (measured in docs/PERFORMANCE.md).
+    """
+    inner = values.subquery("v")
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(
+            select(
+                inner.c.key,
+                func.percentile_cont(0.5).within_group(inner.c.value),
+                func.avg(inner.c.value),
+                func.count(),
+            ).group_by(inner.c.key)
+        )
+        return {key: (float(median), float(mean), n) for key, median, mean, n in rows}
+    groups: dict[Any, list[float]] = {}
+    for key, value in session.execute(select(inner.c.key, inner.c.value)):
+        if value is not None:
+            groups.setdefault(key, []).append(float(value))
+    return {key: (statistics.median(v), math.fsum(v) / len(v), len(v)) for key, v in groups.items()}
 
 
 def _cohort(
@@ -350,12 +370,9 @@ def _cohort(
         literal("won").label("key"),
         seconds_between(Deal.closed_at, Deal.created_at).label("value"),
     ).where(cohort, Deal.status == WON)
-    ranked = durations.subquery("durations")
-    row = session.execute(
-        _median(select(ranked.c.key, ranked.c.value), ranked.c.key, ranked.c.value)
-    ).first()
-    median = _days(row[1]) if row else None
-    mean = _days(row[2]) if row else None
+    row = _median_rows(session, durations).get("won")
+    median = _days(row[0]) if row else None
+    mean = _days(row[1]) if row else None
     return won, lost, avg_won, mean, median
 
 
@@ -367,33 +384,32 @@ def _funnel(
     A won deal passed every stage; a lost deal reached its furthest stage and every stage
     before it, skipped ones included.
     """
+    cohort = _cohort_filter(team_id, start, end)
+    won = session.execute(
+        select(func.count()).select_from(Deal).where(cohort, Deal.status == WON)
+    ).scalar_one()
+    # Only lost deals need their history read: a won deal passed every stage.
     furthest = (
         select(
-            Deal.status.label("status"),
             Deal.stage.label("closed_from"),
             func.max(Stage.position).label("furthest"),
         )
         .select_from(Deal)
         .join(StageChange, StageChange.deal_id == Deal.id)
         .outerjoin(Stage, and_(Stage.team_id == Deal.team_id, Stage.key == StageChange.to_stage))
-        .where(_cohort_filter(team_id, start, end))
-        .group_by(Deal.id, Deal.status, Deal.stage)
+        .where(cohort, Deal.status == LOST)
+        .group_by(Deal.id, Deal.stage)
         .subquery("furthest")
     )
     rows = session.execute(
-        select(
-            furthest.c.status, furthest.c.closed_from, furthest.c.furthest, func.count()
-        ).group_by(furthest.c.status, furthest.c.closed_from, furthest.c.furthest)
+        select(furthest.c.closed_from, furthest.c.furthest, func.count()).group_by(
+            furthest.c.closed_from, furthest.c.furthest
+        )
     ).all()
-    won = sum(n for status, _, _, n in rows if status == WON)
     steps = []
     for stage in stages:
-        reached = won + sum(
-            n
-            for status, _, far, n in rows
-            if status == LOST and far is not None and far >= stage.position
-        )
-        lost_at = sum(n for status, frm, _, n in rows if status == LOST and frm == stage.key)
+        reached = won + sum(n for _, far, n in rows if far is not None and far >= stage.position)
+        lost_at = sum(n for frm, _, n in rows if frm == stage.key)
         loss_rate = _ratio(lost_at, reached)
         steps.append(
             FunnelStep(
@@ -422,13 +438,7 @@ def _days_in_stage(
         StageChange.from_entered_at.is_not(None),
         StageChange.from_stage.not_in(OUTCOMES),
     )
-    inner = exits.subquery("exits")
-    rows = {
-        key: (median, mean, n)
-        for key, median, mean, n in session.execute(
-            _median(select(inner.c.key, inner.c.value), inner.c.key, inner.c.value)
-        )
-    }
+    rows = _median_rows(session, exits)
     result = []
     for stage in stages:
         median, mean, n = rows.get(stage.key, (None, None, 0))
@@ -452,8 +462,8 @@ def _numbers(session: Session, open_deals: Subquery, condition: ColumnElement[bo
 
 
 def stale_condition(
-    stage_col: ColumnElement[str] | InstrumentedAttribute[str],
-    last_at: ColumnElement[datetime] | InstrumentedAttribute[datetime],
+    stage_col: SQLColumnExpression[str],
+    last_at: SQLColumnExpression[datetime],
     stages: Iterable[Stage],
     as_of: datetime,
     today: date,

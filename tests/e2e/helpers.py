@@ -9,7 +9,8 @@ from typing import Any
 from pipeline.errors import NotFound
 from pipeline.schemas import DealDetail
 from pipeline.service import PipelineService
-from sandbox.payloads import Delivery
+from sandbox.blockkit import block_elements
+from sandbox.payloads import FORM, Delivery, action_for, block_actions, encode_interaction
 from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_TEAM_ID, DEFAULT_USER, Message, View
 from tests.e2e.conftest import Bot
 
@@ -122,3 +123,35 @@ def view_errors(bot: Bot, view_id: str) -> dict[str, str]:
     view = bot.fake.view(view_id)
     assert view is not None
     return view.errors or {}
+
+
+def click_as_shown(
+    bot: Bot,
+    user: str,
+    ts: str,
+    action_id: str,
+    shown: dict[str, Any],
+    *,
+    value: object = None,
+    team: str | None = None,
+) -> Delivery:
+    """Click a card as it was rendered in `shown` (a message payload), even if updated since."""
+    fake = bot.fake
+    block_id, element = next(
+        (b, e)
+        for b, e in block_elements(shown.get("blocks") or [])
+        if e.get("action_id") == action_id
+    )
+    payload = block_actions(
+        user_id=user,
+        actions=[action_for(element, block_id, value=value)],
+        trigger_id=fake.new_trigger_id(user),
+        team_id=team or fake.team_id,
+        channel_id=CHANNEL,
+        message=shown,
+        message_ts=ts,
+        response_url=fake.new_response_url(CHANNEL, user, message_ts=ts),
+    )
+    delivery = bot.slack.post(bot.slack.interactivity_url, encode_interaction(payload), FORM)
+    assert delivery.status == 200
+    return delivery

@@ -12,7 +12,7 @@ from handlers.actions.cards import pushed_close_date
 from pipeline.service import PipelineService
 from pipeline.types import DealStatus
 from sandbox.blockkit import block_elements
-from sandbox.payloads import FORM, Delivery, action_for, block_actions, encode_interaction
+from sandbox.payloads import Delivery
 from sandbox.slack_api import DEFAULT_TEAM_ID
 from tests.e2e.conftest import Bot
 from tests.e2e.helpers import (
@@ -22,6 +22,7 @@ from tests.e2e.helpers import (
     add_deal,
     button_value,
     card,
+    click_as_shown,
     detail,
     edits,
     ephemerals_for,
@@ -204,8 +205,10 @@ def test_a_stale_card_changes_nothing_is_refreshed_and_explained(bot: Bot) -> No
 
 def test_a_double_click_applies_once(bot: Bot) -> None:
     msg = add_deal(bot)
-    bot.slack.click(ALICE, CHANNEL, msg.ts, "deal_advance")
-    bot.slack.click(ALICE, CHANNEL, msg.ts, "deal_advance")
+    shown = bot.fake.message_payload(CHANNEL, msg.ts)
+    # Both clicks come from the card as first rendered, whichever lands first.
+    click_as_shown(bot, ALICE, msg.ts, "deal_advance", shown)
+    click_as_shown(bot, ALICE, msg.ts, "deal_advance", shown)
     wait(bot, lambda: ephemerals_for(bot, ALICE, "changed since you saw it"))
     wait(bot, lambda: thread_texts(bot, msg.ts))
     settle(bot, 0.3)
@@ -243,22 +246,8 @@ def test_a_redelivered_modal_button_opens_one_modal(bot: Bot) -> None:
 
 def _foreign_click(bot: Bot, ts: str, action_id: str, value: object = None) -> None:
     """A click naming deal #1 from another workspace, aimed at this workspace's card."""
-    fake = bot.fake
-    block_id, element = next(
-        (b, e) for b, e in block_elements(card(bot, ts).blocks) if e.get("action_id") == action_id
-    )
-    payload = block_actions(
-        user_id=CAROL,
-        actions=[action_for(element, block_id, value=value)],
-        trigger_id=fake.new_trigger_id(CAROL),
-        team_id="T0OTHER",
-        channel_id=CHANNEL,
-        message=fake.message_payload(CHANNEL, ts),
-        message_ts=ts,
-        response_url=fake.new_response_url(CHANNEL, CAROL, message_ts=ts),
-    )
-    delivery = bot.slack.post(bot.slack.interactivity_url, encode_interaction(payload), FORM)
-    assert delivery.status == 200
+    shown = bot.fake.message_payload(CHANNEL, ts)
+    click_as_shown(bot, CAROL, ts, action_id, shown, value=value, team="T0OTHER")
 
 
 def test_a_click_from_another_team_finds_no_deal_and_leaks_nothing(bot: Bot) -> None:
@@ -267,9 +256,10 @@ def test_a_click_from_another_team_finds_no_deal_and_leaks_nothing(bot: Bot) -> 
 
     _foreign_click(bot, msg.ts, "deal_won")
     _foreign_click(bot, msg.ts, "deal_lost")
+    _foreign_click(bot, msg.ts, "deal_edit")
     _foreign_click(bot, msg.ts, "deal_overflow", overflow_value(bot, msg.ts, "show"))
 
-    told = wait(bot, lambda: len(ephemerals_for(bot, CAROL)) == 3 and ephemerals_for(bot, CAROL))
+    told = wait(bot, lambda: len(ephemerals_for(bot, CAROL)) == 4 and ephemerals_for(bot, CAROL))
     assert all("There is no deal #1" in text for text in told)
     seen = str([(e.text, e.blocks) for e in bot.fake.ephemerals(CAROL)])
     assert "Acme" not in seen

@@ -160,6 +160,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("activities", schema=None) as batch_op:
         batch_op.create_index("ix_activities_deal_at", ["deal_id", "at"], unique=False)
+        batch_op.create_index("ix_activities_team_at", ["team_id", "at"], unique=False)
 
     op.create_table(
         "close_date_changes",
@@ -200,7 +201,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_stage_changes")),
     )
     with op.batch_alter_table("stage_changes", schema=None) as batch_op:
-        batch_op.create_index("ix_stage_changes_deal_at", ["deal_id", "at"], unique=False)
+        batch_op.create_index(
+            "ix_stage_changes_deal_at", ["deal_id", "at", "to_stage"], unique=False
+        )
         batch_op.create_index("ix_stage_changes_team_at", ["team_id", "at"], unique=False)
 
     # ### end Alembic commands ###
@@ -219,6 +222,7 @@ def downgrade() -> None:
 
     op.drop_table("close_date_changes")
     with op.batch_alter_table("activities", schema=None) as batch_op:
+        batch_op.drop_index("ix_activities_team_at")
         batch_op.drop_index("ix_activities_deal_at")
 
     op.drop_table("activities")
