@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app import CredentialsError, build_app, build_client, require
 from bot.cli import CliError, _open_database, _settings
+from bot.demo import add_command as add_demo
 from bot.settings import Settings
 from pipeline.dates import iso_week
 from pipeline.service import TeamDefaults
@@ -199,3 +200,5 @@ def add_commands(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     once.add_argument("--at", default=None, metavar="ISO-TIME")
     once.add_argument("--force", action="store_true", help="send even if done or not due")
     once.set_defaults(handler=_jobs_run)
+
+    add_demo(sub, common)

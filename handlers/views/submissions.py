@@ -39,9 +39,9 @@ def _user(body: dict[str, Any]) -> str:
     return str(body["user"]["id"])
 
 
-def _deal_ref(meta: ModalMeta) -> tuple[int, int]:
+def _deal_ref(meta: ModalMeta, block: Block) -> tuple[int, int]:
     if meta.number is None or meta.version is None:
-        raise FormErrors({Block.NAME: "This form lost track of its deal; close it and retry."})
+        raise FormErrors({block: "This form lost track of its deal; close it and retry."})
     return meta.number, meta.version
 
 
@@ -129,7 +129,7 @@ def edit_submitted(
     moved: list[str] = []
 
     def write(p: PipelineService) -> DealOut:
-        number, version = _deal_ref(meta)
+        number, version = _deal_ref(meta, Block.NAME)
         p.claim(view_key(view))
         with blame(Block.NAME):
             p.expect(number, version)
@@ -172,7 +172,7 @@ def lost_submitted(
     meta, user_id = ModalMeta.decode(view.get("private_metadata")), _user(body)
 
     def write(p: PipelineService) -> DealOut:
-        number, version = _deal_ref(meta)
+        number, version = _deal_ref(meta, Block.REASON)
         fields = read_fields(view)
         required(fields.reason, Block.REASON, "Say why the deal was lost.")
         p.claim(view_key(view))
@@ -220,7 +220,7 @@ def snooze_submitted(
     meta, user_id = ModalMeta.decode(view.get("private_metadata")), _user(body)
 
     def write(p: PipelineService) -> DealOut:
-        number, version = _deal_ref(meta)
+        number, version = _deal_ref(meta, Block.UNTIL)
         fields = read_fields(view)
         required(fields.until, Block.UNTIL, "Pick the date the snooze ends.")
         assert fields.until is not None
