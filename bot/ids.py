@@ -16,6 +16,7 @@ class Action(StrEnum):
     SNOOZE = "deal_snooze"
     OVERFLOW = "deal_overflow"
     PUSH_CLOSE = "deal_push_close"
+    PUSH_CLOSE_PICK = "deal_push_close_pick"
     PAGE = "deal_list_page"
     LOG_PICK = "log_to_deal_pick"
 

@@ -648,15 +648,17 @@ class SlackClientSimulator:
         action_id: str,
         *,
         value: object = None,
+        block_id: str | None = None,
     ) -> Delivery:
-        """Click/select an element of a message (or of an ephemeral message, by its ts)."""
+        """Click/select an element of a message (or an ephemeral, by its ts); `block_id` picks
+        which one when several blocks hold the same action id."""
         fake = self.fake
         message = fake.message(channel_id, message_ts)
         ephemeral = fake.ephemeral(message_ts) if message is None else None
         if message is None and ephemeral is None:
             raise LookupError(f"no message {message_ts} in {channel_id}")
         blocks = message.blocks if message is not None else (ephemeral.blocks if ephemeral else [])
-        block_id, element = _element(blocks, action_id)
+        block_id, element = _element(blocks, action_id, block_id)
         trigger_id = fake.new_trigger_id(user_id)
         if message is not None:
             response_url = fake.new_response_url(channel_id, user_id, message_ts=message_ts)
@@ -852,11 +854,13 @@ class SlackClientSimulator:
         return user.name if user is not None else user_id.lower()
 
 
-def _element(blocks: Sequence[Mapping[str, Any]], action_id: str) -> tuple[str, Mapping[str, Any]]:
+def _element(
+    blocks: Sequence[Mapping[str, Any]], action_id: str, in_block: str | None = None
+) -> tuple[str, Mapping[str, Any]]:
     for block_id, element in block_elements(blocks):
-        if element.get("action_id") == action_id:
+        if element.get("action_id") == action_id and in_block in (None, block_id):
             return block_id, element
-    raise LookupError(f"no element with action_id {action_id!r}")
+    raise LookupError(f"no element with action_id {action_id!r} (block {in_block!r})")
 
 
 def _top(views: Sequence[View]) -> View | None:

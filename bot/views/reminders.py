@@ -24,6 +24,7 @@ from pipeline.schemas import StageOut
 from pipeline.stages import next_stage
 
 MAX_THREAD_MESSAGES = 4
+REMINDER_BLOCK = "reminder:"
 
 
 @dataclass(frozen=True)
@@ -64,17 +65,14 @@ def _item_blocks(item: Item, stages: list[StageOut], today: date) -> list[Block]
     return [
         SectionBlock(text=MarkdownTextObject(text=clip(text, 3000))),
         ActionsBlock(
-            block_id=f"reminder:{deal.number}",
+            # The datepicker has no value of its own: the block id carries the card's ref.
+            block_id=f"{REMINDER_BLOCK}{value}",
             elements=[
                 ButtonElement(text=clip(advance_text, 75), action_id=Action.ADVANCE, value=value),
                 ButtonElement(text="Log activity", action_id=Action.LOG, value=value),
-                ButtonElement(
-                    text="Close date +7 days",
-                    action_id=f"{Action.PUSH_CLOSE}:week",
-                    value=value,
-                ),
+                ButtonElement(text="Close date +7 days", action_id=Action.PUSH_CLOSE, value=value),
                 DatePickerElement(
-                    action_id=f"{Action.PUSH_CLOSE}:{value}",
+                    action_id=Action.PUSH_CLOSE_PICK,
                     placeholder="New close date",
                     initial_date=(deal.close_date or today).isoformat(),
                 ),

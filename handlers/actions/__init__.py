@@ -20,4 +20,5 @@ def register(app: App) -> None:
     app.action(Action.SNOOZE)(cards.snooze)
     app.action(Action.OVERFLOW)(cards.overflow)
     app.action(Action.PUSH_CLOSE)(cards.push_close)
+    app.action(Action.PUSH_CLOSE_PICK)(cards.push_close_pick)
     app.action(re.compile(rf"^{Action.PAGE}:(prev|next)$"))(paging.page)

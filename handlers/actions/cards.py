@@ -15,6 +15,7 @@ from bot.ids import Overflow
 from bot.views.cards import CardRef, card_text
 from bot.views.history import build_history
 from bot.views.modals import CardLocation
+from bot.views.reminders import REMINDER_BLOCK
 from handlers.common import Request, require_owner_or_admin
 from handlers.surfaces import card_location, note_in_thread, show_card
 from handlers.views import modals
@@ -263,6 +264,23 @@ def push_close(
     """Push the close date a week (a reminder's button, and the overflow's choice)."""
     ack()
     _push(read_click(body, action, client, respond, pipe))
+
+
+def push_close_pick(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: WebClient,
+    respond: Any,
+    pipe: Pipe,
+) -> None:
+    """Move the close date to the day picked in a reminder's datepicker."""
+    ack()
+    ref = str(action.get("block_id") or "").removeprefix(REMINDER_BLOCK)
+    click = read_click(body, {**action, "value": ref}, client, respond, pipe)
+    new = date.fromisoformat(str(action["selected_date"]))
+    n, v, user = click.ref.number, click.ref.version, click.user
+    apply(click, lambda p: p.push_close_date(n, new, actor=user, expected_version=v))
 
 
 def _push(click: Click) -> None:

@@ -1,0 +1,68 @@
+"""The buttons on a daily reminder act on their deal like the card's do."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from bot.app import build_client
+from bot.settings import Settings
+from pipeline.service import PipelineService
+from pipeline.types import DealStatus
+from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_TEAM_ID
+from scheduler.runner import Runner
+from scheduler.sender import Outcome, Pacer
+from tests.e2e.conftest import TOKEN, Bot
+from tests.e2e.helpers import ALICE, must, wait
+
+
+def poll(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait for a database change that the fake Slack sees no call for."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def post_reminder(bot: Bot) -> str:
+    """Two quiet deals, then the morning run; returns the reminder's ts."""
+    start = bot.clock.now
+    bot.clock.now = start - timedelta(days=30)
+    with bot.db.session_scope() as s:
+        p = PipelineService(s, DEFAULT_TEAM_ID, clock=bot.clock)
+        p.set_channel(DEFAULT_CHANNEL)
+        p.set_reminders("09:00 daily")
+        p.create("Quiet One", actor=ALICE, close_date=date(2026, 12, 10))
+        p.create("Quiet Two", actor=ALICE)
+    bot.clock.now = start
+    settings = Settings(
+        slack_bot_token=TOKEN,
+        slack_api_url=bot.fake.api_url,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    runner = Runner(bot.db, build_client(settings), clock=bot.clock, pacer=Pacer(interval=0))
+    assert Outcome.SENT in runner.tick()
+    return bot.fake.messages(DEFAULT_CHANNEL)[0].ts
+
+
+def test_reminder_buttons_push_pick_advance_and_snooze(bot: Bot) -> None:
+    ts = post_reminder(bot)
+    bot.slack.click(ALICE, DEFAULT_CHANNEL, ts, "deal_push_close", block_id="reminder:1:1")
+    poll(lambda: must(bot, 1).close_date == date(2026, 12, 17))
+    bot.slack.click(
+        ALICE,
+        DEFAULT_CHANNEL,
+        ts,
+        "deal_push_close_pick",
+        value="2027-01-15",
+        block_id="reminder:1:1",
+    )
+    # The reminder still shows version 1 of #1: the pick is refused as out of date.
+    wait(bot, lambda: any("changed since" in e.text for e in bot.fake.ephemerals(ALICE)))
+    assert must(bot, 1).close_date == date(2026, 12, 17)
+    bot.slack.click(ALICE, DEFAULT_CHANNEL, ts, "deal_advance", block_id="reminder:2:1")
+    poll(lambda: must(bot, 2).stage == "qualified")
+    assert must(bot, 2).status == DealStatus.OPEN
+    replies = wait(bot, lambda: bot.fake.thread(DEFAULT_CHANNEL, ts))
+    assert any("#2" in r.text for r in replies)
