@@ -138,8 +138,15 @@ def _demo(args: argparse.Namespace) -> int:
         lifespan="off",
         timeout_graceful_shutdown=1,
     )
+    workspace = demo.workspace
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            workspace.closing = True
+            await super().shutdown(sockets)
+
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        Server(config).run(sockets=[sock])
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)

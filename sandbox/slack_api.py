@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
@@ -28,6 +28,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from sandbox.blockkit import validate_blocks, validate_view
+
+if TYPE_CHECKING:
+    from sandbox.socket_mode import EnvelopeKind, SocketAck, SocketModeHub
 
 JSON = dict[str, Any]
 
@@ -450,6 +453,14 @@ class FakeSlack:
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
         }
+        # Imported here: sandbox.socket_mode imports this module.
+        from sandbox.socket_mode import APPS_CONNECTIONS_OPEN, SocketModeHub
+
+        self.socket_mode: SocketModeHub = SocketModeHub(self, self._changed)
+        # Methods called with the app-level token (xapp-…); their handler checks the token.
+        self._app_methods: dict[str, Callable[[str | None, str], JSON]] = {
+            APPS_CONNECTIONS_OPEN: self.socket_mode.connections_open,
+        }
 
     def _init_activity(self) -> None:
         self._messages: dict[str, list[Message]] = {}
@@ -480,6 +491,7 @@ class FakeSlack:
         """Forget all activity (messages, views, files, calls, faults...); keep users/channels."""
         with self._lock:
             self._init_activity()
+            self.socket_mode.reset()
 
     def add_user(
         self,
@@ -662,6 +674,15 @@ class FakeSlack:
         with self._lock:
             return [c for c in self.calls if c.method == method]
 
+    def socket_send(self, kind: EnvelopeKind, payload: JSON, **options: Any) -> str:
+        """Push a Socket Mode envelope to the connected app; returns its envelope_id."""
+        return self.socket_mode.send(kind, payload, **options)
+
+    @property
+    def socket_acks(self) -> list[SocketAck]:
+        """The Socket Mode acks received, in order (with their response payloads)."""
+        return self.socket_mode.acks
+
     # ------------------------------------------------------------------ simulated client side
 
     def set_view_state(self, view_id: str, values: JSON) -> None:
@@ -768,7 +789,12 @@ class FakeSlack:
             args = dict(params)
             body_token = args.pop("token", None)
             token = token or _opt_str(body_token)
-            if method not in self._methods:
+            if method in self._app_methods:
+                app_handler = self._app_methods[method]
+                result = self._with_faults(
+                    method, lambda: app_handler(token, origin or self.public_url)
+                )
+            elif method not in self._methods:
                 result = ApiResult(
                     200, {"ok": False, "error": "unknown_method", "req_method": method}
                 )
@@ -1566,7 +1592,7 @@ def _json_response(result: ApiResult) -> Response:
 
 
 def create_app(fake: FakeSlack) -> Starlette:
-    """Build the ASGI app serving `fake`: /api/{method}, /upload/{id}, /response/{id}."""
+    """Build the ASGI app serving `fake`: /api/{method}, /upload/{id}, /response/{id}, /link/."""
 
     async def api(request: Request) -> Response:
         method = request.path_params["method"]
@@ -1616,6 +1642,7 @@ def create_app(fake: FakeSlack) -> Starlette:
             Route("/api/{method}", api, methods=["GET", "POST"]),
             Route("/upload/{file_id}", upload, methods=["POST", "PUT"]),
             Route("/response/{response_id}", response_url, methods=["POST"]),
+            fake.socket_mode.route(),
         ]
     )
 

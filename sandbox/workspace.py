@@ -78,6 +78,7 @@ class DemoClock:
     def __init__(self, start: datetime | None = None) -> None:
         self._lock = threading.Lock()
         self._offset = timedelta(0) if start is None else start - datetime.now(UTC)
+        self._moved = timedelta(0)
 
     def __call__(self) -> datetime:
         with self._lock:
@@ -93,10 +94,17 @@ class DemoClock:
         with self._lock:
             return self._offset
 
+    @property
+    def moved(self) -> timedelta:
+        """How far the demo was moved forward since it started."""
+        with self._lock:
+            return self._moved
+
     def advance(self, delta: timedelta) -> datetime:
         """Move the demo's time forward and return the new now."""
         with self._lock:
             self._offset += delta
+            self._moved += delta
         return self()
 
 
@@ -135,6 +143,8 @@ class Workspace:
         self._changes = 0
         self._log: deque[Logged] = deque(maxlen=MAX_DELIVERIES)
         self._log_ids = 0
+        # Set when the server stops, so open long polls end instead of being cancelled.
+        self.closing = False
 
     # ------------------------------------------------------------------ bookkeeping
 
@@ -383,7 +393,7 @@ class Workspace:
             "commands": list(COMMANDS),
             "clock": {
                 "now": now.isoformat(),
-                "offset_days": round(self.clock.offset.total_seconds() / 86400, 2),
+                "moved_days": round(self.clock.moved.total_seconds() / 86400, 2),
                 "tz": teams[0].timezone if teams else "UTC",
             },
         }
@@ -548,6 +558,8 @@ def workspace_routes(ws: Workspace) -> list[Route | Mount]:
         deadline = time.monotonic() + LONG_POLL
         # Long poll: answer as soon as anything changes, without holding a worker thread.
         while since is not None and since == ws.version() and time.monotonic() < deadline:
+            if ws.closing or await request.is_disconnected():
+                break
             await asyncio.sleep(POLL_STEP)
         try:
             body = await run_in_threadpool(ws.state, user)

@@ -20,6 +20,7 @@ const S = {
   view: { kind: "channel", id: localStorage.getItem("pipebot.channel") || DEFAULT_CHANNEL },
   appTab: "home",
   thread: null,
+  stickToBottom: false,
   keys: {},
   abort: null,
   seenViolations: null,
@@ -355,7 +356,9 @@ function renderMessages() {
   if (!channel) return;
   const messages = state.messages[channelId] || [];
   if (!changed("messages", [channelId, S.me, messages, state.users])) return;
-  const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80 || box.dataset.channel !== channelId;
+  const atBottom =
+    S.stickToBottom || box.scrollHeight - box.scrollTop - box.clientHeight < 80 || box.dataset.channel !== channelId;
+  S.stickToBottom = false;
   box.dataset.channel = channelId;
   box.replaceChildren(channelIntro(channel));
   let day = null;
@@ -367,7 +370,15 @@ function renderMessages() {
     }
     box.append(messageNode(message, channelId));
   }
-  if (atBottom) box.scrollTop = box.scrollHeight;
+  if (atBottom) keepAtBottom(box);
+}
+
+// Images arrive after the list is drawn: stay at the bottom while they grow it.
+function keepAtBottom(box) {
+  box.scrollTop = box.scrollHeight;
+  for (const img of box.querySelectorAll("img")) {
+    if (!img.complete) img.addEventListener("load", () => (box.scrollTop = box.scrollHeight), { once: true });
+  }
 }
 
 // ------------------------------------------------------------------ thread panel
@@ -392,6 +403,7 @@ function renderThread() {
     return;
   }
   panel.classList.remove("hidden");
+  const opened = S.keys.thread === null;
   if (!changed("thread", [S.thread, S.me, parent])) return;
   const channel = S.channels[S.thread.channel];
   $("thread-channel").textContent = channel ? (channel.is_im ? "pipebot" : `#${channel.name}`) : "";
@@ -403,7 +415,7 @@ function renderThread() {
     h("div", { class: "thread-count" }, h("span", {}, `${count} ${count === 1 ? "reply" : "replies"}`)),
     ...parent.replies.map((r) => messageNode(r, S.thread.channel, { inThread: true })),
   );
-  if (atBottom) body.scrollTop = body.scrollHeight;
+  if (atBottom || opened) keepAtBottom(body);
 }
 
 // ------------------------------------------------------------------ App Home
@@ -516,7 +528,8 @@ function renderTopbar() {
     timeZone: clock.tz,
   }).format(new Date(clock.now));
   $("clock-now").textContent = `${when} · ${clock.tz}`;
-  $("clock-offset").textContent = clock.offset_days > 0 ? `demo time +${Math.round(clock.offset_days)} d` : "";
+  const moved = Math.round(clock.moved_days);
+  $("clock-offset").textContent = moved > 0 ? `moved ahead ${moved} ${moved === 1 ? "day" : "days"}` : "";
   const user = me();
   if (changed("me", [S.me, state.users])) {
     $("me-button").replaceChildren(avatar(S.me, "small"), h("span", {}, user ? user.real_name : S.me), h("span", { class: "caret" }, "▾"));
@@ -650,12 +663,14 @@ function rerender() {
 // ------------------------------------------------------------------ navigation
 
 function showChannel(id) {
+  if (S.view.kind !== "channel" || S.view.id !== id) S.thread = null;
   S.view = { kind: "channel", id };
   localStorage.setItem("pipebot.channel", id);
   rerender();
 }
 
 async function showApp(tab) {
+  if (S.view.kind !== "app") S.thread = null;
   S.view = { kind: "app" };
   S.appTab = tab;
   rerender();
@@ -713,6 +728,7 @@ async function send(input, threadTs) {
   if (!text) return;
   const channel = threadTs ? S.thread.channel : currentChannel();
   input.value = "";
+  if (!threadTs) S.stickToBottom = true;
   updateHint();
   const result = await post("send", { user: S.me, channel, text, thread_ts: threadTs || null });
   if (!result.ok && result.error) input.value = text;
@@ -768,6 +784,7 @@ function wire() {
   document.querySelectorAll("[data-days]").forEach((b) =>
     b.addEventListener("click", () =>
       busy(b, async () => {
+        S.stickToBottom = true;
         const r = await post("advance", { days: Number(b.dataset.days) });
         if (r.ok) toast(r.message);
       }),
@@ -776,6 +793,7 @@ function wire() {
   document.querySelectorAll("[data-job]").forEach((b) =>
     b.addEventListener("click", () =>
       busy(b, async () => {
+        S.stickToBottom = true;
         const r = await post("job", { kind: b.dataset.job });
         if (r.ok) toast(r.message);
       }),
