@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, text
 from sandbox.blockkit import block_elements
 from sandbox.slack_api import (
     DEFAULT_CHANNEL,
+    RESPONSE_URL_METHOD,
     Channel,
     FakeSlack,
     FakeSlackServer,
@@ -108,16 +109,16 @@ class FakeHost:
         """The Web API base URL (SLACK_API_URL)."""
         return self.server.base_url
 
-    def issue(
-        self, n: int, user: str, channel: str = DEFAULT_CHANNEL
-    ) -> list[tuple[str, str]]:
+    def issue(self, n: int, user: str, channel: str = DEFAULT_CHANNEL) -> list[tuple[str, str]]:
         """`n` fresh (trigger_id, response_url) pairs, as Slack issues them with a command."""
         return [
             (self.fake.new_trigger_id(user), self.fake.new_response_url(channel, user))
             for _ in range(n)
         ]
 
-    def cards(self, n: int, user: str, action_id: str, channel: str = DEFAULT_CHANNEL) -> list[Card]:
+    def cards(
+        self, n: int, user: str, action_id: str, channel: str = DEFAULT_CHANNEL
+    ) -> list[Card]:
         """Up to `n` not yet handed out top-level messages having `action_id`, oldest first."""
         found: list[Card] = []
         for message in self.fake.messages(channel):
@@ -126,7 +127,11 @@ class FakeHost:
             if message.ts in self._handed_out:
                 continue
             element = next(
-                ((b, e) for b, e in block_elements(message.blocks) if e.get("action_id") == action_id),
+                (
+                    (b, e)
+                    for b, e in block_elements(message.blocks)
+                    if e.get("action_id") == action_id
+                ),
                 None,
             )
             if element is None:
@@ -170,9 +175,13 @@ class FakeHost:
             out[channel] = rows
         return out
 
-    def messages_count(self, channel: str = DEFAULT_CHANNEL) -> int:
-        """Top-level messages in a channel."""
-        return len(self.fake.messages(channel))
+    def progress(self, channel: str = DEFAULT_CHANNEL) -> tuple[int, int, int]:
+        """(top-level messages, thread replies, response_url calls): cheap, no copies."""
+        with self.fake._lock:
+            messages = [m for m in self.fake._messages.get(channel, []) if not m.deleted]
+            replies = sum(1 for m in messages if m.is_reply)
+            responses = sum(1 for c in self.fake.calls if c.method == RESPONSE_URL_METHOD)
+            return len(messages) - replies, replies, responses
 
     def thread_replies(self, channel: str = DEFAULT_CHANNEL) -> int:
         """Thread replies in a channel (not deleted)."""
@@ -212,7 +221,7 @@ class FakeHostProxy(Protocol):
     def cards(self, n: int, user: str, action_id: str, channel: str = ...) -> list[Card]: ...
     def counts(self) -> dict[str, int]: ...
     def top_level(self, channels: Sequence[str]) -> dict[str, list[tuple[str, str, int]]]: ...
-    def messages_count(self, channel: str = ...) -> int: ...
+    def progress(self, channel: str = ...) -> tuple[int, int, int]: ...
     def thread_replies(self, channel: str = ...) -> int: ...
     def violations(self) -> list[str]: ...
     def reset(self) -> None: ...

@@ -116,10 +116,10 @@ def build_app(
     from handlers import register_all  # handlers import bot's views; keep bot importable alone
 
     app = PipebotApp(
+        # The client carries the bot token (one install, one token, from the environment);
+        # `pipebot run` checks it with auth.test itself, to explain a refusal.
         client=client or build_client(settings),
-        token=settings.slack_bot_token,
         signing_secret=settings.slack_signing_secret,
-        # One install, one token: the workspace's bot token from the environment.
         token_verification_enabled=False,
         logger=logging.getLogger("pipebot.bolt"),
     )

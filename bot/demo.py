@@ -88,6 +88,8 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        # Listening now queues the browser's first request until uvicorn takes over.
+        sock.listen(128)
     except OSError as exc:
         sock.close()
         raise CliError(

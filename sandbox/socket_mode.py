@@ -355,6 +355,10 @@ class SocketModeHub:
     ) -> JSON:
         with self._changed:
             connection.loop, connection.outbox, connection.open = loop, outbox, True
+            # Slack retires a link it asked to refresh once the replacement is up.
+            for old in self._connections:
+                if old.draining and not old.closed:
+                    self._post(old, 1000)
             self._connections.append(connection)
             self._changed.notify_all()
             return {

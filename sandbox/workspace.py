@@ -18,7 +18,7 @@ import mimetypes
 import secrets
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,6 +30,8 @@ from slack_bolt import App
 from sqlalchemy import func, select
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -70,6 +72,7 @@ COMMANDS: tuple[str, ...] = ("/deal",)
 LONG_POLL = 20.0
 POLL_STEP = 0.1
 MAX_DELIVERIES = 40
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
 class DemoClock:
@@ -317,8 +320,12 @@ class Workspace:
         now = self.clock.advance(timedelta(days=days))
         outcomes = self.runner.tick()
         self._changed()
-        done = ", ".join(o.value for o in outcomes) or "nothing due"
-        return f"It is now {now:%a %d %b %Y %H:%M} UTC; the scheduler ran: {done}"
+        teams = self.runner.teams(self.fake.team_id)
+        zone = ZoneInfo(teams[0].timezone) if teams else UTC
+        local = now.astimezone(zone)
+        counts = Counter(o.value for o in outcomes)
+        done = ", ".join(f"{n} {what}" for what, n in counts.items()) or "nothing was due"
+        return f"It is now {local:%a %-d %b %Y %H:%M} ({zone}). Scheduler: {done}."
 
     # ------------------------------------------------------------------ what the page shows
 
@@ -487,6 +494,7 @@ def _modal_json(view: View, depth: int) -> JSON:
         "errors": view.errors or {},
         "state": view.state_values,
         "depth": depth,
+        "root_view_id": view.root_view_id,
     }
 
 
@@ -506,6 +514,9 @@ def _logged_json(entry: Logged) -> JSON:
 
 
 async def _body(request: Request) -> JSON:
+    # JSON only: a page on another site cannot send that without a CORS preflight we refuse.
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        raise ActionError("the body must be JSON (Content-Type: application/json)")
     try:
         data = await request.json()
     except ValueError:
@@ -717,7 +728,9 @@ def build_demo(
             *workspace_routes(workspace),
             *build_asgi(bot, db).routes,
             *create_app(fake).routes,
-        ]
+        ],
+        # Loopback names only, so a DNS-rebinding page cannot drive the workspace.
+        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(LOOPBACK_HOSTS))],
     )
     return Demo(asgi, workspace, fake, bot, runner, clock, db, secret)
 
@@ -737,8 +750,8 @@ CHATTER: tuple[tuple[str, str, str], ...] = (
     (
         DEFAULT_CHANNEL,
         "U0BOB",
-        "Just got off the phone with *Vandelay Industries*: they want 30k EUR of seats, "
-        "decision by the end of next month.",
+        "Vandelay Industries wants 30k EUR of seats\n"
+        "Just got off the phone with them: they decide by 18/12, *budget is approved*.",
     ),
     (
         DEFAULT_CHANNEL,

@@ -481,8 +481,12 @@ function renderModal() {
         onclick: () => form.requestSubmit(),
       })
     : null;
+  // Cancel on a pushed view goes back one view; the × closes the whole stack, as in Slack.
   const close = async () => {
     await post("close", { user: S.me, view_id: modal.id });
+  };
+  const closeAll = async () => {
+    await post("close", { user: S.me, view_id: modal.root_view_id || modal.id });
   };
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -494,10 +498,11 @@ function renderModal() {
     h(
       "div",
       { class: "modal-header" },
-      h("span", { class: "app-icon small", "aria-hidden": "true" }),
+      modal.depth > 1
+        ? h("button", { type: "button", class: "close-x", "aria-label": "Back", title: "Back", onclick: close }, "←")
+        : h("span", { class: "app-icon small", "aria-hidden": "true" }),
       h("div", { class: "modal-title", html: plainText(modal.title) }),
-      modal.depth > 1 ? h("span", { class: "muted stack" }, `${modal.depth} of ${modal.depth}`) : null,
-      h("button", { type: "button", class: "close-x", "aria-label": "Close", onclick: close }, "×"),
+      h("button", { type: "button", class: "close-x", "aria-label": "Close", onclick: closeAll }, "×"),
     ),
     form,
     h(

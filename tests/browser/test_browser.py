@@ -55,9 +55,7 @@ def page(sqlite_seeded: Running) -> Iterator[Page]:
         tab = browser.new_page(viewport={"width": 1400, "height": 900})
         tab.set_default_timeout(TIMEOUT_MS)
         tab.on("pageerror", lambda exc: errors.append(str(exc)))
-        tab.on(
-            "console", lambda msg: errors.append(msg.text) if msg.type == "error" else None
-        )
+        tab.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
         tab.goto(sqlite_seeded.url + "/")
         yield tab
         browser.close()
@@ -128,16 +126,12 @@ def test_the_main_path_in_a_browser(
     expect(card).to_contain_text("Proposal")
     expect(card.locator("[data-action-id=deal_advance]")).to_have_text("Advance → Negotiation")
     expect(card.locator(".author")).to_have_text("pipebot")
-    card.scroll_into_view_if_needed()
-    deal_card = shoot(card, artifacts, "02-deal-card")
 
-    # Advance it with the card's button: the card is updated in place.
-    card.locator("[data-action-id=deal_advance]").click()
-    expect(card).to_contain_text("Negotiation")
-    expect(card.locator(".edited")).to_be_visible()
-    expect(card.locator("[data-action-id=deal_advance]")).to_have_text("Mark won")
+    # A next step by command: the bot confirms it to Alice alone.
+    type_command(page, "/deal next #13 Send the revised quote by 2026-12-04")
+    expect(messages.locator(".message.ephemeral", has_text="Next step on #13")).to_be_visible()
 
-    # Log an activity in the modal.
+    # Log an activity in the modal: the card is refreshed in place, next step included.
     card.locator("[data-action-id=deal_log]").click()
     modal = page.get_by_test_id("modal")
     expect(modal).to_be_visible()
@@ -149,6 +143,17 @@ def test_the_main_path_in_a_browser(
     expect(modal).to_be_hidden()
     logged = ws.wait(lambda: activities(ws, 13))
     assert [(a.kind.value, a.text) for a in logged] == [("meeting", "Pricing call with their CFO")]
+    expect(card).to_contain_text("Send the revised quote (by Fri 4 Dec 2026)")
+    expect(card.locator(".edited")).to_be_visible()
+    page.set_viewport_size({"width": 1000, "height": 900})
+    page.mouse.move(0, 0)
+    deal_card = shoot(card, artifacts, "02-deal-card")
+    page.set_viewport_size({"width": 1400, "height": 900})
+
+    # Advance it with the card's button: the card is updated in place.
+    card.locator("[data-action-id=deal_advance]").click()
+    expect(card).to_contain_text("Negotiation (80%)")
+    expect(card.locator("[data-action-id=deal_advance]")).to_have_text("Mark won")
 
     # A modal with an error: the message shows under the field, and a fix goes through.
     type_command(page, "/deal add")
@@ -175,7 +180,7 @@ def test_the_main_path_in_a_browser(
     expect(card.locator("[data-action-id=deal_advance]")).to_have_count(0)
     shoot(card, artifacts, "05-won-card")
 
-    # A message shortcut from a message's "⋯" menu opens the prefilled New deal modal.
+    # A message shortcut from a message's "⋯" menu: Log to a deal, prefilled with its text.
     chatter = messages.locator(".message", has_text="Cyberdyne sent the security questionnaire")
     chatter.hover()
     chatter.get_by_test_id("message-more").click()
@@ -204,14 +209,21 @@ def test_the_main_path_in_a_browser(
     chart = thread.locator(".file-image img")
     expect(chart).to_be_visible()
     page.wait_for_function("() => document.querySelector('.file-image img').naturalWidth > 0")
+    page.evaluate("document.querySelectorAll('.toast').forEach((t) => t.remove())")
+    shoot(page, artifacts, "07-digest-thread")
+    # The whole digest message, on a page tall enough to hold it.
+    page.locator("#thread-close").click()
+    page.set_viewport_size({"width": 1100, "height": 2400})
     digest.scroll_into_view_if_needed()
-    digest_shot = shoot(page, artifacts, "07-digest")
+    page.mouse.move(0, 0)
+    digest_shot = shoot(digest, artifacts, "08-digest")
+    page.set_viewport_size({"width": 1400, "height": 900})
 
     # App Home, then the same workspace as Bob.
     page.get_by_test_id("app-home-link").click()
     home = page.get_by_test_id("home")
     expect(home.locator(".block-header").first).to_be_visible()
-    shoot(page, artifacts, "08-home")
+    shoot(page, artifacts, "09-home")
     page.get_by_test_id("user-switcher").click()
     page.locator(f'.user-item[data-user="{BOB}"]').click()
     expect(page.get_by_test_id("user-switcher")).to_contain_text("Bob Seller")
@@ -226,3 +238,45 @@ def test_the_main_path_in_a_browser(
         docs_img.mkdir(parents=True, exist_ok=True)
         shutil.copy(deal_card, docs_img / "deal-card.png")
         shutil.copy(digest_shot, docs_img / "digest.png")
+
+
+MRKDWN_CASES = [
+    (
+        "*bold* _italic_ ~gone~ `code`",
+        ["<b>bold</b>", "<i>italic</i>", "<s>gone</s>", "<code>code</code>"],
+    ),
+    ("```a *b*\nc```", ['<pre class="code-block">a *b*\nc</pre>']),
+    (
+        "<@U0BOB> in <#C0SALES>",
+        ['data-user="U0BOB">@bob</span>', 'data-channel="C0SALES">#sales</span>'],
+    ),
+    (
+        "<https://example.test/x?a=1&amp;b=2|the doc>",
+        ['href="https://example.test/x?a=1&amp;b=2"', ">the doc</a>"],
+    ),
+    (":tada: :no_such_emoji: at 12:51:00", ["🎉", ":no_such_emoji:", "12:51:00"]),
+    (
+        "<!date^1700000000^{date_short_pretty} {time}|2023-11-14 22:13 UTC>",
+        ["2023-11-14 22:13 UTC"],
+    ),
+    ("a &lt;b&gt; &amp; c", ["a &lt;b&gt; &amp; c"]),
+    ("<javascript:alert(1)|click>", ['href="#"']),
+    ("line one\nline two", ["line one<br>line two"]),
+]
+
+
+def test_mrkdwn_renders_slacks_basics_and_escapes_everything(page: Page) -> None:
+    page.wait_for_selector(".message")
+    for text, expected in MRKDWN_CASES:
+        html = page.evaluate(
+            """async (text) => {
+                const { mrkdwn } = await import('/static/mrkdwn.js');
+                const users = { U0BOB: { name: 'bob' } };
+                const channels = { C0SALES: { name: 'sales' } };
+                return mrkdwn(text, { users, channels, me: 'U0ALICE' });
+            }""",
+            text,
+        )
+        for piece in expected:
+            assert piece in html, (text, html)
+        assert "<script" not in html

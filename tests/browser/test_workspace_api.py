@@ -123,13 +123,15 @@ def test_state_lists_the_workspace_as_the_page_draws_it(seeded: Running) -> None
     assert state["me"] == ALICE
     humans = {u["id"]: u for u in state["users"] if not u["is_bot"]}
     assert set(humans) == {ALICE, BOB, "U0CAROL"}
-    assert humans[ALICE]["is_admin"] and not humans[BOB]["is_admin"]
+    assert humans[ALICE]["is_admin"]
+    assert not humans[BOB]["is_admin"]
     names = {c["name"]: c for c in state["channels"]}
     assert {"sales", "general", "pipebot"} <= set(names)
     assert names["pipebot"]["is_im"]
     said = [m["text"] for m in state["messages"][SALES]]
     assert any("Vandelay" in text for text in said)
-    assert state["modal"] is None and state["home"] is None
+    assert state["modal"] is None
+    assert state["home"] is None
     assert state["violations"] == []
     assert state["clock"]["tz"] == "Europe/Paris"
     assert state["clock"]["now"].startswith("2026-11-30T10:00")
@@ -169,7 +171,8 @@ def test_the_long_poll_answers_at_once_on_a_change_and_waits_otherwise(
     time.sleep(0.2)
     ws.post("/workspace/send", {"user": BOB, "channel": SALES, "text": "hello"})
     poller.join(5)
-    assert seen and seen[0] != version
+    assert seen
+    assert seen[0] != version
     assert time.monotonic() - started < 3
 
 
@@ -226,7 +229,8 @@ def test_a_card_button_sends_block_actions_with_the_whole_message(ws: Running) -
         "is_ephemeral": False,
     }
     assert payload["channel"] == {"id": SALES, "name": "sales"}
-    assert payload["message"]["ts"] == card["ts"] and payload["message"]["blocks"]
+    assert payload["message"]["ts"] == card["ts"]
+    assert payload["message"]["blocks"]
     [action] = payload["actions"]
     assert set(action) >= ACTION_KEYS | {"value"}
     assert action["action_id"] == "deal_advance"
@@ -322,8 +326,14 @@ def test_a_message_shortcut_sends_message_action_and_opens_the_prefilled_modal(
     assert payload["message"]["user"] == BOB
     shown = modal(seeded)
     assert shown["callback_id"] == "deal_create"
-    name = next(b for b in shown["blocks"] if b.get("block_id") == "name")
-    assert "Vandelay" in name["element"]["initial_value"]
+    prefill = {
+        b["block_id"]: b["element"].get("initial_value") or b["element"].get("initial_date")
+        for b in shown["blocks"]
+        if b["type"] == "input"
+    }
+    assert prefill["name"] == "Vandelay Industries wants 30k EUR of seats"
+    assert prefill["amount"] == "30k EUR"
+    assert prefill["close_date"] == "2026-12-18"
     assert (
         seeded.post(
             "/workspace/shortcut",
@@ -386,7 +396,8 @@ def test_reminders_and_the_digest_run_now_and_the_chart_is_served(seeded: Runnin
     [chart] = [f for r in digest["replies"] for f in r["files"]]
     assert chart["image"]
     status, png = seeded.get(f"/{chart['url']}")
-    assert status == 200 and png.startswith(b"\x89PNG")
+    assert status == 200
+    assert png.startswith(b"\x89PNG")
     assert seeded.get("/workspace/files/F0NOPE")[0] == 404
     # Forced runs post again, as `pipebot jobs run --force` does.
     seeded.post("/workspace/job", {"kind": "digest"})
@@ -396,7 +407,8 @@ def test_reminders_and_the_digest_run_now_and_the_chart_is_served(seeded: Runnin
 
 def test_jobs_need_a_team_and_a_known_kind(ws: Running) -> None:
     status, body = ws.post("/workspace/job", {"kind": "reminders"})
-    assert status == 400 and "no team yet" in body["error"]
+    assert status == 400
+    assert "no team yet" in body["error"]
     assert ws.post("/workspace/job", {"kind": "payroll"})[0] == 400
 
 
@@ -404,12 +416,14 @@ def test_moving_the_clock_moves_the_bot_and_the_scheduler(seeded: Running) -> No
     before = seeded.state()["clock"]
     status, body = seeded.post("/workspace/advance", {"days": 1})
     assert status == 200
-    assert body["message"].startswith("It is now Tue 01 Dec 2026")
+    assert body["message"].startswith("It is now Tue 1 Dec 2026 11:00 (Europe/Paris)")
     after = seeded.state()["clock"]
     assert (before["moved_days"], after["moved_days"]) == (0, 1)
     assert after["now"].startswith("2026-12-01T10:00")
-    # Tuesday 11:00 in Paris is past the 09:00 reminders: the tick posted them.
-    assert "sent" in body["message"]
+    # Tuesday 11:00 in Paris: the day's reminders, and Monday's digest (within its grace).
+    assert body["message"].endswith("Scheduler: 2 sent.")
+    said = [m["text"] for m in bot_messages(seeded)]
+    assert sorted(t.split(":")[0] for t in said) == ["Deals to follow up today", "Weekly pipeline"]
     assert seeded.demo.clock().date().isoformat() == "2026-12-01"
     assert seeded.post("/workspace/advance", {"days": 3})[0] == 400
     assert seeded.post("/workspace/advance", {"days": True})[0] == 400
@@ -426,11 +440,13 @@ def test_violations_are_listed_and_can_be_cleared(ws: Running) -> None:
 
 def test_bad_requests_get_a_400_with_the_reason(ws: Running) -> None:
     status, body = ws.post("/workspace/click", {"user": ALICE})
-    assert status == 400 and "'channel'" in body["error"]
+    assert status == 400
+    assert "'channel'" in body["error"]
     status, body = ws.post(
         "/workspace/click",
         {"user": ALICE, "channel": SALES, "ts": "1.000001", "action_id": "deal_advance"},
     )
-    assert status == 400 and "no message" in body["error"]
+    assert status == 400
+    assert "no message" in body["error"]
     assert ws.post("/workspace/submit", {"user": ALICE, "view_id": "V0NOPE"})[0] == 400
     assert ws.post("/workspace/home", {"user": "U0BOT"})[0] == 400

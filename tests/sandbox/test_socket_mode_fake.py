@@ -64,6 +64,18 @@ class App:
         """Send an ack the way Bolt's socket mode adapter does."""
         self.client.send_socket_mode_response(SocketModeResponse(envelope_id, payload))
 
+    def close(self, fake: FakeSlack) -> None:
+        """Hang up from Slack's side first: the client's own close waits out a 3 s read."""
+        self.client.auto_reconnect_enabled = False
+        fake.socket_mode.close()
+        fake.wait_until(
+            lambda: not any(c.open and not c.closed for c in fake.socket_mode.connections)
+        )
+        # Wake the message processor (it polls its queue each second) so close() joins at once.
+        self.client.closed = True
+        self.client.message_queue.put(None)
+        self.client.close()
+
 
 @pytest.fixture
 def app(server: FakeSlackServer, fake: FakeSlack) -> Iterator[App]:
@@ -72,7 +84,7 @@ def app(server: FakeSlackServer, fake: FakeSlack) -> Iterator[App]:
     side.client.connect()
     fake.socket_mode.wait_connected()
     yield side
-    side.client.close()
+    side.close(fake)
 
 
 def slash(fake: FakeSlack, text: str = "list") -> dict[str, str]:
@@ -94,7 +106,9 @@ def test_connections_open_needs_the_app_level_token(
         with pytest.raises(SlackApiError) as caught:
             web.apps_connections_open(app_token=token)
         assert caught.value.response["error"] == error
-    assert web.api_call("apps.connections.open")["error"] == "not_authed"
+    with pytest.raises(SlackApiError) as unauthenticated:
+        web.api_call("apps.connections.open")
+    assert unauthenticated.value.response["error"] == "not_authed"
     calls = fake.calls_to("apps.connections.open")
     assert [c.response["ok"] for c in calls] == [True, False, False, False]
     assert all("token" not in c.params for c in calls)
@@ -124,7 +138,7 @@ def test_socket_mode_works_when_the_fake_is_mounted_under_a_prefix(fake: FakeSla
             envelope_id = fake.socket_send("slash_commands", slash(fake))
             assert fake.socket_mode.wait_ack(envelope_id).payload is None
         finally:
-            side.client.close()
+            side.close(fake)
 
 
 # ---------------------------------------------------------------------- hello and envelopes
