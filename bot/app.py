@@ -44,7 +44,8 @@ def require(settings: Settings, *, socket_mode: bool) -> None:
             "SLACK_BOT_TOKEN does not look like a bot token: it must start with xoxb-. "
             + HOW_TO.format(what="the Bot User OAuth Token from OAuth & Permissions")
         )
-    if not settings.slack_signing_secret:
+    # Socket Mode needs no signature: requests come over the app's own WebSocket.
+    if not socket_mode and not settings.slack_signing_secret:
         raise CredentialsError(
             "SLACK_SIGNING_SECRET is not set. "
             + HOW_TO.format(what="the Signing Secret from Basic Information")

@@ -75,15 +75,27 @@ def _run(args: argparse.Namespace) -> int:
         check_token(app.client)
     except CredentialsError as exc:
         raise CliError(str(exc)) from None
+    scheduler = None
     if not args.no_scheduler:
         defaults = TeamDefaults(settings.default_timezone, settings.default_currency)
-        start_background(Runner(db, app.client, defaults=defaults))
+        scheduler = start_background(Runner(db, app.client, defaults=defaults))
         logger.info("scheduler started (reminders and digests)")
     if socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         logger.info("pipebot is connecting to Slack over Socket Mode")
-        SocketModeHandler(app, settings.slack_app_token).start()  # type: ignore[no-untyped-call]
+        handler = SocketModeHandler(app, settings.slack_app_token)
+        handler.connect()  # type: ignore[no-untyped-call]
+        # SIGTERM (what Docker and Kubernetes send) closes the connection and stops the
+        # scheduler cleanly, as uvicorn does in HTTP mode.
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            stop.wait()
+        finally:
+            handler.close()  # type: ignore[no-untyped-call]
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
         return 0
     import uvicorn
 

@@ -157,11 +157,6 @@ def test_pipebot_run_serves_commands_clicks_and_events_over_socket_mode(
     fake.wait_until(lambda: all(c.closed for c in fake.socket_mode.connections), timeout=5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/run.py: Socket Mode has no SIGTERM handler, so the process dies at once (-15) "
-    "instead of closing the connection and finishing in-flight work as HTTP mode does",
-)
 def test_sigterm_stops_socket_mode_cleanly(bot: Bot) -> None:
     bot.wait_connected()
     bot.deliver("slash_commands", command_payload(bot.fake, DEFAULT_USER, "add Acme Corp 50k"))
