@@ -395,6 +395,65 @@ def serve_bare(port: int) -> None:
     uvicorn.run(build_asgi(app, db), host="127.0.0.1", port=port, log_level="info")
 
 
+VARIANTS = {
+    "ack-first": "Bolt `process_before_response=True`; `/deal` and every block action "
+    "registered as `ack=<ack at once>, lazy=[<the listener>]`; `Pipe.__deepcopy__` returns "
+    "the pipe itself (Bolt deep-copies the context for lazy listeners)",
+    "executor32": "Bolt `listener_executor=ThreadPoolExecutor(max_workers=32)` instead of "
+    "Bolt's default of 5 workers",
+}
+
+
+def serve_variant(port: int, variant: str) -> None:
+    """`bot run --http --no-scheduler` with one proposed change patched in (bench only)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from slack_bolt import Ack, App
+
+    from bot import app as bot_app
+    from bot import errors
+    from bot.cli import main as cli_main
+    from bot.context import Pipe
+
+    base_init = App.__init__
+
+    def ack_now(ack: Ack) -> None:
+        ack()
+
+    def lazily(kind: str) -> Callable[..., Any]:
+        def register(self: App, *args: Any, **kwargs: Any) -> Any:
+            bolt_register = getattr(App, kind)(self, *args, **kwargs)
+
+            def decorator(*functions: Callable[..., Any]) -> Any:
+                return bolt_register(ack=ack_now, lazy=[errors.guard(f) for f in functions])
+
+            return decorator
+
+        return register
+
+    if variant == "executor32":
+
+        def init(self: App, *args: Any, **kwargs: Any) -> None:
+            kwargs["listener_executor"] = ThreadPoolExecutor(max_workers=32)
+            base_init(self, *args, **kwargs)
+
+    elif variant == "ack-first":
+
+        def init(self: App, *args: Any, **kwargs: Any) -> None:
+            kwargs["process_before_response"] = True
+            base_init(self, *args, **kwargs)
+
+        bot_app.PipebotApp.command = lazily("command")  # type: ignore[method-assign]
+        bot_app.PipebotApp.action = lazily("action")  # type: ignore[method-assign]
+        Pipe.__deepcopy__ = lambda self, memo: self  # type: ignore[attr-defined]
+    else:
+        raise SystemExit(f"unknown variant {variant!r}")
+    bot_app.PipebotApp.__init__ = init  # type: ignore[method-assign]
+    sys.exit(
+        cli_main(["run", "--http", "--no-scheduler", "--host", "127.0.0.1", "--port", str(port)])
+    )
+
+
 # --- one backend -----------------------------------------------------------------------------
 
 
@@ -426,9 +485,13 @@ def run_backend(
         result.update(measure_bot(db, fake, api_url, args))
     finally:
         db.cleanup()
+    bodies = result.pop("bodies")
+    if args.no_bare:
+        result["bare"] = []
+        return result
     bare_db = sqlite_db(OUT / "bench_ack_bare.db")
     try:
-        result["bare"] = measure_bare(bare_db, api_url, result.pop("bodies"), args)
+        result["bare"] = measure_bare(bare_db, api_url, bodies, args)
     finally:
         bare_db.cleanup()
     return result
@@ -448,12 +511,11 @@ def measure_bot(
 ) -> dict[str, Any]:
     """pipebot itself: warm-up, then add / click / list for each number of clients."""
     fake.reset()
-    log = OUT / f"bench_ack_bot_{db.name}.log"
-    server = start_server(
-        ["-m", "bot", "run", "--http", "--no-scheduler", "--host", "127.0.0.1"],
-        _env(db, api_url),
-        log,
-    )
+    log = OUT / f"bench_ack_bot_{db.name}{'_' + args.variant if args.variant else ''}.log"
+    command = ["-m", "bot", "run", "--http", "--no-scheduler", "--host", "127.0.0.1"]
+    if args.variant:
+        command = [str(Path(__file__).resolve()), "--serve-variant", args.variant]
+    server = start_server(command, _env(db, api_url), log)
     pid = server.process.pid
     names = Names()
     adds = clicks = lists = 0
@@ -649,6 +711,17 @@ def section(results: Sequence[dict[str, Any]], info: dict[str, str], command: st
     return "\n".join(out)
 
 
+def save_extra(results: Sequence[dict[str, Any]], args: argparse.Namespace) -> None:
+    """Keep the figures of a run that does not update the doc (a variant, a Slack latency)."""
+    label = f"{args.variant or 'current'}, slack latency {args.slack_latency:g} s"
+    saved: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    extra = saved.setdefault("extra", {})
+    for r in results:
+        extra[f"{r['backend']}: {label}"] = {**r, "date": machine()["date"]}
+    RESULTS.write_text(json.dumps(saved, indent=1, default=str))
+    print(f"\nkept in {RESULTS.relative_to(ROOT)} under extra / {label!r}")
+
+
 # --- main ------------------------------------------------------------------------------------
 
 
@@ -664,11 +737,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--pg-url", default=PG_BASE)
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/PERFORMANCE.md")
+    parser.add_argument(
+        "--variant",
+        choices=sorted(VARIANTS),
+        default=None,
+        help="measure pipebot with a proposed change patched in (bench only; no doc update)",
+    )
+    parser.add_argument(
+        "--slack-latency",
+        type=float,
+        default=0.0,
+        help="seconds the fake Slack waits before answering chat.postMessage, chat.update and "
+        "response_url calls (real Slack answers in ~0.1-0.5 s); not written to the doc",
+    )
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare Bolt baseline")
     parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-variant", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_bare:
         serve_bare(args.port)
+        return 0
+    if args.serve_variant:
+        serve_variant(args.port, args.serve_variant)
         return 0
     args.loads = [Load.parse(m) for m in args.loads.split(",")]
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
@@ -677,12 +768,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = []
     with FakeProcess(rate_limit=False) as fake:
         api_url = fake.base_url()
+        if args.slack_latency:
+            for method in ("chat.postMessage", "chat.update", "response_url"):
+                fake.delay(method, args.slack_latency)
         for name in backends:
             print(f"\n=== {name}", flush=True)
             results.append(run_backend(name, fake, api_url, args))
     for r in results:
-        print(f"\n{NAMES[r['backend']]}\n" + "\n".join(table(r)))
-    if args.no_doc:
+        if r["bare"]:
+            print(f"\n{NAMES[r['backend']]}\n" + "\n".join(table(r)))
+    if args.no_doc or args.variant or args.slack_latency or args.no_bare:
+        save_extra(results, args)
         return 0
     saved: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for r in results:

@@ -202,9 +202,15 @@ class FakeHost:
         """What real Slack would have refused or warned about."""
         return list(self.fake.violations)
 
+    def delay(self, method: str, seconds: float) -> None:
+        """Answer `method` only after `seconds` (the fake's own delay, async)."""
+        self.fake.delay(method, seconds)
+
     def reset(self) -> None:
-        """Forget every message and call (channels stay)."""
+        """Forget every message and call (channels and delays stay)."""
+        delays = dict(self.fake._delays)
         self.fake.reset()
+        self.fake._delays.update(delays)
         self.fake.injected = 0
         self.fake._failed_once.clear()
         self._handed_out.clear()
@@ -233,6 +239,7 @@ class FakeHostProxy(Protocol):
     def thread_replies(self, channel: str = ...) -> int: ...
     def last_call_at(self, method: str) -> float: ...
     def violations(self) -> list[str]: ...
+    def delay(self, method: str, seconds: float) -> None: ...
     def reset(self) -> None: ...
     def stop(self) -> None: ...
 

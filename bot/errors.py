@@ -11,7 +11,6 @@ from typing import Any
 from slack_bolt import App, BoltResponse
 from slack_bolt.kwargs_injection import Args
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from pipeline.errors import PipebotError
 
@@ -46,8 +45,8 @@ def tell(client: WebClient, body: dict[str, Any], text: str, respond: Any | None
             client.chat_postEphemeral(channel=channel, user=user_id, text=text)
         elif user_id:
             client.chat_postMessage(channel=user_id, text=text)
-    except SlackApiError:
-        logger.exception("could not tell the user about an error")
+    except Exception as exc:  # Slack refused, or is unreachable (e.g. while shutting down)
+        logger.warning("could not tell the user about an error: %s", exc)
 
 
 def register(app: App) -> None:

@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from argparse import Namespace
@@ -137,6 +138,11 @@ def test_the_command_serves_the_page_the_bot_and_the_fake_and_keeps_its_data(
         )
         with urllib.request.urlopen(request, timeout=15) as response:
             assert json.loads(response.read())["status"] == 200
+        # Let the bot finish its after-ack answer before the process is stopped.
+        deadline = time.monotonic() + 15
+        while '"ephemeral": true' not in json.dumps(fetch(f"{url}/workspace/state?user={ALICE}")):
+            assert time.monotonic() < deadline, "the /deal list answer never arrived"
+            time.sleep(0.1)
     assert (tmp_path / "pipebot-demo.db").exists()
 
     # A second start keeps the deals (no reseed); --empty adds no chatter either.
