@@ -30,24 +30,6 @@ def post_card(
     return str(client.chat_postMessage(channel=channel, text=text, blocks=blocks)["ts"])
 
 
-def update_card(
-    client: WebClient,
-    channel: str,
-    ts: str,
-    deal: DealOut,
-    stages: list[StageOut],
-    *,
-    today: date,
-) -> None:
-    """Replace a posted card with the deal's current state."""
-    client.chat_update(
-        channel=channel,
-        ts=ts,
-        text=card_text(deal, stages),
-        blocks=build_deal_card(deal, stages, today=today),
-    )
-
-
 def thread_note(client: WebClient, channel: str, ts: str, text: str) -> None:
     """A short reply under a card recording who did what; never fails the operation."""
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from slack_sdk import WebClient
@@ -74,8 +73,3 @@ def require_owner_or_admin(
             f"#{deal.number} belongs to <@{deal.owner_id}>: only they or a pipeline admin can "
             f"{doing}."
         )
-
-
-def today(p: PipelineService) -> date:
-    """The team's local date."""
-    return p.today()

@@ -136,12 +136,6 @@ def mark_failed(session: Session, claim_id: int, *, error: str, now: datetime) -
     )
 
 
-def status_of(session: Session, key: Key) -> Status | None:
-    """Where a delivery stands, or None when it was never claimed."""
-    value = session.execute(select(Delivery.status).where(_where(key))).scalar_one_or_none()
-    return None if value is None else Status(value)
-
-
 def error_of(session: Session, key: Key) -> str | None:
     """The last error recorded for a delivery."""
     return session.execute(select(Delivery.error).where(_where(key))).scalar_one_or_none()

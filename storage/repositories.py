@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
-from storage.models import AppliedOperation, Deal, Stage, Team
+from storage.models import AppliedOperation, Deal, Team
 
 
 def insert_ignore(session: Session, model: type[Any], values: dict[str, Any]) -> bool:
@@ -153,10 +152,3 @@ def operation_deal(session: Session, team_id: str, key: str) -> int | None:
             AppliedOperation.team_id == team_id, AppliedOperation.key == key
         )
     ).scalar_one_or_none()
-
-
-def stages_of(session: Session, team_id: str) -> Sequence[Stage]:
-    """A team's open stages in pipeline order."""
-    return session.scalars(
-        select(Stage).where(Stage.team_id == team_id).order_by(Stage.position)
-    ).all()

@@ -12,6 +12,7 @@ from bot.views.history import build_history
 from bot.views.lists import PAGE_SIZE, build_deal_list
 from handlers.commands.grammar import mention_of, parse_add, split_next, take_ref
 from handlers.common import Request, require_owner_or_admin
+from handlers.views.modals import open_create_modal, open_lost_modal
 from pipeline.dates import parse_date
 from pipeline.errors import InvalidInput
 from pipeline.money import Money, parse_amount
@@ -64,8 +65,6 @@ def _post_or_show(req: Request, p: PipelineService, deal: DealOut) -> None:
 def add(req: Request, text: str) -> None:
     """`add <name> [amount] [stage] [close:<date>] [@owner] [next:<text> by <date>]`."""
     if not text.strip():
-        from handlers.views.modals import open_create_modal
-
         open_create_modal(req)
         return
     parsed = parse_add(text)
@@ -182,8 +181,6 @@ def lost(req: Request, text: str) -> None:
     ref, reason = take_ref(text)
     ref = _need_ref(ref, "lost #12 went with a competitor")
     if not reason:
-        from handlers.views.modals import open_lost_modal
-
         with req.pipe.read() as p:
             deal = p.find(ref)
         open_lost_modal(req, deal)

@@ -123,9 +123,3 @@ def mention_of(text: str) -> str | None:
     """The user id of the first mention in text."""
     match = MENTION.search(text)
     return match.group(1) if match else None
-
-
-def channel_of(text: str) -> str | None:
-    """The channel id of the first channel link in text."""
-    match = CHANNEL.search(text)
-    return match.group(1) if match else None
