@@ -151,5 +151,9 @@ def test_jobs_run_posts_once_and_force_posts_again(
     assert len(fake_server.fake.messages(DEFAULT_CHANNEL)) == 1
     assert main([*args, "--force"]) == 0
     assert len(fake_server.fake.messages(DEFAULT_CHANNEL)) == 2
+    digest = ["jobs", "run", "digest", "--team", "T0DEMO", "--at", "2026-11-30T09:05:00+00:00"]
+    assert main(digest) == 0
+    assert "digest for 2026-W49: sent" in capsys.readouterr().out
+    assert fake_server.fake.messages(DEFAULT_CHANNEL)[-1].text.startswith("Weekly pipeline")
     assert main(["jobs", "list", "--team", "T0DEMO"]) == 0
     assert "T0DEMO (UTC): reminders" in capsys.readouterr().out
