@@ -295,6 +295,14 @@ def peak_rss_mib(pid: int) -> float:
     return math.nan
 
 
+def rss_mib(pid: int) -> float:
+    """A process's current resident set size (VmRSS), MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return math.nan
+
+
 def load1() -> float:
     """The 1-minute load average."""
     return os.getloadavg()[0]
