@@ -55,3 +55,24 @@ def latest_weekly(now: datetime, tz: ZoneInfo, schedule: WeeklySchedule) -> Due 
             return None
         return Due(fire_at=fire_at, period=iso_week(day), local_date=day)
     return None
+
+
+def previous_daily(now: datetime, tz: ZoneInfo, schedule: DailySchedule) -> Due | None:
+    """The last reminder run before today (local), whose grace window has passed."""
+    today = now.astimezone(tz).date()
+    for back in range(1, 8):
+        day = today - timedelta(days=back)
+        if day.weekday() in schedule.weekdays:
+            return Due(local_fire(day, schedule.time, tz), day.isoformat(), day)
+    return None
+
+
+def expired_weekly(now: datetime, tz: ZoneInfo, schedule: WeeklySchedule) -> Due | None:
+    """The latest digest run if its grace window has passed, else None."""
+    today = now.astimezone(tz).date()
+    for back in range(8):
+        day = today - timedelta(days=back)
+        fire_at = local_fire(day, schedule.time, tz)
+        if day.weekday() == schedule.weekday and fire_at <= now:
+            return Due(fire_at, iso_week(day), day) if now - fire_at > DIGEST_GRACE else None
+    return None

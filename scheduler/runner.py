@@ -26,7 +26,7 @@ from pipeline.errors import PipebotError
 from pipeline.schedule import TeamSchedule, next_fire_time
 from pipeline.service import TeamDefaults
 from scheduler import jobs, ledger
-from scheduler.due import Due, latest_daily, latest_weekly
+from scheduler.due import Due, expired_weekly, latest_daily, latest_weekly, previous_daily
 from scheduler.sender import Outcome, Pacer, Post, Sender
 from storage.db import Database
 from storage.models import Team
@@ -134,18 +134,56 @@ class Runner:
                 due = latest_weekly(now, tz, schedule.digest)
                 if due:
                     candidates.append(Run(team, jobs.DIGEST, due))
+        done = self._done(candidates)
+        return [r for r in candidates if (r.kind, r.team.id, r.due.period) not in done]
+
+    def missed_runs(self, now: datetime) -> list[Run]:
+        """Runs that never happened and are past their grace window (skipped for good)."""
+        candidates: list[Run] = []
+        for team in self.teams():
+            schedule = team.schedule()
+            if schedule is None:
+                continue
+            tz = ZoneInfo(team.timezone)
+            if schedule.reminders_on and schedule.reminders is not None:
+                due = previous_daily(now, tz, schedule.reminders)
+                if due:
+                    candidates.append(Run(team, jobs.REMINDERS, due))
+            if schedule.digest is not None:
+                due = expired_weekly(now, tz, schedule.digest)
+                if due:
+                    candidates.append(Run(team, jobs.DIGEST, due))
+        done = self._done(candidates)
+        return [r for r in candidates if (r.kind, r.team.id, r.due.period) not in done]
+
+    def report_missed(self) -> list[Run]:
+        """Log the runs missed while pipebot was down that are now too late to post."""
+        try:
+            missed = self.missed_runs(self.clock())
+        except Exception:
+            logger.exception("could not check for missed runs")
+            return []
+        for run in missed:
+            logger.warning(
+                "skipped the %s of %s for %s: pipebot was not running within its grace window",
+                run.kind,
+                run.team.id,
+                run.due.period,
+            )
+        return missed
+
+    def _done(self, runs: list[Run]) -> set[tuple[str, str, str]]:
         with self.db.read_scope() as session:
-            done = {
+            return {
                 (kind, team, period)
                 for kind in jobs.KINDS
                 for team, period in ledger.settled_periods(
                     session,
-                    [r.team.id for r in candidates if r.kind == kind],
+                    [r.team.id for r in runs if r.kind == kind],
                     f"{kind}-run",
-                    {r.due.period for r in candidates if r.kind == kind},
+                    {r.due.period for r in runs if r.kind == kind},
                 )
             }
-        return [r for r in candidates if (r.kind, r.team.id, r.due.period) not in done]
 
     def tick(self) -> list[Outcome]:
         """One pass: deliver every due run and every retry whose time has come."""
@@ -275,6 +313,7 @@ def start_background(
     runner: Runner, *, interval: timedelta = timedelta(minutes=1)
 ) -> BackgroundScheduler:
     """Run the tick every minute in a background thread (one job store per process)."""
+    runner.report_missed()
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(
         runner.tick,

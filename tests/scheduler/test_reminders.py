@@ -315,3 +315,29 @@ def test_night_jobs_run_once_on_dst_nights(
         sent += harness.runner().tick()
     assert sent == [Outcome.SENT]
     assert len(harness.fake.messages(DEFAULT_CHANNEL)) == 1
+
+
+def test_runs_missed_past_their_grace_are_logged_not_posted(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    setup_team(harness)
+    with harness.db.session_scope() as s:
+        PipelineService(s, T, clock=harness.clock).set_digest("mon 09:00")
+    # Down from before Monday 09:00 until Thursday 08:00: Monday's to Wednesday's reminders
+    # and Monday's digest (2-day grace) are gone; Thursday's reminders are not due yet.
+    harness.clock.now = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+    runner = harness.runner()
+    with caplog.at_level("WARNING", logger="pipebot.scheduler"):
+        missed = runner.report_missed()
+    assert sorted((r.kind, r.due.period) for r in missed) == [
+        ("digest", "2026-W49"),
+        ("reminders", "2026-12-02"),
+    ]
+    assert "skipped the digest of T0DEMO for 2026-W49" in caplog.text
+    assert runner.tick() == []
+    assert harness.fake.messages(DEFAULT_CHANNEL) == []
+    # A run that did happen is not reported.
+    harness.clock.now = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    assert runner.tick() == [Outcome.SENT]
+    harness.clock.now = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
+    assert [(r.kind, r.due.period) for r in runner.report_missed()] == [("digest", "2026-W49")]
