@@ -222,6 +222,7 @@ class Phase:
     settle: float = 0.0  # seconds from the last response until the after-ack work settled
     settled: bool = True
     load: float = 0.0
+    fake_gc: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         ordered = sorted(self.elapsed)
@@ -243,6 +244,7 @@ class Phase:
             "settle": self.settle,
             "settled": self.settled,
             "load": self.load,
+            "fake_gc": self.fake_gc,
         }
 
 
@@ -469,7 +471,12 @@ def print_phase(who: str, s: dict[str, Any]) -> None:
         f"p50 {_fmt_ms(s['p50']):>6}  p95 {_fmt_ms(s['p95']):>6}  p99 {_fmt_ms(s['p99']):>6}  "
         f"max {_fmt_ms(s['max']):>6} ms  non-200 {s['non_200']}  {s['rps']:.0f} req/s  "
         f"cpu/req {_fmt_ms(s['cpu_per_request'])} ms  settle {s['settle']:.1f} s"
-        f"{'' if s['settled'] else ' (NOT SETTLED)'}  load {s['load']:.2f}",
+        f"{'' if s['settled'] else ' (NOT SETTLED)'}  load {s['load']:.2f}"
+        + (
+            f"  fake GC: {s['fake_gc']['full']} full, max {_fmt_ms(s['fake_gc']['max_s'])} ms"
+            if s.get("fake_gc")
+            else ""
+        ),
         flush=True,
     )
 
@@ -541,7 +548,9 @@ def measure_bot(
             batch = list_bodies(fake, n)
             lists += n
         cpu_before = cpu_seconds(pid)
+        fake.gc_pauses()
         phase = send(server.port, batch, mode, kind)
+        phase.fake_gc = fake.gc_pauses()
         done = time.perf_counter()
         phase.settled = wait_for(settled)
         phase.settle = time.perf_counter() - done

@@ -7,9 +7,11 @@ scripts, so `bench/` is on sys.path).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import math
 import os
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -104,6 +106,26 @@ class FakeHost:
         self.server = FakeSlackServer(self.fake)
         self.server.start()
         self._handed_out: set[str] = set()
+        self._gc_started = 0.0
+        self._gc_pauses: list[tuple[int, float]] = []
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self._gc_pauses.append((info["generation"], time.perf_counter() - self._gc_started))
+
+    def gc_pauses(self) -> dict[str, float]:
+        """The fake's own garbage-collector pauses since the last call (it stalls the fake)."""
+        pauses, self._gc_pauses = self._gc_pauses, []
+        full = [d for g, d in pauses if g == 2]
+        return {
+            "collections": len(pauses),
+            "full": len(full),
+            "total_s": sum(d for _, d in pauses),
+            "max_s": max((d for _, d in pauses), default=0.0),
+        }
 
     def base_url(self) -> str:
         """The Web API base URL (SLACK_API_URL)."""
@@ -239,6 +261,7 @@ class FakeHostProxy(Protocol):
     def thread_replies(self, channel: str = ...) -> int: ...
     def last_call_at(self, method: str) -> float: ...
     def violations(self) -> list[str]: ...
+    def gc_pauses(self) -> dict[str, float]: ...
     def delay(self, method: str, seconds: float) -> None: ...
     def reset(self) -> None: ...
     def stop(self) -> None: ...

@@ -48,6 +48,7 @@ class TeamRow:
     digest: str
     channel_id: str | None
     admins: tuple[str, ...]
+    created_at: datetime
 
     def schedule(self) -> TeamSchedule | None:
         """The parsed schedule, or None (logged) when the stored text is unusable."""
@@ -102,6 +103,7 @@ class Runner:
                 Team.digest,
                 Team.channel_id,
                 Team.admins,
+                Team.created_at,
             )
             if team_id is not None:
                 stmt = stmt.where(Team.id == team_id)
@@ -114,6 +116,7 @@ class Runner:
                     r.digest,
                     r.channel_id,
                     tuple(r.admins or ()),
+                    r.created_at,
                 )
                 for r in session.execute(stmt)
             ]
@@ -153,6 +156,8 @@ class Runner:
                 due = expired_weekly(now, tz, schedule.digest)
                 if due:
                     candidates.append(Run(team, jobs.DIGEST, due))
+        # A run due before the team existed was never missed.
+        candidates = [r for r in candidates if r.due.fire_at >= r.team.created_at]
         done = self._done(candidates)
         return [r for r in candidates if (r.kind, r.team.id, r.due.period) not in done]
 
