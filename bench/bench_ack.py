@@ -3,7 +3,7 @@
 Run by hand (it is not part of the test suite):
 
     .venv/bin/python bench/bench_ack.py [--backend sqlite|postgresql|both] [--requests 1000]
-        [--concurrency 1,16]
+        [--loads 1@20,1,16] [--variant ack-first|executor32] [--slack-latency 0.15]
 
 Three processes, all on 127.0.0.1:
 
@@ -22,6 +22,9 @@ Measured for each backend and number of clients, N requests each after a warm-up
   one fresh card per click: the cards come from the add phase, so no click is stale);
 * `/deal list`.
 
+Loads (`--loads`): `1@20` one client at 20 requests/s (open loop), `1` and `16` clients back
+to back (closed loop).
+
 Then the same request bodies (re-signed) against a bare Bolt app that only acks, on the same
 stack (build_asgi + uvicorn, same logging, same signing), as the baseline. After each phase
 the bench waits until the bot's after-ack work has reached the fake Slack (cards posted,
@@ -29,7 +32,10 @@ thread notes, response_url calls) so phases do not overlap. Checks: every respon
 200, and the database holds exactly one deal per add.
 
 Writes docs/PERFORMANCE.md, section "Slack ack latency" (figures kept per backend in
-bench/out/bench_ack_results.json).
+bench/out/bench_ack_results.json). `--variant` runs pipebot with a proposed change patched in
+(this process only, see VARIANTS) and `--slack-latency` makes the fake answer the bot's
+after-ack calls slowly, as real Slack does; both keep their figures in the JSON file under
+"extra" and leave the doc alone.
 """
 
 from __future__ import annotations
@@ -547,8 +553,9 @@ def measure_bot(
         else:
             batch = list_bodies(fake, n)
             lists += n
-        cpu_before = cpu_seconds(pid)
+        fake.collect()
         fake.gc_pauses()
+        cpu_before = cpu_seconds(pid)
         phase = send(server.port, batch, mode, kind)
         phase.fake_gc = fake.gc_pauses()
         done = time.perf_counter()
@@ -666,7 +673,7 @@ def section(results: Sequence[dict[str, Any]], info: dict[str, str], command: st
     out = [
         f"## {TITLE}",
         "",
-        f"Measured {info['date']} by `bench/bench_ack.py`:",
+        f"Measured {max(r['info']['date'] for r in results)} by `bench/bench_ack.py`:",
         "",
         "```",
         command,
@@ -683,8 +690,16 @@ def section(results: Sequence[dict[str, Any]], info: dict[str, str], command: st
         "updating it, answering through response_url) goes on in the background and is not in "
         "them, but it competes for the CPU and for Bolt's listener threads.",
         "",
+        "Loads: *1, paced 20/s*: one client sending a request every 50 ms whatever the "
+        "answers (open loop, the bot is never saturated: a busy team); *1* and *16*: that many "
+        "clients sending back to back (closed loop), which keeps the bot saturated: each "
+        "request leaves 11–18 ms of CPU work behind its ack, so it sends them faster than the "
+        "bot can finish them. The bare app's paced rows are not run (it is never saturated); "
+        "paced rows are compared with its one-client row. "
         "Each row: one warm-up of a few requests per kind first, then N requests (N in the "
-        "table). Adds: `/deal add Bench Co q<letters> 50k`, each with its own trigger_id and "
+        "table); the fake's garbage collector runs between rows only (inside a row, a full "
+        "collection of its record of every call stalled it for up to 0.6 s, which showed in "
+        "the acks). Adds: `/deal add Bench Co q<letters> 50k`, each with its own trigger_id and "
         "response_url. Clicks: `deal_advance` on a card the bot posted in the add phase, one "
         "fresh card per click (the whole message in the payload), so no click was a "
         "stale-version refusal. Lists: `/deal list` (one page of 11 cards, ephemeral through "

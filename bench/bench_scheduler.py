@@ -529,7 +529,7 @@ def tick_section(results: Sequence[dict[str, Any]], info: dict[str, str], comman
     lines = [
         f"## {TICK_TITLE}",
         "",
-        f"Measured {info['date']} by `bench/bench_scheduler.py`:",
+        f"Measured {max(r['info']['date'] for r in results)} by `bench/bench_scheduler.py`:",
         "",
         "```",
         command,
@@ -585,7 +585,7 @@ def digest_section(results: Sequence[dict[str, Any]], info: dict[str, str], comm
     lines = [
         f"## {DIGEST_TITLE}",
         "",
-        f"Measured {info['date']} by `bench/bench_scheduler.py`:",
+        f"Measured {max(r['info']['date'] for r in results)} by `bench/bench_scheduler.py`:",
         "",
         "```",
         command,
