@@ -144,17 +144,28 @@ def pushed_close_date(close_date: date | None, today: date, days: int = PUSH_DAY
 # ---------------------------------------------------------------------- listeners
 
 
-def advance(
-    ack: Ack,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: WebClient,
-    respond: Any,
-    pipe: Pipe,
-) -> None:
+def on_click(handle: Callable[[Click], None]) -> Callable[..., None]:
+    """A card button listener: ack at once, read the click, then let `handle` act on it."""
+
+    def listener(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        respond: Any,
+        pipe: Pipe,
+    ) -> None:
+        ack()
+        handle(read_click(body, action, client, respond, pipe))
+
+    listener.__name__ = listener.__qualname__ = handle.__name__
+    listener.__doc__ = handle.__doc__
+    return listener
+
+
+@on_click
+def advance(click: Click) -> None:
     """Next stage; on the last stage the (confirmed) button wins the deal."""
-    ack()
-    click = read_click(body, action, client, respond, pipe)
     n, v, user = click.ref.number, click.ref.version, click.user
 
     def op(p: PipelineService) -> DealOut:
@@ -170,17 +181,9 @@ def advance(
     apply(click, op, note)
 
 
-def won(
-    ack: Ack,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: WebClient,
-    respond: Any,
-    pipe: Pipe,
-) -> None:
+@on_click
+def won(click: Click) -> None:
     """Mark the deal won."""
-    ack()
-    click = read_click(body, action, client, respond, pipe)
     n, v, user = click.ref.number, click.ref.version, click.user
     apply(
         click,
@@ -189,81 +192,42 @@ def won(
     )
 
 
-def lost(
-    ack: Ack,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: WebClient,
-    respond: Any,
-    pipe: Pipe,
-) -> None:
+@on_click
+def lost(click: Click) -> None:
     """Open the Lost modal for the reason."""
-    ack()
-    click = read_click(body, action, client, respond, pipe)
     deal = opening(click)
     if deal is not None:
         modals.open_lost_modal(click.req, deal, click.card)
 
 
-def edit(
-    ack: Ack,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: WebClient,
-    respond: Any,
-    pipe: Pipe,
-) -> None:
+@on_click
+def edit(click: Click) -> None:
     """Open the Edit modal."""
-    ack()
-    click = read_click(body, action, client, respond, pipe)
     deal = opening(click)
     if deal is not None:
         modals.open_edit_modal(click.req, deal, click.card)
 
 
-def log(
-    ack: Ack,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: WebClient,
-    respond: Any,
-    pipe: Pipe,
-) -> None:
+@on_click
+def log(click: Click) -> None:
     """Open the Log activity modal; logging never conflicts, so a stale card is fine."""
-    ack()
-    click = read_click(body, action, client, respond, pipe)
     deal = opening(click, check_version=False)
     if deal is not None:
         modals.open_log_modal(click.req, deal, click.card)
 
 
-def snooze(
-    ack: Ack,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: WebClient,
-    respond: Any,
-    pipe: Pipe,
-) -> None:
+@on_click
+def snooze(click: Click) -> None:
     """Open the Snooze modal, its date prefilled three days ahead."""
-    ack()
-    click = read_click(body, action, client, respond, pipe)
     deal = opening(click)
     if deal is not None:
         modals.open_snooze_modal(click.req, deal, click.card)
 
 
-def push_close(
-    ack: Ack,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: WebClient,
-    respond: Any,
-    pipe: Pipe,
-) -> None:
+@on_click
+def push_close(click: Click) -> None:
     """Push the close date a week (a reminder's button, and the overflow's choice)."""
-    ack()
-    _push(read_click(body, action, client, respond, pipe))
+    _push(click)
 
 
 def push_close_pick(
@@ -310,17 +274,9 @@ def _show(click: Click) -> None:
     click.req.say_ephemeral(card_text(detail, stages), build_history(detail, stages))
 
 
-def overflow(
-    ack: Ack,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: WebClient,
-    respond: Any,
-    pipe: Pipe,
-) -> None:
+@on_click
+def overflow(click: Click) -> None:
     """The card's overflow menu: reopen, push a week, snooze a week, history, delete."""
-    ack()
-    click = read_click(body, action, client, respond, pipe)
     n, v, user = click.ref.number, click.ref.version, click.user
     if click.verb == Overflow.REOPEN:
         apply(
