@@ -409,6 +409,7 @@ VARIANTS = {
     "the pipe itself (Bolt deep-copies the context for lazy listeners)",
     "executor32": "Bolt `listener_executor=ThreadPoolExecutor(max_workers=32)` instead of "
     "Bolt's default of 5 workers",
+    "ack-first-32": "both: ack-first, and 32 listener threads for the lazy work",
 }
 
 
@@ -439,23 +440,22 @@ def serve_variant(port: int, variant: str) -> None:
 
         return register
 
-    if variant == "executor32":
+    if variant not in VARIANTS:
+        raise SystemExit(f"unknown variant {variant!r}")
+    ack_first = variant.startswith("ack-first")
+    threads = 32 if variant.endswith("32") else None
 
-        def init(self: App, *args: Any, **kwargs: Any) -> None:
-            kwargs["listener_executor"] = ThreadPoolExecutor(max_workers=32)
-            base_init(self, *args, **kwargs)
-
-    elif variant == "ack-first":
-
-        def init(self: App, *args: Any, **kwargs: Any) -> None:
+    def init(self: App, *args: Any, **kwargs: Any) -> None:
+        if threads:
+            kwargs["listener_executor"] = ThreadPoolExecutor(max_workers=threads)
+        if ack_first:
             kwargs["process_before_response"] = True
-            base_init(self, *args, **kwargs)
+        base_init(self, *args, **kwargs)
 
+    if ack_first:
         bot_app.PipebotApp.command = lazily("command")  # type: ignore[method-assign]
         bot_app.PipebotApp.action = lazily("action")  # type: ignore[method-assign]
         Pipe.__deepcopy__ = lambda self, memo: self  # type: ignore[attr-defined]
-    else:
-        raise SystemExit(f"unknown variant {variant!r}")
     bot_app.PipebotApp.__init__ = init  # type: ignore[method-assign]
     sys.exit(
         cli_main(["run", "--http", "--no-scheduler", "--host", "127.0.0.1", "--port", str(port)])
