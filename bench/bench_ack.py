@@ -3,7 +3,7 @@
 Run by hand (it is not part of the test suite):
 
     .venv/bin/python bench/bench_ack.py [--backend sqlite|postgresql|both] [--requests 1000]
-        [--loads 1@20,1,16] [--variant ack-first|executor32] [--slack-latency 0.15]
+        [--loads 1@20,1,16@40,16] [--variant executor16|switch1ms] [--slack-latency 0.15]
 
 Three processes, all on 127.0.0.1:
 
@@ -22,8 +22,9 @@ Measured for each backend and number of clients, N requests each after a warm-up
   one fresh card per click: the cards come from the add phase, so no click is stale);
 * `/deal list`.
 
-Loads (`--loads`): `1@20` one client at 20 requests/s (open loop), `1` and `16` clients back
-to back (closed loop).
+Loads (`--loads`): `1@20` one client at 20 requests/s and `16@40` 16 clients at 40 requests/s
+in all (open loop: requests leave on schedule whatever the answers), `1` and `16` clients back
+to back (closed loop: the next request leaves as soon as the previous ack is in).
 
 Then the same request bodies (re-signed) against a bare Bolt app that only acks, on the same
 stack (build_asgi + uvicorn, same logging, same signing), as the baseline. After each phase
@@ -195,14 +196,14 @@ def click_bodies(fake: FakeHostProxy, n: int) -> list[bytes]:
 
 @dataclass(frozen=True)
 class Load:
-    """How requests are sent: `clients` back to back (closed loop), or one client at `rate`/s."""
+    """How requests are sent: `clients` back to back (closed loop), or at `rate`/s in all."""
 
     clients: int
     rate: float | None = None
 
     @classmethod
     def parse(cls, text: str) -> Load:
-        """`16` (16 clients, closed loop) or `1@20` (one client, 20 requests per second)."""
+        """`16` (16 clients, closed loop) or `16@40` (16 clients, 40 requests/s in all)."""
         clients, _, rate = text.partition("@")
         return cls(int(clients), float(rate) if rate else None)
 
@@ -212,7 +213,7 @@ class Load:
 
     @property
     def label(self) -> str:
-        return f"1, paced {self.rate:g}/s" if self.rate else str(self.clients)
+        return f"{self.clients}, paced {self.rate:g}/s" if self.rate else str(self.clients)
 
 
 @dataclass
@@ -258,8 +259,8 @@ def send(port: int, bodies: Sequence[bytes], mode: Load, kind: str) -> Phase:
     """POST every body, signed at send time, from `mode.clients` threads; time each response.
 
     Closed loop: each client sends its next request as soon as the previous answer is in.
-    Paced (`mode.rate`): one client sends request i at start + i / rate (or at once when
-    the previous answer came later than that).
+    Paced (`mode.rate`): request i leaves at start + i / rate from whichever client is free
+    (at once when every client was still waiting for an answer at that time).
     """
     phase = Phase(kind, mode, load=load1())
     interval = 1.0 / mode.rate if mode.rate else 0.0
@@ -404,12 +405,10 @@ def serve_bare(port: int) -> None:
 
 
 VARIANTS = {
-    "ack-first": "Bolt `process_before_response=True`; `/deal` and every block action "
-    "registered as `ack=<ack at once>, lazy=[<the listener>]`; `Pipe.__deepcopy__` returns "
-    "the pipe itself (Bolt deep-copies the context for lazy listeners)",
-    "executor32": "Bolt `listener_executor=ThreadPoolExecutor(max_workers=32)` instead of "
-    "Bolt's default of 5 workers",
-    "ack-first-32": "both: ack-first, and 32 listener threads for the lazy work",
+    "executor16": "Bolt `listener_executor=ThreadPoolExecutor(max_workers=16)` for the work "
+    "after the ack, instead of Bolt's default of 5 threads",
+    "switch1ms": "`sys.setswitchinterval(0.001)`: the request thread waits at most 1 ms, not "
+    "5 ms, for the GIL held by a thread doing after-ack work",
 }
 
 
@@ -417,45 +416,22 @@ def serve_variant(port: int, variant: str) -> None:
     """`bot run --http --no-scheduler` with one proposed change patched in (bench only)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from slack_bolt import Ack, App
+    from slack_bolt import App
 
     from bot import app as bot_app
-    from bot import errors
     from bot.cli import main as cli_main
-    from bot.context import Pipe
-
-    base_init = App.__init__
-
-    def ack_now(ack: Ack) -> None:
-        ack()
-
-    def lazily(kind: str) -> Callable[..., Any]:
-        def register(self: App, *args: Any, **kwargs: Any) -> Any:
-            bolt_register = getattr(App, kind)(self, *args, **kwargs)
-
-            def decorator(*functions: Callable[..., Any]) -> Any:
-                return bolt_register(ack=ack_now, lazy=[errors.guard(f) for f in functions])
-
-            return decorator
-
-        return register
 
     if variant not in VARIANTS:
         raise SystemExit(f"unknown variant {variant!r}")
-    ack_first = variant.startswith("ack-first")
-    threads = 32 if variant.endswith("32") else None
+    base_init = App.__init__
 
     def init(self: App, *args: Any, **kwargs: Any) -> None:
-        if threads:
-            kwargs["listener_executor"] = ThreadPoolExecutor(max_workers=threads)
-        if ack_first:
-            kwargs["process_before_response"] = True
+        if variant == "executor16":
+            kwargs["listener_executor"] = ThreadPoolExecutor(max_workers=16)
         base_init(self, *args, **kwargs)
 
-    if ack_first:
-        bot_app.PipebotApp.command = lazily("command")  # type: ignore[method-assign]
-        bot_app.PipebotApp.action = lazily("action")  # type: ignore[method-assign]
-        Pipe.__deepcopy__ = lambda self, memo: self  # type: ignore[attr-defined]
+    if variant == "switch1ms":
+        sys.setswitchinterval(0.001)
     bot_app.PipebotApp.__init__ = init  # type: ignore[method-assign]
     sys.exit(
         cli_main(["run", "--http", "--no-scheduler", "--host", "127.0.0.1", "--port", str(port)])
@@ -619,9 +595,7 @@ def measure_bare(
     try:
         for kind in KINDS:  # warm-up
             send(server.port, bodies[f"{kind}:{args.loads[0].key}"][: args.warmup], Load(1), kind)
-        # Paced rows are not repeated: the bare app is never saturated, its one-client closed
-        # loop is the reference for them.
-        for mode in [m for m in args.loads if m.rate is None]:
+        for mode in args.loads:
             for kind in KINDS:
                 cpu_before = cpu_seconds(pid)
                 phase = send(server.port, bodies[f"{kind}:{mode.key}"], mode, kind)
@@ -639,9 +613,8 @@ def measure_bare(
 
 
 def _bare_for(phases: Sequence[dict[str, Any]], p: dict[str, Any]) -> dict[str, Any]:
-    """The bare app's row for a pipebot row (for a paced row: one client, closed loop)."""
-    mode = "1" if "@" in p["mode"] else p["mode"]
-    return next(b for b in phases if b["kind"] == p["kind"] and b["mode"] == mode)
+    """The bare app's row under the same load as a pipebot row."""
+    return next(b for b in phases if b["kind"] == p["kind"] and b["mode"] == p["mode"])
 
 
 def table(r: dict[str, Any]) -> list[str]:
@@ -649,8 +622,8 @@ def table(r: dict[str, Any]) -> list[str]:
     lines = [
         "| request | clients | pipebot p50 / p95 / p99 (max) | bare Bolt p50 / p95 / p99 | "
         "p99 < 100 ms | p99 ÷ bare p50 (≤ 1.5) | non-200 | pipebot req/s | "
-        "pipebot CPU / request |",
-        "|---|---:|---:|---:|:-:|---:|---:|---:|---:|",
+        "pipebot CPU / request | settle |",
+        "|---|---:|---:|---:|:-:|---:|---:|---:|---:|---:|",
     ]
     for p in r["phases"]:
         b = _bare_for(r["bare"], p)
@@ -663,7 +636,7 @@ def table(r: dict[str, Any]) -> list[str]:
             f"{'yes' if p['p99'] < TARGET_P99_S else '**no**'} | "
             f"{ratio:.1f}×{'' if ratio <= TARGET_RATIO else ' (**no**)'} | "
             f"{p['non_200'] + b['non_200']} | {p['rps']:.0f} | "
-            f"{_fmt_ms(p['cpu_per_request'])} ms |"
+            f"{_fmt_ms(p['cpu_per_request'])} ms | {p['settle']:.1f} s |"
         )
     return lines
 
@@ -684,18 +657,22 @@ def section(results: Sequence[dict[str, Any]], info: dict[str, str], command: st
         "PostgreSQL local on the same machine. Three processes share the 2 cores: the fake "
         "Slack (its own process, rate limit off), the server (`python -m bot run --http "
         "--no-scheduler`: uvicorn with its access log on, as in production) and the clients "
-        "(threads of the bench process, one keep-alive connection each, closed loop: the next "
-        "request leaves as soon as the previous ack is back). Times are the HTTP response time "
-        "seen by the client, i.e. the ack; the bot's work after the ack (posting the card, "
-        "updating it, answering through response_url) goes on in the background and is not in "
-        "them, but it competes for the CPU and for Bolt's listener threads.",
+        "(threads of the bench process, one keep-alive connection each). Times are the HTTP "
+        "response time seen by the client, i.e. the ack. pipebot acks before it works "
+        "(`process_before_response=True`, every listener a Bolt lazy listener behind an "
+        "immediate ack): the work after the ack (the transaction, posting or updating the "
+        "card, answering through response_url) runs on Bolt's listener threads and is not in "
+        "the times, but it competes with the acks for the CPU.",
         "",
-        "Loads: *1, paced 20/s*: one client sending a request every 50 ms whatever the "
-        "answers (open loop, the bot is never saturated: a busy team); *1* and *16*: that many "
-        "clients sending back to back (closed loop), which keeps the bot saturated: each "
-        "request leaves 11–18 ms of CPU work behind its ack, so it sends them faster than the "
-        "bot can finish them. The bare app's paced rows are not run (it is never saturated); "
-        "paced rows are compared with its one-client row. "
+        "Loads: *paced* rows send on a schedule whatever the answers (open loop): *1, paced "
+        "20/s* is one busy person, *16, paced 40/s* is 16 clients with up to 16 requests in "
+        "flight, 40 requests/s in all (far more than a sales team sends; the bot finishes "
+        "its work at this rate). *1* and *16* rows send back to back (closed loop): the next "
+        "request leaves as soon as the previous ack is back; since the ack no longer waits "
+        "for the work, these rows offer more work than the bot can finish (each request "
+        "leaves 11–18 ms of CPU behind its ack) and its backlog grows during the row: they "
+        "show the bot saturated ('settle' is how long the backlog took to drain after the "
+        "row). The bare app gets the same loads. "
         "Each row: one warm-up of a few requests per kind first, then N requests (N in the "
         "table); the fake's garbage collector runs between rows only (inside a row, a full "
         "collection of its record of every call stalled it for up to 0.6 s, which showed in "
@@ -703,9 +680,10 @@ def section(results: Sequence[dict[str, Any]], info: dict[str, str], command: st
         "response_url. Clicks: `deal_advance` on a card the bot posted in the add phase, one "
         "fresh card per click (the whole message in the payload), so no click was a "
         "stale-version refusal. Lists: `/deal list` (one page of 11 cards, ephemeral through "
-        "response_url). Bare Bolt: `slack_bolt.App` with the same signing secret, listeners "
-        "that only call `ack()`, served by the same `build_asgi` + uvicorn, sent the very same "
-        'bodies (signed again). "CPU / request" is the server process\'s CPU time from the '
+        "response_url). Bare Bolt: `slack_bolt.App` in its default mode with the same signing "
+        "secret, listeners that only call `ack()`, served by the same `build_asgi` + uvicorn, "
+        'sent the very same bodies (signed again). "CPU / request" is the server process\'s '
+        "CPU time from the "
         "start of the phase until its after-ack work had settled, divided by N.",
         "",
     ]
@@ -755,8 +733,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=1000, help="per kind and concurrency")
     parser.add_argument(
         "--loads",
-        default="1@20,1,16",
-        help="comma-separated: N clients back to back, or 1@R one client at R requests/s",
+        default="1@20,1,16@40,16",
+        help="comma-separated: N clients back to back, or N@R N clients at R requests/s in all",
     )
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--pg-url", default=PG_BASE)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -59,33 +60,64 @@ def require(settings: Settings, *, socket_mode: bool) -> None:
         )
 
 
+# Threads for the work after the ack: Bolt's default. Each holds a database connection while
+# it writes and waits on Slack's Web API; see docs/PERFORMANCE.md, "Slack ack latency".
+WORKERS = 5
+
+
 class PipebotApp(App):
-    """A Bolt app whose listeners never let an exception escape (see `errors.guard`)."""
+    """A Bolt app that acks every request at once and never lets an exception escape.
+
+    Bolt runs listeners on one small thread pool, first in first out; in its default mode an
+    ack waits for the work of every request queued ahead of it (a burst of clicks pushed acks
+    past a second in the ack benchmark). So the app runs with `process_before_response=True`
+    and registers each listener as Bolt's lazy listener behind an immediate ack: the HTTP
+    response leaves before the work starts. Modal submissions are the exception: their answer
+    (close, or errors on a field) depends on the write, so they register `ack=` (the write,
+    inline) and `lazy=` (the Slack calls that show its result). See `errors.guard`.
+    """
+
+    def __init__(self, *args: Any, workers: int = WORKERS, **kwargs: Any) -> None:
+        self.work = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pipebot-work")
+        super().__init__(*args, listener_executor=self.work, **kwargs)
+
+    def drain(self) -> None:
+        """Finish the work of every request already acked; call it before the process ends."""
+        self.work.shutdown(wait=True)
 
     def command(self, *args: Any, **kwargs: Any) -> Any:
-        """Register a slash command listener, guarded."""
-        return _guarded(super().command(*args, **kwargs))
+        """Register a slash command listener: ack at once, run it after the ack, guarded."""
+        return _after_ack(super().command(*args, **kwargs))
 
     def action(self, *args: Any, **kwargs: Any) -> Any:
-        """Register a block action listener, guarded."""
-        return _guarded(super().action(*args, **kwargs))
-
-    def view(self, *args: Any, **kwargs: Any) -> Any:
-        """Register a view submission listener, guarded."""
-        return _guarded(super().view(*args, **kwargs))
+        """Register a block action listener: ack at once, run it after the ack, guarded."""
+        return _after_ack(super().action(*args, **kwargs))
 
     def shortcut(self, *args: Any, **kwargs: Any) -> Any:
-        """Register a shortcut listener, guarded."""
-        return _guarded(super().shortcut(*args, **kwargs))
+        """Register a shortcut listener: ack at once, run it after the ack, guarded."""
+        return _after_ack(super().shortcut(*args, **kwargs))
 
     def event(self, *args: Any, **kwargs: Any) -> Any:
-        """Register an event listener, guarded."""
-        return _guarded(super().event(*args, **kwargs))
+        """Register an event listener: ack at once, run it after the ack, guarded."""
+        return _after_ack(super().event(*args, **kwargs))
+
+    def view(self, *args: Any, **kwargs: Any) -> Any:
+        """Register a view submission as `(ack=<answer the modal>, lazy=[<show the result>])`."""
+        register = super().view(*args, **kwargs)
+
+        def decorator(*, ack: Callable[..., Any], lazy: list[Callable[..., Any]]) -> Any:
+            return register(ack=errors.guard(ack), lazy=[errors.guard(f) for f in lazy])
+
+        return decorator
 
 
-def _guarded(register: Callable[..., Any]) -> Callable[..., Any]:
-    def decorator(*functions: Callable[..., Any], **kwargs: Any) -> Any:
-        return register(*[errors.guard(f) for f in functions], **kwargs)
+def _ack_at_once(ack: Ack) -> None:
+    ack()
+
+
+def _after_ack(register: Callable[..., Any]) -> Callable[..., Any]:
+    def decorator(*functions: Callable[..., Any]) -> Any:
+        return register(ack=_ack_at_once, lazy=[errors.guard(f) for f in functions])
 
     return decorator
 
@@ -112,7 +144,7 @@ def build_app(
     *,
     clock: Clock = utcnow,
     client: WebClient | None = None,
-) -> App:
+) -> PipebotApp:
     """The Bolt app with every listener registered."""
     from handlers import register_all  # handlers import bot's views; keep bot importable alone
 
@@ -122,6 +154,8 @@ def build_app(
         client=client or build_client(settings),
         signing_secret=settings.slack_signing_secret,
         token_verification_enabled=False,
+        # Answer Slack from the request thread, at once; listeners' work runs lazily.
+        process_before_response=True,
         logger=logging.getLogger("pipebot.bolt"),
     )
     defaults = TeamDefaults(timezone=settings.default_timezone, currency=settings.default_currency)

@@ -23,6 +23,11 @@ class Pipe:
     clock: Clock
     defaults: TeamDefaults
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Pipe:
+        # Bolt deep-copies the context for the work after the ack; a pipe is immutable and
+        # shares the database's engine, so the copy is the pipe itself.
+        return self
+
     @contextmanager
     def write(self) -> Iterator[PipelineService]:
         """One transaction: commits when the block ends, rolls back on any error."""

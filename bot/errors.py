@@ -68,9 +68,9 @@ def register(app: App) -> None:
 def guard(listener: Callable[..., Any]) -> Callable[..., Any]:
     """Run a listener so that no exception escapes it: ack if it has not, then tell the user.
 
-    Bolt hands errors raised after `ack()` to the error handler from the listener's thread
-    while the request thread may still be answering Slack, and that race can turn the
-    already-sent ack into an HTTP 500. Mapping errors inside the listener avoids it.
+    A listener that raises in the ack phase would turn Slack's answer into an HTTP 500, and
+    after the ack (Bolt's lazy listeners) Bolt would only log the error: the user must hear
+    about it either way, so errors are mapped here, in one place.
     """
     names = inspect.getfullargspec(inspect.unwrap(listener)).args
     aliases = {"request": "req", "response": "resp"}

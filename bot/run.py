@@ -96,6 +96,7 @@ def _run(args: argparse.Namespace) -> int:
             handler.close()  # type: ignore[no-untyped-call]
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+            app.drain()
         return 0
     import uvicorn
 
@@ -103,7 +104,16 @@ def _run(args: argparse.Namespace) -> int:
 
     port = args.port or int(os.environ.get("PORT", "3000"))
     logger.info("pipebot listens on http://%s:%s/slack/events", args.host, port)
+    # uvicorn stops gracefully on SIGTERM/SIGINT, then raises the signal again under the handler
+    # it found: make that handler a no-op, so the drain below runs instead of a sudden death.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda *_: None)
     uvicorn.run(build_asgi(app, db), host=args.host, port=port, log_level="info")
+    # Slack does not resend what was acked: finish it before exiting (a restart loses nothing).
+    logger.info("stopped serving; finishing the work of requests already acked")
+    if scheduler is not None:
+        scheduler.shutdown(wait=False)
+    app.drain()
     return 0
 
 

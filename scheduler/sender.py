@@ -102,6 +102,16 @@ class Pacer:
         if slot > now:
             self.sleep(slot - now)
 
+    def done(self, channel: str) -> None:
+        """Start the channel's interval again when a post has finished.
+
+        Slack counts posts as they arrive; a slow post arrives late, and the next one, timed
+        from when the slow one left, would arrive too soon after it and be refused (429).
+        """
+        with self._lock:
+            now = self.monotonic()
+            self._next[channel] = max(self._next.get(channel, now), now + self.interval)
+
 
 def _error_code(exc: SlackApiError) -> str:
     response: Any = exc.response
@@ -151,13 +161,19 @@ class Sender:
                 self._record(claim, ts)
                 return Outcome.FOUND
             self.pacer.wait(channel)
-            response = self.client.chat_postMessage(
-                channel=channel,
-                text=post.text,
-                blocks=post.blocks,
-                metadata={"event_type": EVENT_TYPE, "event_payload": {"key": post.key.encode()}},
-                unfurl_links=False,
-            )
+            try:
+                response = self.client.chat_postMessage(
+                    channel=channel,
+                    text=post.text,
+                    blocks=post.blocks,
+                    metadata={
+                        "event_type": EVENT_TYPE,
+                        "event_payload": {"key": post.key.encode()},
+                    },
+                    unfurl_links=False,
+                )
+            finally:
+                self.pacer.done(channel)
         except SlackApiError as exc:
             return self._failed(claim, _error_code(exc))
         except Exception as exc:  # network errors, timeouts: the post may or may not exist
@@ -206,9 +222,12 @@ class Sender:
         try:
             for text, blocks in post.thread:
                 self.pacer.wait(channel)
-                self.client.chat_postMessage(
-                    channel=channel, thread_ts=ts, text=text, blocks=blocks
-                )
+                try:
+                    self.client.chat_postMessage(
+                        channel=channel, thread_ts=ts, text=text, blocks=blocks
+                    )
+                finally:
+                    self.pacer.done(channel)
             if post.upload is not None:
                 self.client.files_upload_v2(
                     channel=channel,

@@ -46,7 +46,9 @@ class Database:
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
-        kwargs: dict[str, Any] = {"echo": echo}
+        # Enough connections for every thread that may hold one at once (the scheduler's 16
+        # delivery workers, Bolt's listener threads, modal submissions), so none waits for one.
+        kwargs: dict[str, Any] = {"echo": echo, "pool_size": 10, "max_overflow": 30}
         if is_sqlite(url):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 15}
             if ":memory:" in url or url.rstrip("/") in ("sqlite:", "sqlite://"):

@@ -1,12 +1,18 @@
-"""Modal submissions: write before the ack so errors land on the right input, then show it."""
+"""Modal submissions: write before the ack so errors land on the right input, then show it.
+
+Each form has two listeners: `*_submitted` runs inline (validate, write in one transaction,
+answer the modal) and leaves what it wrote in the context; `*_shown` runs after the ack and
+makes the Slack calls that show it (cards, thread notes, links).
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt import Ack
+from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -17,6 +23,7 @@ from bot.views.modals import MessageRef, ModalMeta
 from handlers.common import require_owner_or_admin
 from handlers.surfaces import after_change, post_new_card, tell_user
 from handlers.views.forms import (
+    Fields,
     FormErrors,
     blame,
     plain_errors,
@@ -34,6 +41,25 @@ logger = logging.getLogger("pipebot")
 
 FROM_MESSAGE_NOTE = "Created from a Slack message"
 
+# The context key under which a submission's ack hands what it wrote to the work after it.
+SUBMITTED = "pipebot_submitted"
+# ... and, for "Log to a deal", the checked fields (its write needs a Web API call first).
+LOG_TO_DEAL = "pipebot_log_to_deal"
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What a form's write did, for the listener that shows it after the ack."""
+
+    deal: DealOut
+    note: str | None = None
+
+
+def submitted(context: BoltContext) -> Submitted | None:
+    """What the ack part wrote; None when it wrote nothing (errors shown, or a replay)."""
+    done = context.get(SUBMITTED)
+    return done if isinstance(done, Submitted) else None
+
 
 def _user(body: dict[str, Any]) -> str:
     return str(body["user"]["id"])
@@ -49,6 +75,7 @@ def _submit(
     ack: Ack,
     client: WebClient,
     pipe: Pipe,
+    context: BoltContext,
     write: Callable[[PipelineService], DealOut],
 ) -> DealOut | None:
     """Run `write` in one transaction and ack: errors into the modal, a replay silently."""
@@ -62,6 +89,7 @@ def _submit(
         ack(response_action="errors", errors=plain_errors(client, exc.errors))
         return None
     ack()
+    context[SUBMITTED] = Submitted(deal)
     return deal
 
 
@@ -78,10 +106,15 @@ def _permalink(client: WebClient, source: MessageRef | None) -> str | None:
 
 
 def create_submitted(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, pipe: Pipe
+    ack: Ack,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: WebClient,
+    pipe: Pipe,
+    context: BoltContext,
 ) -> None:
-    """New deal: create it, then post its card (and note the source message's link)."""
-    meta, user_id, key = ModalMeta.decode(view.get("private_metadata")), _user(body), view_key(view)
+    """New deal: create it."""
+    user_id, key = _user(body), view_key(view)
 
     def write(p: PipelineService) -> DealOut:
         fields = read_fields(view)
@@ -101,9 +134,17 @@ def create_submitted(
                 idempotency_key=key,
             )
 
-    deal = _submit(ack, client, pipe, write)
-    if deal is None:
+    _submit(ack, client, pipe, context, write)
+
+
+def create_shown(
+    body: dict[str, Any], view: dict[str, Any], client: WebClient, pipe: Pipe, context: BoltContext
+) -> None:
+    """Post the new deal's card (and note the source message's link)."""
+    done = submitted(context)
+    if done is None:
         return
+    meta, user_id, deal = ModalMeta.decode(view.get("private_metadata")), _user(body), done.deal
     link = _permalink(client, meta.source)
     if link is not None:
         try:
@@ -122,7 +163,12 @@ def create_submitted(
 
 
 def edit_submitted(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, pipe: Pipe
+    ack: Ack,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: WebClient,
+    pipe: Pipe,
+    context: BoltContext,
 ) -> None:
     """Edit: every change in one transaction, refused whole when the deal changed meanwhile."""
     meta, user_id = ModalMeta.decode(view.get("private_metadata")), _user(body)
@@ -159,14 +205,18 @@ def edit_submitted(
                 deal = p.set_next_step(number, form.next_step, actor=user_id)
         return deal
 
-    deal = _submit(ack, client, pipe, write)
-    if deal is not None:
-        note = f"<@{user_id}> moved #{deal.number} to {moved[0]}" if moved else None
-        after_change(client, pipe, user_id, meta, deal, note)
+    deal = _submit(ack, client, pipe, context, write)
+    if deal is not None and moved:
+        context[SUBMITTED] = Submitted(deal, f"<@{user_id}> moved #{deal.number} to {moved[0]}")
 
 
 def lost_submitted(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, pipe: Pipe
+    ack: Ack,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: WebClient,
+    pipe: Pipe,
+    context: BoltContext,
 ) -> None:
     """Lost: close the deal with the reason given."""
     meta, user_id = ModalMeta.decode(view.get("private_metadata")), _user(body)
@@ -179,16 +229,19 @@ def lost_submitted(
         with blame(Block.REASON):
             return p.lose(number, fields.reason or "", actor=user_id, expected_version=version)
 
-    deal = _submit(ack, client, pipe, write)
+    deal = _submit(ack, client, pipe, context, write)
     if deal is not None:
         reason = esc(clip(deal.lost_reason or "", 200))
-        after_change(
-            client, pipe, user_id, meta, deal, f"<@{user_id}> marked #{deal.number} lost: {reason}"
-        )
+        context[SUBMITTED] = Submitted(deal, f"<@{user_id}> marked #{deal.number} lost: {reason}")
 
 
 def log_submitted(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, pipe: Pipe
+    ack: Ack,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: WebClient,
+    pipe: Pipe,
+    context: BoltContext,
 ) -> None:
     """Log activity on a card's deal."""
     meta, user_id = ModalMeta.decode(view.get("private_metadata")), _user(body)
@@ -208,13 +261,16 @@ def log_submitted(
                 idempotency_key=view_key(view),
             )
 
-    deal = _submit(ack, client, pipe, write)
-    if deal is not None:
-        after_change(client, pipe, user_id, meta, deal, None)
+    _submit(ack, client, pipe, context, write)
 
 
 def snooze_submitted(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, pipe: Pipe
+    ack: Ack,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: WebClient,
+    pipe: Pipe,
+    context: BoltContext,
 ) -> None:
     """Snooze until the chosen date."""
     meta, user_id = ModalMeta.decode(view.get("private_metadata")), _user(body)
@@ -228,16 +284,23 @@ def snooze_submitted(
         with blame(Block.UNTIL):
             return p.snooze(number, fields.until, actor=user_id, expected_version=version)
 
-    deal = _submit(ack, client, pipe, write)
-    if deal is not None:
-        after_change(client, pipe, user_id, meta, deal, None)
+    _submit(ack, client, pipe, context, write)
+
+
+def change_shown(
+    body: dict[str, Any], view: dict[str, Any], client: WebClient, pipe: Pipe, context: BoltContext
+) -> None:
+    """Refresh the card a form changed, with its thread note (edit, lost, log, snooze)."""
+    done = submitted(context)
+    if done is not None:
+        meta = ModalMeta.decode(view.get("private_metadata"))
+        after_change(client, pipe, _user(body), meta, done.deal, done.note)
 
 
 def log_to_deal_submitted(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, pipe: Pipe
+    ack: Ack, view: dict[str, Any], client: WebClient, pipe: Pipe, context: BoltContext
 ) -> None:
-    """Log a message on the chosen deal, with the message's link."""
-    meta, user_id = ModalMeta.decode(view.get("private_metadata")), _user(body)
+    """Check the chosen deal and the activity; the write waits for the message's link."""
     try:
         fields = read_fields(view)
         required(fields.deal, Block.DEAL, "Choose a deal.")
@@ -249,6 +312,17 @@ def log_to_deal_submitted(
         ack(response_action="errors", errors=plain_errors(client, exc.errors))
         return
     ack()
+    context[LOG_TO_DEAL] = fields
+
+
+def log_to_deal_shown(
+    body: dict[str, Any], view: dict[str, Any], client: WebClient, pipe: Pipe, context: BoltContext
+) -> None:
+    """Log the message on the chosen deal, with the message's link."""
+    fields = context.get(LOG_TO_DEAL)
+    if not isinstance(fields, Fields):
+        return
+    meta, user_id = ModalMeta.decode(view.get("private_metadata")), _user(body)
     # The permalink is a Web API call: after the ack, so the 3 s are never at risk.
     link = _permalink(client, meta.source)
     try:

@@ -52,4 +52,5 @@ def bot(db: Database, clock: FrozenClock, fake_server: FakeSlackServer) -> Itera
         url = f"{server.url}/slack/events"
         slack = SlackClientSimulator(url, SECRET, fake_server.fake)
         yield Bot(fake=fake_server.fake, slack=slack, db=db, clock=clock, url=url)
+    app.drain()
     assert fake_server.fake.violations == [], fake_server.fake.violations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -167,6 +168,20 @@ def test_commands_from_another_team_see_nothing_of_this_one(bot: Bot) -> None:
     settle(bot, 0.2)
     with bot.db.read_scope() as s:
         assert PipelineService(s, "T0OTHER").find("#1").status == DealStatus.OPEN
+
+
+def test_a_burst_of_commands_is_acked_while_slack_is_slow(bot: Bot) -> None:
+    # More commands at once than the bot has worker threads, each answer held 3.5 s by Slack:
+    # no ack may wait for an earlier command's work.
+    seed(bot)
+    bot.fake.delay("response_url", 3.5)
+    burst = 8
+    with ThreadPoolExecutor(burst) as pool:
+        deliveries = list(pool.map(lambda _: bot.slack.command(ALICE, "show #1"), range(burst)))
+    assert [d.status for d in deliveries] == [200] * burst
+    assert max(d.elapsed for d in deliveries) < 3, [round(d.elapsed, 2) for d in deliveries]
+    wait(bot, lambda: len(bot.fake.ephemerals(ALICE)) == burst, timeout=30)
+    bot.fake.delay("response_url", 0)
 
 
 def test_a_slow_database_still_acks_in_time(bot: Bot) -> None:

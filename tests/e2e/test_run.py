@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -83,35 +84,9 @@ def test_pipebot_run_serves_slack_over_http(
     env: dict[str, str], fake_server: FakeSlackServer, db: Database
 ) -> None:
     port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            "--http",
-            "--no-scheduler",
-            "--port",
-            str(port),
-            "--host",
-            "127.0.0.1",
-        ],
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    process = start_http(env, port)
     try:
-        health = f"http://127.0.0.1:{port}/healthz"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(health, timeout=2) as response:
-                    assert response.status == 200
-                    break
-            except OSError:
-                assert process.poll() is None, process.stdout.read() if process.stdout else ""
-                assert time.monotonic() < deadline, "pipebot run did not come up"
-                time.sleep(0.1)
+        wait_healthy(process, port)
         slack = SlackClientSimulator(
             f"http://127.0.0.1:{port}/slack/events", SECRET, fake_server.fake
         )
@@ -126,6 +101,60 @@ def test_pipebot_run_serves_slack_over_http(
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def test_a_stop_right_after_the_ack_still_finishes_the_work(
+    env: dict[str, str], fake_server: FakeSlackServer, db: Database
+) -> None:
+    # Slack never resends a request that was acked: a restart (SIGTERM) must not drop it.
+    port = free_port()
+    process = start_http(env, port)
+    try:
+        wait_healthy(process, port)
+        fake_server.fake.delay("chat.postMessage", 1.5)
+        slack = SlackClientSimulator(
+            f"http://127.0.0.1:{port}/slack/events", SECRET, fake_server.fake
+        )
+        delivery = slack.command(DEFAULT_USER, "add Acme Corp 50k proposal")
+        assert delivery.status == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        fake_server.fake.delay("chat.postMessage", 0)
+    [card] = fake_server.fake.messages(DEFAULT_CHANNEL)
+    assert "#1 Acme Corp" in card.text
+    with db.read_scope() as s:
+        assert [d.name for d in PipelineService(s, "T0DEMO").list_deals()] == ["Acme Corp"]
+
+
+PIPEBOT_RUN = [sys.executable, "-m", "bot", "run", "--http", "--no-scheduler"]
+
+
+def start_http(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    """`pipebot run --http --no-scheduler` on a port."""
+    return subprocess.Popen(
+        [*PIPEBOT_RUN, "--port", str(port), "--host", "127.0.0.1"],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_healthy(process: subprocess.Popen[bytes], port: int) -> None:
+    """Wait until /healthz answers 200."""
+    health = f"http://127.0.0.1:{port}/healthz"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(health, timeout=2) as response:
+                assert response.status == 200
+                return
+        except OSError:
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            assert time.monotonic() < deadline, "pipebot run did not come up"
+            time.sleep(0.1)
 
 
 def slack_form() -> str:

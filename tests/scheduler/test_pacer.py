@@ -32,6 +32,20 @@ def test_one_message_per_second_per_channel() -> None:
     assert clock.slept == [1.0, 1.0]
 
 
+def test_the_interval_counts_from_when_a_slow_post_finished() -> None:
+    clock = Clock()
+    pacer = Pacer(1.0, sleep=clock.sleep, monotonic=clock)
+    pacer.wait("C1")
+    clock.now += 0.7  # the post takes 0.7 s to reach Slack and come back
+    pacer.done("C1")
+    pacer.wait("C1")
+    assert clock.slept == [1.0]  # a full second after the first post arrived, not 0.3 s
+    pacer.done("C1")
+    clock.now += 5.0  # a quiet channel is not held back
+    pacer.wait("C1")
+    assert clock.slept == [1.0]
+
+
 def test_concurrent_senders_on_one_channel_get_distinct_slots() -> None:
     slots: list[float] = []
     lock = threading.Lock()
