@@ -409,6 +409,8 @@ VARIANTS = {
     "after the ack, instead of Bolt's default of 5 threads",
     "switch1ms": "`sys.setswitchinterval(0.001)`: the request thread waits at most 1 ms, not "
     "5 ms, for the GIL held by a thread doing after-ack work",
+    "gcfreeze": "`gc.freeze()` once everything is imported, so the garbage collector's full "
+    "passes skip the ~500,000 objects of the loaded modules",
 }
 
 
@@ -432,6 +434,15 @@ def serve_variant(port: int, variant: str) -> None:
 
     if variant == "switch1ms":
         sys.setswitchinterval(0.001)
+    if variant == "gcfreeze":
+        import gc
+
+        import uvicorn  # noqa: F401
+
+        import handlers  # noqa: F401  (everything the app imports, before the freeze)
+
+        gc.collect()
+        gc.freeze()
     bot_app.PipebotApp.__init__ = init  # type: ignore[method-assign]
     sys.exit(
         cli_main(["run", "--http", "--no-scheduler", "--host", "127.0.0.1", "--port", str(port)])
