@@ -405,45 +405,30 @@ def serve_bare(port: int) -> None:
 
 
 VARIANTS = {
-    "executor16": "Bolt `listener_executor=ThreadPoolExecutor(max_workers=16)` for the work "
-    "after the ack, instead of Bolt's default of 5 threads",
+    "executor16": "16 threads for the work after the ack (`PipebotApp(workers=16)`), instead "
+    "of Bolt's default of 5",
     "switch1ms": "`sys.setswitchinterval(0.001)`: the request thread waits at most 1 ms, not "
     "5 ms, for the GIL held by a thread doing after-ack work",
-    "gcfreeze": "`gc.freeze()` once everything is imported, so the garbage collector's full "
-    "passes skip the ~500,000 objects of the loaded modules",
 }
 
 
 def serve_variant(port: int, variant: str) -> None:
     """`bot run --http --no-scheduler` with one proposed change patched in (bench only)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from slack_bolt import App
-
     from bot import app as bot_app
     from bot.cli import main as cli_main
 
     if variant not in VARIANTS:
         raise SystemExit(f"unknown variant {variant!r}")
-    base_init = App.__init__
+    if variant == "executor16":
+        bot_app.WORKERS = 16
+        base_init = bot_app.PipebotApp.__init__
 
-    def init(self: App, *args: Any, **kwargs: Any) -> None:
-        if variant == "executor16":
-            kwargs["listener_executor"] = ThreadPoolExecutor(max_workers=16)
-        base_init(self, *args, **kwargs)
+        def init(self: bot_app.PipebotApp, *args: Any, **kwargs: Any) -> None:
+            base_init(self, *args, **{**kwargs, "workers": 16})
 
+        bot_app.PipebotApp.__init__ = init  # type: ignore[method-assign]
     if variant == "switch1ms":
         sys.setswitchinterval(0.001)
-    if variant == "gcfreeze":
-        import gc
-
-        import uvicorn  # noqa: F401
-
-        import handlers  # noqa: F401  (everything the app imports, before the freeze)
-
-        gc.collect()
-        gc.freeze()
-    bot_app.PipebotApp.__init__ = init  # type: ignore[method-assign]
     sys.exit(
         cli_main(["run", "--http", "--no-scheduler", "--host", "127.0.0.1", "--port", str(port)])
     )
