@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.ids import Block
 from bot.views.cards import build_deal_card
@@ -26,6 +28,7 @@ from bot.views.modals import (
     build_snooze_modal,
     message_text,
     prefill_from_message,
+    unformatted,
 )
 from bot.views.refresh import build_deleted_card, card_span, is_whole_card, splice_card
 from handlers.views.forms import (
@@ -303,6 +306,21 @@ def test_prefill_clips_a_long_first_line_and_tolerates_nothing_found() -> None:
     assert len(got.name) == 200
     assert (got.amount, got.currency, got.close_date) == (None, None, None)
     assert prefill_from_message("", currency="USD", today=TODAY).name is None
+
+
+def test_prefill_name_drops_mrkdwn_emphasis() -> None:
+    got = prefill_from_message("*Acme Corp* wants _50k_ ~soon~ `now`", currency="USD", today=TODAY)
+    assert got.name == "Acme Corp wants 50k soon now"
+    assert got.amount == "50k"
+    # Not emphasis: a lone star, snake_case words, arithmetic and an unclosed marker stay.
+    assert unformatted("5 * 3 = 15, my_deal_name, *open") == "5 * 3 = 15, my_deal_name, *open"
+
+
+@given(st.text(max_size=60))
+def test_unformatted_only_removes_markers(text: str) -> None:
+    out = unformatted(text)
+    markers = set("*_~`")
+    assert [c for c in out if c not in markers] == [c for c in text if c not in markers]
 
 
 def test_message_text_unwraps_slack_markup() -> None:

@@ -201,11 +201,20 @@ def message_text(text: str) -> str:
     )
 
 
+# *bold*, _italic_, ~struck~ and `code` spans of Slack's mrkdwn, marker to marker.
+_EMPHASIS = re.compile(r"(?<![\w*_~`])([*_~`])(?=\S)(.+?)(?<=\S)\1(?![\w*_~`])")
+
+
+def unformatted(text: str) -> str:
+    """A line of mrkdwn without its emphasis markers: `*Acme* Corp` reads `Acme Corp`."""
+    return _EMPHASIS.sub(r"\2", text)
+
+
 def prefill_from_message(
     text: str, *, currency: str, today: date, source: MessageRef | None = None
 ) -> CreatePrefill:
     """A new deal's name, amount and close date as read from a message."""
-    plain = message_text(text)
+    plain = unformatted(message_text(text))
     first = next((line.strip() for line in plain.splitlines() if line.strip()), "")
     found_amount = extract_amount(plain, currency)
     found_date = extract_date(plain, today=today)
