@@ -7,7 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -79,7 +79,17 @@ class PipebotApp(App):
 
     def __init__(self, *args: Any, workers: int = WORKERS, **kwargs: Any) -> None:
         self.work = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pipebot-work")
+        # With token verification Bolt calls auth.test here, so no ack ever waits for it.
+        self.knows_identity = bool(kwargs.get("token_verification_enabled", True))
         super().__init__(*args, listener_executor=self.work, **kwargs)
+
+    def acks_at_once(self, request: BoltRequest) -> bool:
+        """True when dispatching `request` only acks: no Web API call, no database.
+
+        That is every request but a modal submission (its answer waits for its write), once
+        Bolt knows the bot's identity (else the first request asks Slack with auth.test).
+        """
+        return self.knows_identity and request.body.get("type") != "view_submission"
 
     def drain(self) -> None:
         """Finish the work of every request already acked; call it before the process ends."""
@@ -144,8 +154,9 @@ def build_app(
     *,
     clock: Clock = utcnow,
     client: WebClient | None = None,
+    know_identity: bool = False,
 ) -> PipebotApp:
-    """The Bolt app with every listener registered."""
+    """The Bolt app with every listener registered; `know_identity` asks auth.test now."""
     from handlers import register_all  # handlers import bot's views; keep bot importable alone
 
     app = PipebotApp(
@@ -153,7 +164,7 @@ def build_app(
         # `pipebot run` checks it with auth.test itself, to explain a refusal.
         client=client or build_client(settings),
         signing_secret=settings.slack_signing_secret,
-        token_verification_enabled=False,
+        token_verification_enabled=know_identity,
         # Answer Slack from the request thread, at once; listeners' work runs lazily.
         process_before_response=True,
         logger=logging.getLogger("pipebot.bolt"),

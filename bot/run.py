@@ -39,8 +39,9 @@ def _logging(settings: Settings) -> None:
     )
 
 
-def check_token(client: WebClient) -> None:
-    """Ask Slack who we are; a refused token is explained, an unreachable Slack only logged."""
+def check_token(client: WebClient) -> bool:
+    """Ask Slack who we are: True if it answered; a refused token is explained, an unreachable
+    Slack only logged (False)."""
     try:
         client.auth_test()
     except SlackApiError as exc:
@@ -54,6 +55,8 @@ def check_token(client: WebClient) -> None:
         raise
     except OSError as exc:
         logger.warning("could not reach Slack to check the token: %s", exc)
+        return False
+    return True
 
 
 def _runner(settings: Settings, args: argparse.Namespace, client: WebClient) -> Runner:
@@ -71,11 +74,13 @@ def _run(args: argparse.Namespace) -> int:
     except CredentialsError as exc:
         raise CliError(str(exc)) from None
     db = _open_database(args)
-    app = build_app(settings, db)
+    client = build_client(settings)
     try:
-        check_token(app.client)
+        reachable = check_token(client)
     except CredentialsError as exc:
         raise CliError(str(exc)) from None
+    # Slack answered: let Bolt learn the bot's identity now rather than on the first request.
+    app = build_app(settings, db, client=client, know_identity=reachable)
     import uvicorn
 
     from bot.server import build_asgi

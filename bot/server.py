@@ -10,16 +10,24 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.app import PipebotApp
 from storage.db import Database
 
 
 def build_asgi(app: App, db: Database) -> Starlette:
-    """The ASGI app: Bolt's sync dispatch runs in a worker thread so requests never queue."""
+    """The ASGI app: Bolt's sync dispatch, on the event loop only when it just acks."""
 
     async def slack_events(request: Request) -> Response:
         body = await request.body()
         bolt_request = to_bolt_request(request, body)
-        bolt_response = await run_in_threadpool(app.dispatch, bolt_request)
+        if isinstance(app, PipebotApp) and app.acks_at_once(bolt_request):
+            # About a millisecond of work: on the loop it saves two hops between threads,
+            # each a wait for the GIL that after-ack work holds (docs/PERFORMANCE.md).
+            bolt_response = app.dispatch(bolt_request)
+        else:
+            # Anything that may wait (a modal's write, Slack) runs in a thread, so the loop
+            # keeps answering other requests meanwhile.
+            bolt_response = await run_in_threadpool(app.dispatch, bolt_request)
         return to_starlette_response(bolt_response)
 
     async def healthz(_: Request) -> Response:

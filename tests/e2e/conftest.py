@@ -47,7 +47,7 @@ def bot(db: Database, clock: FrozenClock, fake_server: FakeSlackServer) -> Itera
         slack_api_url=fake_server.base_url,
         _env_file=None,  # type: ignore[call-arg]
     )
-    app = build_app(settings, db, clock=clock)
+    app = build_app(settings, db, clock=clock, know_identity=True)
     with ThreadedServer(build_asgi(app, db)) as server:
         url = f"{server.url}/slack/events"
         slack = SlackClientSimulator(url, SECRET, fake_server.fake)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -11,11 +12,14 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import pytest
+from slack_bolt import BoltRequest
 
+from bot.app import build_app
 from bot.cli import main
-from bot.settings import get_settings
+from bot.settings import Settings, get_settings
 from pipeline.service import PipelineService
 from sandbox.payloads import SlackClientSimulator
 from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_USER, FakeSlackServer
@@ -186,3 +190,29 @@ def test_jobs_run_posts_once_and_force_posts_again(
     assert fake_server.fake.messages(DEFAULT_CHANNEL)[-1].text.startswith("Weekly pipeline")
     assert main(["jobs", "list", "--team", "T0DEMO"]) == 0
     assert "T0DEMO (UTC): reminders" in capsys.readouterr().out
+
+
+def test_only_requests_that_just_ack_are_dispatched_on_the_event_loop(
+    fake_server: FakeSlackServer, db: Database
+) -> None:
+    settings = Settings(
+        database_url=db.url,
+        slack_bot_token=TOKEN,
+        slack_signing_secret=SECRET,
+        slack_api_url=fake_server.base_url,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+    def request(kind: str) -> BoltRequest:
+        payload = json.dumps({"type": kind, "team": {"id": "T0DEMO"}, "user": {"id": "U1"}})
+        return BoltRequest(body=urlencode({"payload": payload}), headers={})
+
+    app = build_app(settings, db, know_identity=True)
+    assert len(fake_server.fake.calls_to("auth.test")) == 1  # asked before any request
+    assert app.acks_at_once(request("block_actions"))
+    assert app.acks_at_once(request("shortcut"))
+    assert not app.acks_at_once(request("view_submission"))  # its answer waits for its write
+    cold = build_app(settings, db)
+    assert not cold.acks_at_once(request("block_actions"))  # its first ack asks auth.test
+    app.drain()
+    cold.drain()
