@@ -60,10 +60,10 @@ def require(settings: Settings, *, socket_mode: bool) -> None:
         )
 
 
-# Threads for the work after the ack. The work mostly waits on Slack's Web API (0.1-0.5 s a
-# call): with Bolt's default of 5, a click (two calls) capped the bot at ~16 clicks/s; 16
-# keep up at 40/s (docs/PERFORMANCE.md, "Slack ack latency"). storage.db sizes its pool.
-WORKERS = 16
+# Threads for the work after the ack: Bolt's default, which gave the fastest acks on a 2-core
+# machine. The work mostly waits on Slack (0.1-0.5 s a call): 5 threads finish ~16 clicks/s;
+# WORKERS raises it at some cost in ack latency (docs/PERFORMANCE.md, "Slack ack latency").
+WORKERS = 5
 
 
 class PipebotApp(App):
@@ -161,6 +161,7 @@ def build_app(
     from handlers import register_all  # handlers import bot's views; keep bot importable alone
 
     app = PipebotApp(
+        workers=settings.workers,
         # The client carries the bot token (one install, one token, from the environment);
         # `pipebot run` checks it with auth.test itself, to explain a refusal.
         client=client or build_client(settings),

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     default_timezone: str = "UTC"
     default_currency: str = "USD"
     log_level: str = "INFO"
+    # Threads doing the work after Slack's ack (see bot.app.WORKERS).
+    workers: int = Field(default=5, ge=1, le=64)
 
     @field_validator("default_timezone")
     @classmethod

@@ -216,3 +216,14 @@ def test_only_requests_that_just_ack_are_dispatched_on_the_event_loop(
     assert not cold.acks_at_once(request("block_actions"))  # its first ack asks auth.test
     app.drain()
     cold.drain()
+
+
+def test_a_bad_workers_setting_is_explained(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("WORKERS", "0")
+    get_settings.cache_clear()
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert "WORKERS" in err.upper()
+    assert "Traceback" not in err
