@@ -40,8 +40,7 @@ def _logging(settings: Settings) -> None:
 
 
 def check_token(client: WebClient) -> bool:
-    """Ask Slack who we are: True if it answered; a refused token is explained, an unreachable
-    Slack only logged (False)."""
+    """Ask Slack who we are: False if unreachable (logged); a refused token is explained."""
     try:
         client.auth_test()
     except SlackApiError as exc:
@@ -119,7 +118,8 @@ def _run(args: argparse.Namespace) -> int:
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, lambda *_: None)
     uvicorn.run(build_asgi(app, db), host=args.host, port=port, log_level="info")
-    # Slack does not resend what was acked: finish it before exiting (a restart loses nothing).
+    # Slack does not resend what was acked: finish it before exiting, so a graceful restart
+    # loses nothing.
     logger.info("stopped serving; finishing the work of requests already acked")
     if scheduler is not None:
         scheduler.shutdown(wait=False)

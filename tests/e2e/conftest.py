@@ -30,6 +30,17 @@ class Bot:
     url: str
 
 
+def bot_settings(db: Database, fake_server: FakeSlackServer) -> Settings:
+    """Settings for a bot on the test database that talks to the fake Slack."""
+    return Settings(
+        database_url=db.url,
+        slack_bot_token=TOKEN,
+        slack_signing_secret=SECRET,
+        slack_api_url=fake_server.base_url,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
 @pytest.fixture
 def fake_server() -> Iterator[FakeSlackServer]:
     """The fake Slack Web API on a free local port."""
@@ -40,14 +51,7 @@ def fake_server() -> Iterator[FakeSlackServer]:
 @pytest.fixture
 def bot(db: Database, clock: FrozenClock, fake_server: FakeSlackServer) -> Iterator[Bot]:
     """pipebot over HTTP on a free port, talking to the fake Slack."""
-    settings = Settings(
-        database_url=db.url,
-        slack_bot_token=TOKEN,
-        slack_signing_secret=SECRET,
-        slack_api_url=fake_server.base_url,
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    app = build_app(settings, db, clock=clock, know_identity=True)
+    app = build_app(bot_settings(db, fake_server), db, clock=clock, know_identity=True)
     with ThreadedServer(build_asgi(app, db)) as server:
         url = f"{server.url}/slack/events"
         slack = SlackClientSimulator(url, SECRET, fake_server.fake)

@@ -19,12 +19,12 @@ from slack_bolt import BoltRequest
 
 from bot.app import build_app
 from bot.cli import main
-from bot.settings import Settings, get_settings
+from bot.settings import get_settings
 from pipeline.service import PipelineService
 from sandbox.payloads import SlackClientSimulator
 from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_USER, FakeSlackServer
 from storage.db import Database
-from tests.e2e.conftest import SECRET, TOKEN
+from tests.e2e.conftest import SECRET, TOKEN, bot_settings
 
 
 @pytest.fixture
@@ -195,13 +195,7 @@ def test_jobs_run_posts_once_and_force_posts_again(
 def test_only_requests_that_just_ack_are_dispatched_on_the_event_loop(
     fake_server: FakeSlackServer, db: Database
 ) -> None:
-    settings = Settings(
-        database_url=db.url,
-        slack_bot_token=TOKEN,
-        slack_signing_secret=SECRET,
-        slack_api_url=fake_server.base_url,
-        _env_file=None,  # type: ignore[call-arg]
-    )
+    settings = bot_settings(db, fake_server)
 
     def request(kind: str) -> BoltRequest:
         payload = json.dumps({"type": kind, "team": {"id": "T0DEMO"}, "user": {"id": "U1"}})
