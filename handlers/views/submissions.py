@@ -77,20 +77,23 @@ def _submit(
     pipe: Pipe,
     context: BoltContext,
     write: Callable[[PipelineService], DealOut],
-) -> DealOut | None:
-    """Run `write` in one transaction and ack: errors into the modal, a replay silently."""
+    note: Callable[[DealOut], str | None] = lambda deal: None,
+) -> None:
+    """Run `write` in one transaction and ack: errors into the modal, a replay silently.
+
+    What it wrote, and the thread note to show with it, go to the context for after the ack.
+    """
     try:
         with pipe.write() as p:
             deal = write(p)
     except AlreadyApplied:
         ack()  # a resubmission of a form already applied: just close it
-        return None
+        return
     except FormErrors as exc:
         ack(response_action="errors", errors=plain_errors(client, exc.errors))
-        return None
+        return
     ack()
-    context[SUBMITTED] = Submitted(deal)
-    return deal
+    context[SUBMITTED] = Submitted(deal, note(deal))
 
 
 def _permalink(client: WebClient, source: MessageRef | None) -> str | None:
@@ -205,9 +208,10 @@ def edit_submitted(
                 deal = p.set_next_step(number, form.next_step, actor=user_id)
         return deal
 
-    deal = _submit(ack, client, pipe, context, write)
-    if deal is not None and moved:
-        context[SUBMITTED] = Submitted(deal, f"<@{user_id}> moved #{deal.number} to {moved[0]}")
+    def note(deal: DealOut) -> str | None:
+        return f"<@{user_id}> moved #{deal.number} to {moved[0]}" if moved else None
+
+    _submit(ack, client, pipe, context, write, note)
 
 
 def lost_submitted(
@@ -229,10 +233,11 @@ def lost_submitted(
         with blame(Block.REASON):
             return p.lose(number, fields.reason or "", actor=user_id, expected_version=version)
 
-    deal = _submit(ack, client, pipe, context, write)
-    if deal is not None:
+    def note(deal: DealOut) -> str:
         reason = esc(clip(deal.lost_reason or "", 200))
-        context[SUBMITTED] = Submitted(deal, f"<@{user_id}> marked #{deal.number} lost: {reason}")
+        return f"<@{user_id}> marked #{deal.number} lost: {reason}"
+
+    _submit(ack, client, pipe, context, write, note)
 
 
 def log_submitted(
