@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +23,7 @@ from sqlalchemy import select
 from bot.context import Pipe
 from pipeline.clock import Clock, utcnow
 from pipeline.errors import PipebotError
-from pipeline.schedule import TeamSchedule, next_fire_time
+from pipeline.schedule import DailySchedule, TeamSchedule, WeeklySchedule, next_fire_time
 from pipeline.service import TeamDefaults
 from scheduler import jobs, ledger
 from scheduler.due import Due, expired_weekly, latest_daily, latest_weekly, previous_daily
@@ -123,39 +123,13 @@ class Runner:
 
     def due_runs(self, now: datetime, teams: Iterable[TeamRow]) -> list[Run]:
         """Runs whose time has come and that no one has completed yet."""
-        candidates: list[Run] = []
-        for team in teams:
-            schedule = team.schedule()
-            if schedule is None:
-                continue
-            tz = ZoneInfo(team.timezone)
-            if schedule.reminders_on and schedule.reminders is not None:
-                due = latest_daily(now, tz, schedule.reminders)
-                if due:
-                    candidates.append(Run(team, jobs.REMINDERS, due))
-            if schedule.digest is not None:
-                due = latest_weekly(now, tz, schedule.digest)
-                if due:
-                    candidates.append(Run(team, jobs.DIGEST, due))
+        candidates = _runs(now, teams, daily=latest_daily, weekly=latest_weekly)
         done = self._done(candidates)
         return [r for r in candidates if (r.kind, r.team.id, r.due.period) not in done]
 
     def missed_runs(self, now: datetime) -> list[Run]:
         """Runs that never happened and are past their grace window (skipped for good)."""
-        candidates: list[Run] = []
-        for team in self.teams():
-            schedule = team.schedule()
-            if schedule is None:
-                continue
-            tz = ZoneInfo(team.timezone)
-            if schedule.reminders_on and schedule.reminders is not None:
-                due = previous_daily(now, tz, schedule.reminders)
-                if due:
-                    candidates.append(Run(team, jobs.REMINDERS, due))
-            if schedule.digest is not None:
-                due = expired_weekly(now, tz, schedule.digest)
-                if due:
-                    candidates.append(Run(team, jobs.DIGEST, due))
+        candidates = _runs(now, self.teams(), daily=previous_daily, weekly=expired_weekly)
         # A run due before the team existed was never missed.
         candidates = [r for r in candidates if r.due.fire_at >= r.team.created_at]
         done = self._done(candidates)
@@ -312,6 +286,31 @@ class Runner:
             ),
             jobs.DIGEST: next_fire_time(schedule.digest, team.timezone, after=now),
         }
+
+
+def _runs(
+    now: datetime,
+    teams: Iterable[TeamRow],
+    *,
+    daily: Callable[[datetime, ZoneInfo, DailySchedule], Due | None],
+    weekly: Callable[[datetime, ZoneInfo, WeeklySchedule], Due | None],
+) -> list[Run]:
+    """Each team's reminder and digest run as `daily` and `weekly` find them (None: no run)."""
+    runs: list[Run] = []
+    for team in teams:
+        schedule = team.schedule()
+        if schedule is None:
+            continue
+        tz = ZoneInfo(team.timezone)
+        if schedule.reminders_on and schedule.reminders is not None:
+            due = daily(now, tz, schedule.reminders)
+            if due:
+                runs.append(Run(team, jobs.REMINDERS, due))
+        if schedule.digest is not None:
+            due = weekly(now, tz, schedule.digest)
+            if due:
+                runs.append(Run(team, jobs.DIGEST, due))
+    return runs
 
 
 def start_background(
