@@ -9,7 +9,7 @@ Three processes, all on 127.0.0.1:
 
 * the fake Slack Web API (sandbox.slack_api.FakeSlackServer, rate limit off so the bot's
   after-ack posts are never throttled), in a child process;
-* the bot: `python -m bot run --http --no-scheduler` (uvicorn, Starlette, Bolt's dispatch in
+* the bot: `python -m cli run --http --no-scheduler` (uvicorn, Starlette, Bolt's dispatch in
   a worker thread), as it runs in production, on a fresh SQLite file or a fresh PostgreSQL
   schema (migrated with storage.migrate.upgrade, dropped at the end);
 * this process: 1 or 16 clients, each a thread with its own keep-alive connection, sending
@@ -413,7 +413,7 @@ VARIANTS = {
 
 def serve_variant(port: int, variant: str) -> None:
     """`bot run --http --no-scheduler` with one proposed change patched in (bench only)."""
-    from bot.cli import main as cli_main
+    from cli.main import main as cli_main
 
     if variant not in VARIANTS:
         raise SystemExit(f"unknown variant {variant!r}")
@@ -489,7 +489,7 @@ def measure_bot(
     """pipebot itself: warm-up, then add / click / list for each number of clients."""
     fake.reset()
     log = OUT / f"bench_ack_bot_{db.name}{'_' + args.variant if args.variant else ''}.log"
-    command = ["-m", "bot", "run", "--http", "--no-scheduler", "--host", "127.0.0.1"]
+    command = ["-m", "cli", "run", "--http", "--no-scheduler", "--host", "127.0.0.1"]
     if args.variant:
         command = [str(Path(__file__).resolve()), "--serve-variant", args.variant]
     server = start_server(command, _env(db, api_url), log)
@@ -643,7 +643,7 @@ def section(results: Sequence[dict[str, Any]], info: dict[str, str], command: st
         f"Machine: {info['nproc']} vCPU ({info['cpu']}), {info['ram']} RAM, {info['os']}; "
         f"Python {info['python']}, SQLAlchemy {info['sqlalchemy']}, SQLite {info['sqlite']}, "
         "PostgreSQL local on the same machine. Three processes share the 2 cores: the fake "
-        "Slack (its own process, rate limit off), the server (`python -m bot run --http "
+        "Slack (its own process, rate limit off), the server (`python -m cli run --http "
         "--no-scheduler`: uvicorn with its access log on, as in production) and the clients "
         "(threads of the bench process, one keep-alive connection each). Times are the HTTP "
         "response time seen by the client, i.e. the ack. pipebot acks before it works "

@@ -55,13 +55,15 @@ from sqlalchemy.orm import Session
 
 from pipeline import metrics
 from pipeline.dates import today_in
-from pipeline.service import PipelineService, TeamDefaults
+from pipeline.service import TeamDefaults
 from pipeline.types import LOST, OUTCOMES, WON, DealStatus
 from storage import repositories as repo
+from storage.conditions import stale_condition
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Activity, Base, CloseDateChange, Deal, Stage, StageChange, Team
 from storage.sql import seconds_between
+from storage.unit_of_work import service_in
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -649,7 +651,7 @@ def stale_scan(db: Database, as_of: datetime) -> Callable[[], list[int]]:
     stmt = select(Deal.number).where(
         Deal.team_id == TEAM,
         Deal.status == DealStatus.OPEN.value,
-        metrics.stale_condition(
+        stale_condition(
             Deal.stage.expression, Deal.last_activity_at.expression, stages, as_of, today
         ),
     )
@@ -995,7 +997,7 @@ def run_backend(backend: Backend, args: argparse.Namespace) -> dict[str, Any]:
         if args.reuse is None:
             start = time.perf_counter()
             with db.session_scope() as s:
-                service = PipelineService(
+                service = service_in(
                     s, TEAM, defaults=TeamDefaults(timezone=TIMEZONE, currency=CURRENCY)
                 )
                 keys = [stage.key for stage in service.stages()]

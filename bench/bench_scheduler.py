@@ -402,9 +402,9 @@ def print_tick(t: dict[str, Any]) -> None:
 
 def digest_backend(name: str, args: argparse.Namespace) -> dict[str, Any]:
     """Time the three steps of the digest of bench_metrics' 100,000-deal team."""
-    from bot.views.charts import render_digest_chart
-    from bot.views.digest import build_digest
     from pipeline.digest import collect_digest
+    from views.charts import render_digest_chart
+    from views.digest import build_digest
 
     result: dict[str, Any] = {"backend": name}
     path = OUT / "bench_metrics.db"
@@ -482,13 +482,14 @@ def holds_bench_team(url: str) -> bool:
 
 def build_metrics_db(url: str) -> None:
     """bench_metrics' team, generated and bulk-loaded (default sizes)."""
-    from pipeline.service import PipelineService, TeamDefaults
+    from pipeline.service import TeamDefaults
+    from storage.unit_of_work import service_in
 
     upgrade(url)
     db = Database(url)
     try:
         with db.session_scope() as s:
-            service = PipelineService(
+            service = service_in(
                 s,
                 bench_metrics.TEAM,
                 defaults=TeamDefaults(

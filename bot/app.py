@@ -15,7 +15,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot import errors
-from bot.context import pipe_middleware
+from bot.middleware import pipe_middleware
 from bot.settings import Settings
 from pipeline.clock import Clock, utcnow
 from pipeline.service import TeamDefaults

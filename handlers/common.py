@@ -9,10 +9,10 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.context import Pipe
 from pipeline.errors import PermissionDenied
 from pipeline.schemas import DealOut
 from pipeline.service import PipelineService
+from storage.unit_of_work import Pipe
 
 logger = logging.getLogger("pipebot")
 

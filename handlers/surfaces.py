@@ -10,14 +10,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from bot.context import Pipe
-from bot.messaging import post_card, thread_note
-from bot.views.cards import build_deal_card, card_text
-from bot.views.common import Blocks
-from bot.views.modals import CardLocation, ModalMeta
-from bot.views.refresh import build_deleted_card, deleted_text, is_whole_card, splice_card
 from handlers.events.home import publish_home
+from handlers.messaging import post_card, thread_note
 from pipeline.schemas import DealOut
+from storage.unit_of_work import Pipe
+from views.cards import build_deal_card, card_text
+from views.common import Blocks
+from views.modals import CardLocation, ModalMeta
+from views.refresh import build_deleted_card, deleted_text, is_whole_card, splice_card
 
 logger = logging.getLogger("pipebot")
 

@@ -19,9 +19,10 @@ from sqlalchemy.sql.expression import ColumnElement
 from pipeline.dates import today_in
 from pipeline.errors import NotFound
 from pipeline.forecast import Forecast, Rates, forecast, money
-from pipeline.metrics import Metrics, Totals, compute, stale_condition
+from pipeline.metrics import Metrics, Totals, compute
 from pipeline.types import DealStatus
 from storage import repositories as repo
+from storage.conditions import stale_condition
 from storage.models import CloseDateChange, Deal, Stage, StageChange
 
 WEEK = timedelta(days=7)

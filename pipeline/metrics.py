@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -17,14 +17,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import (
     Select,
-    SQLColumnExpression,
     and_,
     case,
     exists,
-    false,
     func,
     literal,
-    or_,
     select,
 )
 from sqlalchemy.orm import Session
@@ -34,6 +31,7 @@ from pipeline.dates import today_in
 from pipeline.errors import InvalidInput, NotFound
 from pipeline.types import LOST, OUTCOMES, WON, DealStatus
 from storage import repositories as repo
+from storage.conditions import stale_condition
 from storage.models import Activity, CloseDateChange, Deal, Stage, StageChange
 from storage.sql import seconds_between
 
@@ -459,23 +457,6 @@ def _numbers(session: Session, open_deals: Subquery, condition: ColumnElement[bo
             .order_by(Deal.number)
         )
     )
-
-
-def stale_condition(
-    stage_col: SQLColumnExpression[str],
-    last_at: SQLColumnExpression[datetime],
-    stages: Iterable[Stage],
-    as_of: datetime,
-    today: date,
-) -> ColumnElement[bool]:
-    """Nothing happened for longer than the stage's threshold and no next step is ahead."""
-    # One range test per stage keeps the (team, status, last_activity_at) index usable.
-    per_stage = [
-        and_(stage_col == s.key, last_at < as_of - timedelta(days=s.stale_days)) for s in stages
-    ]
-    quiet = or_(*per_stage) if per_stage else false()
-    no_step_ahead = or_(Deal.next_step_due.is_(None), Deal.next_step_due < today)
-    return and_(quiet, no_step_ahead)
 
 
 def _stale(

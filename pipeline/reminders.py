@@ -8,10 +8,10 @@ from enum import StrEnum
 
 from sqlalchemy import and_, or_, select
 
-from pipeline.metrics import stale_condition
 from pipeline.schemas import DealOut
 from pipeline.service import PipelineService
 from pipeline.types import DealStatus
+from storage.conditions import stale_condition
 from storage.models import Deal
 
 

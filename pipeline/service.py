@@ -397,7 +397,7 @@ class PipelineService:
         self, *, limit: int = 500, offset: int = 0, skip_snoozed: bool = False
     ) -> list[DealOut]:
         """Open deals gone quiet past their stage's threshold with no next step ahead."""
-        from pipeline.metrics import stale_condition
+        from storage.conditions import stale_condition
 
         now, today = self.clock(), self.today()
         stmt = select(Deal).where(

@@ -11,6 +11,7 @@ from pipeline.clock import Clock
 from pipeline.money import Money
 from pipeline.service import NextStep, PipelineService
 from storage.db import Database
+from storage.unit_of_work import service_in
 
 DEMO_TEAM = "T0DEMO"
 MANAGER, REP_A, REP_B = "U0ALICE", "U0BOB", "U0CAROL"
@@ -127,6 +128,6 @@ def seed_demo(db: Database, *, now: datetime, team_id: str = DEMO_TEAM) -> int:
     for days_ago, action in _script(now.date()):
         moment = now - timedelta(days=days_ago)
         with db.session_scope() as session:
-            action(PipelineService(session, team_id, clock=frozen))
+            action(service_in(session, team_id, clock=frozen))
     with db.read_scope() as session:
-        return len(PipelineService(session, team_id, clock=frozen).list_deals())
+        return len(service_in(session, team_id, clock=frozen).list_deals())

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.context import Pipe
-from bot.views.reminders import build_reminder
 from pipeline.reminders import by_owner, due_items
 from scheduler.ledger import Key
 from scheduler.sender import Post, Upload
+from storage.unit_of_work import Pipe
+from views.reminders import build_reminder
 
 REMINDERS = "reminders"
 DIGEST = "digest"
@@ -51,9 +51,9 @@ def reminder_posts(pipe: Pipe, *, period: str, now: datetime, mode: str) -> list
 
 def digest_posts(pipe: Pipe, *, period: str, now: datetime) -> list[Post]:
     """The weekly digest for the team's channel, with its chart in the thread."""
-    from bot.views.charts import render_digest_chart
-    from bot.views.digest import build_digest
     from pipeline.digest import collect_digest
+    from views.charts import render_digest_chart
+    from views.digest import build_digest
 
     with pipe.read() as p:
         channel = p.team.channel_id

@@ -20,7 +20,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
 from sqlalchemy import select
 
-from bot.context import Pipe
 from pipeline.clock import Clock, utcnow
 from pipeline.errors import PipebotError
 from pipeline.schedule import DailySchedule, TeamSchedule, WeeklySchedule, next_fire_time
@@ -30,6 +29,7 @@ from scheduler.due import Due, expired_weekly, latest_daily, latest_weekly, prev
 from scheduler.sender import Outcome, Pacer, Post, Sender
 from storage.db import Database
 from storage.models import Team
+from storage.unit_of_work import Pipe
 
 logger = logging.getLogger("pipebot.scheduler")
 

@@ -13,10 +13,10 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.views.common import Blocks
 from pipeline.clock import Clock, utcnow
 from scheduler import ledger
 from storage.db import Database
+from views.common import Blocks
 
 logger = logging.getLogger("pipebot.scheduler")
 

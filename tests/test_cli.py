@@ -15,13 +15,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from bot.cli import main
+from cli.main import main
 from pipeline.money import Money
-from pipeline.service import NextStep, PipelineService
+from pipeline.service import NextStep
 from pipeline.transfer import export_csv, export_team
 from storage.db import Database
 from storage.migrate import needs_upgrade
 from storage.models import Deal, StageChange
+from storage.unit_of_work import service_in
 from tests.conftest import PG_URL_ENV, FrozenClock
 
 T = "T0CLI"
@@ -38,7 +39,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 def build(db: Database, clock: FrozenClock) -> None:
     with db.session_scope() as s:
-        p = PipelineService(s, T, clock=clock)
+        p = service_in(s, T, clock=clock)
         p.set_timezone("Europe/Paris")
         p.set_currency("EUR")
         p.set_rate("USD", Decimal("0.92"))
@@ -46,13 +47,13 @@ def build(db: Database, clock: FrozenClock) -> None:
         p.create("Globex", actor=BOB, amount=Money(Decimal("1200.50"), "USD"), stage="demo")
     clock.advance(days=1)
     with db.session_scope() as s:
-        p = PipelineService(s, T, clock=clock)
+        p = service_in(s, T, clock=clock)
         p.move(1, "proposal", actor=ALICE)
         p.log_activity(2, "call", "Spoke with the CFO", actor=BOB)
         p.set_next_step(2, NextStep("send pricing", date(2026, 12, 2)), actor=BOB)
     clock.advance(days=1)
     with db.session_scope() as s:
-        PipelineService(s, T, clock=clock).win(1, actor=ALICE)
+        service_in(s, T, clock=clock).win(1, actor=ALICE)
 
 
 def deal_counts(db: Database) -> tuple[int, int]:
@@ -84,7 +85,7 @@ def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_python_dash_m_bot_runs_the_cli() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "export", "--help"],
+        [sys.executable, "-m", "cli", "export", "--help"],
         capture_output=True,
         text=True,
         check=False,

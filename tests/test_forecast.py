@@ -14,6 +14,7 @@ from pipeline.metrics import compute
 from pipeline.money import Money
 from pipeline.service import PipelineService
 from storage.db import Database
+from storage.unit_of_work import service_in
 from tests.conftest import FrozenClock
 
 T = "TFORECAST"
@@ -41,7 +42,7 @@ class Builder:
     def __call__(self, at: datetime, fn: Callable[[PipelineService], object]) -> None:
         self.clock.now = at
         with self.db.session_scope() as s:
-            fn(PipelineService(s, self.team, clock=self.clock))
+            fn(service_in(s, self.team, clock=self.clock))
 
     def setup(self) -> None:
         self(

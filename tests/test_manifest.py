@@ -9,7 +9,7 @@ import yaml
 from slack_sdk import WebClient
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("bot", "handlers", "scheduler", "pipeline", "storage")
+PACKAGES = ("cli", "bot", "handlers", "scheduler", "views", "storage", "pipeline")
 
 # Scopes each Web API method needs (api.slack.com/methods); methods needing none map to ().
 SCOPES: dict[str, tuple[str, ...]] = {

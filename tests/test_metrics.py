@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from pipeline.errors import PipebotError
 from pipeline.metrics import Metrics, compute, render_table
 from pipeline.money import Money
-from pipeline.service import NextStep, PipelineService
+from pipeline.service import NextStep
 from storage.db import Database
+from storage.unit_of_work import service_in
 from tests.conftest import FrozenClock
 
 T = "TMETRICS"
@@ -35,7 +36,7 @@ def build_fixture(db: Database) -> FrozenClock:
 
     def op(fn) -> None:  # type: ignore[no-untyped-def]
         with db.session_scope() as s:
-            fn(PipelineService(s, T, clock=clock))
+            fn(service_in(s, T, clock=clock))
 
     at(0)
     op(lambda p: (p.set_timezone("Europe/Paris"), p.set_currency("EUR")))
@@ -110,7 +111,7 @@ def stats(db: Database, as_of: datetime) -> Metrics:
 
 def numbers(db: Database) -> dict[str, int]:
     with db.read_scope() as s:
-        return {d.name: d.number for d in PipelineService(s, T).list_deals()}
+        return {d.name: d.number for d in service_in(s, T).list_deals()}
 
 
 def test_metrics_match_hand_computed_values(db: Database) -> None:
@@ -193,7 +194,7 @@ def test_metrics_looking_back_rebuild_the_open_pipeline_from_history(db: Databas
 
 def test_empty_team_has_null_rates_not_errors(db: Database, clock: FrozenClock) -> None:
     with db.session_scope() as s:
-        PipelineService(s, T, clock=clock).stages()
+        service_in(s, T, clock=clock).stages()
     m = stats(db, clock.now)
     assert m.win_rate is None
     assert m.avg_won_amount is None
@@ -226,7 +227,7 @@ def test_metric_invariants_on_random_pipelines(db: Database, script: list) -> No
         clock.advance(hours=hours)
         try:
             with db.session_scope() as s:
-                p = PipelineService(s, team, clock=clock)
+                p = service_in(s, team, clock=clock)
                 if kind == "create":
                     p.create("Deal", actor=U, amount=Money(Decimal(amount), currency), stage=stage)
                 elif kind == "move":
@@ -242,7 +243,7 @@ def test_metric_invariants_on_random_pipelines(db: Database, script: list) -> No
         except PipebotError:
             pass  # refusals (closed deal, same stage, unknown number) are part of a random walk
     with db.session_scope() as s:
-        p = PipelineService(s, team, clock=clock)
+        p = service_in(s, team, clock=clock)
         p.set_rate("USD", Decimal("0.9"))
     with db.read_scope() as s:
         m = compute(s, team, as_of=clock.now + timedelta(days=1))

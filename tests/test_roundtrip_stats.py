@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from cli.main import main
 from storage.db import Database
 from tests.test_metrics import T, build_fixture
 

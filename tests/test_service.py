@@ -22,6 +22,7 @@ from pipeline.service import NextStep, PipelineService
 from pipeline.types import DealStatus
 from storage.db import Database
 from storage.models import Activity, Deal, StageChange, Team
+from storage.unit_of_work import service_in
 from tests.conftest import FrozenClock
 
 T = "T0001"
@@ -30,7 +31,7 @@ BOB = "U0BOB"
 
 
 def svc(session, clock: FrozenClock, team: str = T) -> PipelineService:
-    return PipelineService(session, team, clock=clock)
+    return service_in(session, team, clock=clock)
 
 
 def count(db: Database, model: type) -> int:

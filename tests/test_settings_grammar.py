@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from handlers.commands import admin_grammar as g
 from pipeline.errors import InvalidInput
 from pipeline.schemas import StageOut
-from pipeline.service import PipelineService
 from pipeline.windows import parse_window
 from storage.db import Database
+from storage.unit_of_work import service_in
 from tests.conftest import FrozenClock
 
 NOW = datetime(2026, 11, 27, 10, tzinfo=UTC)
@@ -152,14 +152,14 @@ def test_windows_fail_only_with_invalid_input(text: str) -> None:
 
 def test_settings_setters_store_canonical_values(db: Database, clock: FrozenClock) -> None:
     with db.session_scope() as s:
-        p = PipelineService(s, "T0SET", clock=clock)
+        p = service_in(s, "T0SET", clock=clock)
         p.set_channel("C0SALES")
         assert p.set_admins(["U0A", "U0B", "U0A"]) == ["U0A", "U0B"]
         assert p.set_reminders("8:30 Monday,Wednesday,Friday") == "08:30 mon,wed,fri"
         assert p.set_reminder_mode("both") == "channel+dm"
         assert p.set_digest("friday 4pm") == "fri 16:00"
     with db.read_scope() as s:
-        team = PipelineService(s, "T0SET", clock=clock).team_out()
+        team = service_in(s, "T0SET", clock=clock).team_out()
     assert (team.channel_id, team.admins) == ("C0SALES", ["U0A", "U0B"])
     assert (team.reminders, team.reminder_mode, team.digest) == (
         "08:30 mon,wed,fri",
@@ -170,7 +170,7 @@ def test_settings_setters_store_canonical_values(db: Database, clock: FrozenCloc
 
 def test_settings_setters_refuse_bad_values(db: Database, clock: FrozenClock) -> None:
     with db.session_scope() as s:
-        p = PipelineService(s, "T0SET", clock=clock)
+        p = service_in(s, "T0SET", clock=clock)
         for bad in (
             lambda: p.set_channel("D0ALICE"),
             lambda: p.set_channel("sales"),

@@ -38,6 +38,7 @@ from storage.models import (
     StageChange,
     Team,
 )
+from storage.unit_of_work import service_in
 from tests.conftest import FrozenClock
 
 T = "T0SOURCE"
@@ -52,7 +53,7 @@ Mutation = Callable[[Data], Any]
 
 def op(db: Database, clock: FrozenClock, fn: Callable[[PipelineService], object]) -> None:
     with db.session_scope() as s:
-        fn(PipelineService(s, T, clock=clock))
+        fn(service_in(s, T, clock=clock))
 
 
 def build_team(db: Database, clock: FrozenClock) -> None:
@@ -245,7 +246,7 @@ def test_replace_keeps_numbers_unique_and_services_see_the_new_state(
     smaller["deals"] = smaller["deals"][:1]
     smaller["next_number"] = 2
     with db.session_scope() as s:
-        service = PipelineService(s, T, clock=clock)
+        service = service_in(s, T, clock=clock)
         assert len(service.list_deals()) == 4
         import_team(s, T, smaller, replace=True)
         # The session's cached team and stages were reloaded after the bulk writes.
@@ -258,7 +259,7 @@ def test_a_minimal_hand_written_file_imports_with_defaults(
     db: Database, clock: FrozenClock
 ) -> None:
     with db.session_scope() as s:
-        existing = PipelineService(s, T2, clock=clock)
+        existing = service_in(s, T2, clock=clock)
         existing.set_admins([BOB])
         existing.set_channel("C0DEALS")
         existing.set_rate("GBP", Decimal("1.15"))
@@ -617,13 +618,13 @@ Oscorp;900;GBP;Lead;lost;U0BOB;2026-10-04 10:00:00;;2026-10-30 11:00:00;Too expe
 
 def test_csv_import_reads_a_hubspot_export(db: Database, clock: FrozenClock) -> None:
     with db.session_scope() as s:
-        PipelineService(s, T, clock=clock).create("Existing", actor=ALICE)
+        service_in(s, T, clock=clock).create("Existing", actor=ALICE)
     with db.session_scope() as s:
         result = import_csv(s, T, HUBSPOT, actor=ALICE, default_currency="EUR", clock=clock)
     assert (result.deals, result.first_number, result.last_number) == (4, 2, 5)
     assert result.stage_changes == 6
     with db.read_scope() as s:
-        p = PipelineService(s, T, clock=clock)
+        p = service_in(s, T, clock=clock)
         acme, globex, initech, umbrella = (p.detail(f"#{n}") for n in range(2, 6))
     assert (acme.name, acme.amount, acme.currency, acme.stage) == (
         "Acme Corp",
@@ -652,16 +653,16 @@ def test_csv_import_reads_a_hubspot_export(db: Database, clock: FrozenClock) -> 
         date(2026, 12, 1),
     )
     with db.session_scope() as s:
-        assert PipelineService(s, T, clock=clock).create("Next", actor=ALICE).number == 6
+        assert service_in(s, T, clock=clock).create("Next", actor=ALICE).number == 6
 
 
 def test_csv_import_reads_a_pipedrive_export(db: Database, clock: FrozenClock) -> None:
     with db.session_scope() as s:
-        PipelineService(s, T, clock=clock).set_timezone("Europe/Paris")
+        service_in(s, T, clock=clock).set_timezone("Europe/Paris")
     with db.session_scope() as s:
         import_csv(s, T, PIPEDRIVE, actor=ALICE, default_currency="EUR", clock=clock)
     with db.read_scope() as s:
-        p = PipelineService(s, T, clock=clock)
+        p = service_in(s, T, clock=clock)
         stark, wayne, oscorp = (p.detail(f"#{n}") for n in range(1, 4))
     assert (stark.amount, stark.currency, stark.stage, stark.status) == (
         Decimal("12500.50"),
@@ -681,14 +682,14 @@ def test_csv_import_reads_a_pipedrive_export(db: Database, clock: FrozenClock) -
 
 def test_csv_import_with_replace_deletes_the_deals_first(db: Database, clock: FrozenClock) -> None:
     with db.session_scope() as s:
-        PipelineService(s, T, clock=clock).create("Old", actor=ALICE)
+        service_in(s, T, clock=clock).create("Old", actor=ALICE)
     with db.session_scope() as s:
         result = import_csv(
             s, T, "name\nNew\n", actor=ALICE, default_currency="EUR", replace=True, clock=clock
         )
     assert (result.replaced, result.first_number) == (1, 2)
     with db.read_scope() as s:
-        assert [d.name for d in PipelineService(s, T, clock=clock).list_deals()] == ["New"]
+        assert [d.name for d in service_in(s, T, clock=clock).list_deals()] == ["New"]
 
 
 CSV_ERRORS: list[tuple[str, str, list[str]]] = [
@@ -743,7 +744,7 @@ def test_bad_csv_names_row_column_and_value_and_writes_nothing(
     db: Database, clock: FrozenClock, text: str, expected: list[str]
 ) -> None:
     with db.session_scope() as s:
-        PipelineService(s, T, clock=clock).create("Existing", actor=ALICE)
+        service_in(s, T, clock=clock).create("Existing", actor=ALICE)
     before = counts(db)
     with pytest.raises(PipebotError) as err, db.session_scope() as s:
         import_csv(s, T, text, actor=ALICE, default_currency="EUR", clock=clock)
@@ -753,7 +754,7 @@ def test_bad_csv_names_row_column_and_value_and_writes_nothing(
     assert err.value.example
     assert counts(db) == before
     with db.session_scope() as s:
-        assert PipelineService(s, T, clock=clock).create("Next", actor=ALICE).number == 2
+        assert service_in(s, T, clock=clock).create("Next", actor=ALICE).number == 2
 
 
 def test_csv_import_refuses_a_bad_actor(db: Database, clock: FrozenClock) -> None:
@@ -796,7 +797,7 @@ def test_random_names_and_amounts_survive_a_round_trip(
     n = next(_teams)
     source, target = f"TH{n}", f"TI{n}"
     with db.session_scope() as s:
-        p = PipelineService(s, source, clock=clock)
+        p = service_in(s, source, clock=clock)
         for name, amount, currency in deals:
             p.create(name, actor=ALICE, amount=None if amount is None else Money(amount, currency))
     first = export(db, source)

@@ -10,8 +10,6 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from bot.views.charts import render_digest_chart
-from bot.views.digest import DigestMessage, build_digest
 from pipeline.digest import (
     Amounts,
     Bottleneck,
@@ -29,6 +27,8 @@ from sandbox.blockkit import validate_blocks
 from storage.db import Database
 from tests.test_digest import NOW, build_week, digest
 from tests.test_forecast import Builder
+from views.charts import render_digest_chart
+from views.digest import DigestMessage, build_digest
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # Every character Slack's mrkdwn or a code block could trip on, in a long name.

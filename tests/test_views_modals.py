@@ -11,10 +11,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.ids import Block
-from bot.views.cards import build_deal_card
-from bot.views.lists import PAGE_SIZE, build_deal_list
-from bot.views.modals import (
+from handlers.views.forms import (
+    FormErrors,
+    blame,
+    read_deal,
+    read_fields,
+    state_values,
+    view_key,
+)
+from pipeline.errors import AlreadyApplied, Conflict, InvalidInput, NotFound
+from pipeline.schemas import DealOut, StageOut
+from pipeline.types import DealStatus
+from sandbox.blockkit import validate_blocks, validate_view
+from views.cards import build_deal_card
+from views.ids import Block
+from views.lists import PAGE_SIZE, build_deal_list
+from views.modals import (
     CardLocation,
     CreatePrefill,
     MessageRef,
@@ -30,19 +42,7 @@ from bot.views.modals import (
     prefill_from_message,
     unformatted,
 )
-from bot.views.refresh import build_deleted_card, card_span, is_whole_card, splice_card
-from handlers.views.forms import (
-    FormErrors,
-    blame,
-    read_deal,
-    read_fields,
-    state_values,
-    view_key,
-)
-from pipeline.errors import AlreadyApplied, Conflict, InvalidInput, NotFound
-from pipeline.schemas import DealOut, StageOut
-from pipeline.types import DealStatus
-from sandbox.blockkit import validate_blocks, validate_view
+from views.refresh import build_deleted_card, card_span, is_whole_card, splice_card
 
 TODAY = date(2026, 11, 27)
 NOW = datetime(2026, 11, 27, 10, tzinfo=UTC)

@@ -9,10 +9,14 @@ from typing import Any
 
 import pytest
 
-from bot.ids import Action
-from bot.views.admin import build_config, build_stages, config_text, stages_text
-from bot.views.home import build_home
-from bot.views.reports import (
+from pipeline.metrics import FunnelStep, Metrics, StageDuration, StageTotals, Totals
+from pipeline.schemas import DealOut, StageOut, TeamOut
+from pipeline.types import DealStatus
+from sandbox.blockkit import validate_blocks, validate_view
+from views.admin import build_config, build_stages, config_text, stages_text
+from views.home import build_home
+from views.ids import Action
+from views.reports import (
     build_pipeline,
     build_stats,
     funnel_lines,
@@ -20,11 +24,7 @@ from bot.views.reports import (
     pipeline_text,
     stats_text,
 )
-from bot.views.tables import cell, code_sections, table_lines
-from pipeline.metrics import FunnelStep, Metrics, StageDuration, StageTotals, Totals
-from pipeline.schemas import DealOut, StageOut, TeamOut
-from pipeline.types import DealStatus
-from sandbox.blockkit import validate_blocks, validate_view
+from views.tables import cell, code_sections, table_lines
 
 NOW = datetime(2026, 11, 27, 10, tzinfo=UTC)
 TODAY = date(2026, 11, 27)

@@ -6,8 +6,8 @@ import re
 
 from slack_bolt import App
 
-from bot.ids import Action
 from handlers.actions import cards, paging
+from views.ids import Action
 
 
 def register(app: App) -> None:

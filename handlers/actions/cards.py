@@ -10,12 +10,6 @@ from typing import Any
 from slack_bolt import Ack
 from slack_sdk import WebClient
 
-from bot.context import Pipe
-from bot.ids import Overflow
-from bot.views.cards import CardRef, card_text
-from bot.views.history import build_history
-from bot.views.modals import CardLocation
-from bot.views.reminders import REMINDER_BLOCK
 from handlers.common import Request, require_owner_or_admin
 from handlers.surfaces import card_location, note_in_thread, show_card
 from handlers.views import modals
@@ -24,6 +18,12 @@ from pipeline.schemas import DealOut
 from pipeline.service import PipelineService
 from pipeline.stages import next_stage
 from pipeline.types import DealStatus
+from storage.unit_of_work import Pipe
+from views.cards import CardRef, card_text
+from views.history import build_history
+from views.ids import Overflow
+from views.modals import CardLocation
+from views.reminders import REMINDER_BLOCK
 
 SNOOZE_WEEK = 7
 PUSH_DAYS = 7

@@ -7,10 +7,10 @@ from typing import Any
 from slack_bolt import Ack
 from slack_sdk import WebClient
 
-from bot.context import Pipe
 from handlers.commands.deals import list_deals
 from handlers.common import Request
 from pipeline.errors import InvalidInput
+from storage.unit_of_work import Pipe
 
 
 def _replacing(respond: Any) -> Any:

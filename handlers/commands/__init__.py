@@ -8,13 +8,13 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.context import Pipe
-from bot.views.help import HELP_TEXT, build_help
 from handlers.commands import admin, deals, digest, reports
 from handlers.commands.deals import Verb
 from handlers.commands.grammar import first_word
 from handlers.common import Request
 from pipeline.errors import InvalidInput
+from storage.unit_of_work import Pipe
+from views.help import HELP_TEXT, build_help
 
 VERBS: dict[str, Verb] = {**deals.VERBS, **reports.VERBS, **admin.VERBS, **digest.VERBS}
 

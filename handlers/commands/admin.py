@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.views.admin import build_config, build_stages, config_text, stages_text
-from bot.views.common import esc
 from handlers.commands import admin_grammar as grammar
 from handlers.commands.deals import Verb
 from handlers.commands.grammar import first_word
@@ -13,6 +11,8 @@ from handlers.common import Request, require_admin
 from pipeline.errors import InvalidInput
 from pipeline.schedule import REMINDERS_EXAMPLE
 from pipeline.service import PipelineService
+from views.admin import build_config, build_stages, config_text, stages_text
+from views.common import esc
 
 # A change applies itself inside the admin's transaction and says what it did.
 Change = Callable[[Request, PipelineService, str], str]

@@ -6,12 +6,9 @@ import re
 from collections.abc import Callable
 from datetime import date
 
-from bot.messaging import post_card
-from bot.views.cards import build_deal_card, card_text
-from bot.views.history import build_history
-from bot.views.lists import PAGE_SIZE, build_deal_list
 from handlers.commands.grammar import mention_of, parse_add, split_next, take_ref
 from handlers.common import Request, require_owner_or_admin
+from handlers.messaging import post_card
 from handlers.views.modals import open_create_modal, open_lost_modal
 from pipeline.dates import parse_date
 from pipeline.errors import InvalidInput
@@ -19,6 +16,9 @@ from pipeline.money import Money, parse_amount
 from pipeline.schemas import DealOut, StageOut
 from pipeline.service import NextStep, PipelineService
 from pipeline.types import ActivityKind, DealStatus
+from views.cards import build_deal_card, card_text
+from views.history import build_history
+from views.lists import PAGE_SIZE, build_deal_list
 
 Verb = Callable[[Request, str], None]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bot.views.digest import build_digest
 from handlers.commands.deals import Verb
 from handlers.commands.grammar import first_word
 from handlers.common import Request, require_admin
@@ -11,6 +10,7 @@ from pipeline.digest import collect_digest
 from pipeline.errors import InvalidInput, Refused
 from scheduler.jobs import digest_posts
 from scheduler.sender import Outcome, Sender
+from views.digest import build_digest
 
 MAX_PREVIEW_BLOCKS = 48
 

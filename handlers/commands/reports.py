@@ -6,7 +6,6 @@ import csv
 import io
 from datetime import datetime
 
-from bot.views.reports import build_pipeline, build_stats, pipeline_text, stats_text
 from handlers.commands.deals import Verb
 from handlers.common import Request
 from pipeline.errors import InvalidInput
@@ -14,6 +13,7 @@ from pipeline.metrics import Metrics, compute
 from pipeline.service import PipelineService
 from pipeline.transfer import export_csv
 from pipeline.windows import parse_window
+from views.reports import build_pipeline, build_stats, pipeline_text, stats_text
 
 # Excel reads a UTF-8 CSV as its legacy code page unless the file starts with a BOM.
 BOM = "\ufeff"

@@ -7,10 +7,10 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.context import Pipe
-from bot.views.home import build_home
 from pipeline.metrics import compute
 from pipeline.types import DealStatus
+from storage.unit_of_work import Pipe
+from views.home import build_home
 
 # More open deals than this for one person is a list to page through, not a home.
 MAX_MINE = 500

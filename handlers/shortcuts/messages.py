@@ -7,11 +7,11 @@ from typing import Any
 from slack_bolt import Ack
 from slack_sdk import WebClient
 
-from bot.context import Pipe
-from bot.views.modals import MessageRef, message_text, prefill_from_message
 from handlers.common import Request
 from handlers.views.modals import open_create_modal, open_log_to_deal_modal
 from pipeline.errors import AlreadyApplied
+from storage.unit_of_work import Pipe
+from views.modals import MessageRef, message_text, prefill_from_message
 
 
 def _request(shortcut: dict[str, Any], client: WebClient, pipe: Pipe) -> Request:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.ids import Callback
 from handlers.views import submissions
+from views.ids import Callback
 
 
 def register(app: App) -> None:

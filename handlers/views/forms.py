@@ -13,10 +13,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.ids import Block
 from pipeline.errors import AlreadyApplied, PipebotError
 from pipeline.money import Money, parse_amount
 from pipeline.service import NextStep
+from views.ids import Block
 
 # Domain errors name the field they are about; the modal shows them on that input.
 FIELD_BLOCKS: dict[str, Block] = {

@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from bot.views.modals import (
+from handlers.common import Request
+from pipeline.errors import InvalidInput
+from pipeline.schemas import DealOut
+from pipeline.types import DealStatus
+from views.modals import (
     CardLocation,
     CreatePrefill,
     MessageRef,
@@ -17,10 +21,6 @@ from bot.views.modals import (
     build_lost_modal,
     build_snooze_modal,
 )
-from handlers.common import Request
-from pipeline.errors import InvalidInput
-from pipeline.schemas import DealOut
-from pipeline.types import DealStatus
 
 SNOOZE_DAYS = 3
 LOG_TO_DEAL_CHOICES = 100

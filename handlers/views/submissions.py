@@ -16,10 +16,6 @@ from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.context import Pipe
-from bot.ids import Block
-from bot.views.common import clip, esc
-from bot.views.modals import MessageRef, ModalMeta
 from handlers.common import require_owner_or_admin
 from handlers.surfaces import after_change, post_new_card, tell_user
 from handlers.views.forms import (
@@ -36,6 +32,10 @@ from pipeline.errors import AlreadyApplied
 from pipeline.schemas import DealOut
 from pipeline.service import PipelineService
 from pipeline.types import ActivityKind
+from storage.unit_of_work import Pipe
+from views.common import clip, esc
+from views.ids import Block
+from views.modals import MessageRef, ModalMeta
 
 logger = logging.getLogger("pipebot")
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pipeline.schemas import ActivityOut
-from pipeline.service import PipelineService
 from pipeline.types import ActivityKind
+from storage.unit_of_work import service_in
 from tests.browser.conftest import ALICE, BOB, SALES, Running, chromium_path
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def card_ts(ws: Running, name: str) -> str:
 def activities(ws: Running, number: int) -> list[ActivityOut]:
     """A deal's logged activities, straight from the database."""
     with ws.demo.db.read_scope() as session:
-        deal = PipelineService(session, "T0DEMO", clock=ws.demo.clock).detail(f"#{number}")
+        deal = service_in(session, "T0DEMO", clock=ws.demo.clock).detail(f"#{number}")
     return [a for a in deal.activities if a.kind != ActivityKind.NOTE]
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.cli import CliError, main
-from bot.demo import database_url, loopback
+from cli.demo import database_url, loopback
+from cli.main import CliError, main
 from storage.db import Database
 from storage.models import Deal
 from tests.browser.conftest import ALICE, SALES, Running
@@ -81,7 +81,7 @@ def test_other_host_names_and_non_json_posts_are_refused(ws: Running) -> None:
 
 @contextmanager
 def demo_process(cwd: Path, *args: str) -> Iterator[str]:
-    """`python -m bot demo --port 0 ...` in `cwd`; yields its URL, then stops it with Ctrl-C."""
+    """`python -m cli demo --port 0 ...` in `cwd`; yields its URL, then stops it with Ctrl-C."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -89,7 +89,7 @@ def demo_process(cwd: Path, *args: str) -> Iterator[str]:
     }
     env["PYTHONPATH"] = str(ROOT)
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "demo", "--port", "0", "--no-scheduler", *args],
+        [sys.executable, "-m", "cli", "demo", "--port", "0", "--no-scheduler", *args],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,

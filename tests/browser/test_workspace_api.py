@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from pipeline.service import PipelineService
 from sandbox import workspace
 from sandbox.payloads import sign
+from storage.unit_of_work import service_in
 from tests.browser.conftest import ALICE, BOB, SALES, Running
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -298,7 +298,7 @@ def test_a_modal_submission_with_errors_shows_them_then_a_fix_closes_it(ws: Runn
     assert ws.state()["modal"] is None
     ws.wait(lambda: cards(ws)[-1]["edited"])
     with ws.demo.db.read_scope() as session:
-        deal = PipelineService(session, "T0DEMO", clock=ws.demo.clock).detail("#1")
+        deal = service_in(session, "T0DEMO", clock=ws.demo.clock).detail("#1")
     assert [(a.kind.value, a.text) for a in deal.activities] == [("meeting", "Demo with their CTO")]
 
 

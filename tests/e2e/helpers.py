@@ -8,10 +8,10 @@ from typing import Any
 
 from pipeline.errors import NotFound
 from pipeline.schemas import DealDetail
-from pipeline.service import PipelineService
 from sandbox.blockkit import block_elements
 from sandbox.payloads import FORM, Delivery, action_for, block_actions, encode_interaction
 from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_TEAM_ID, DEFAULT_USER, Message, View
+from storage.unit_of_work import service_in
 from tests.e2e.conftest import Bot
 
 ALICE = DEFAULT_USER
@@ -43,7 +43,7 @@ def detail(bot: Bot, number: int, team: str = DEFAULT_TEAM_ID) -> DealDetail | N
     """A deal and its history straight from the database (None when it does not exist)."""
     with bot.db.read_scope() as session:
         try:
-            return PipelineService(session, team, clock=bot.clock).detail(f"#{number}")
+            return service_in(session, team, clock=bot.clock).detail(f"#{number}")
         except NotFound:
             return None
 

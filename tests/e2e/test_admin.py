@@ -13,6 +13,7 @@ from sqlalchemy import select
 from pipeline.service import PipelineService
 from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_TEAM_ID, DEFAULT_USER, Ephemeral
 from storage.models import Rate, Stage, Team
+from storage.unit_of_work import service_in
 from tests.e2e.conftest import Bot
 
 ALICE = DEFAULT_USER  # a Slack workspace admin in the fake
@@ -22,7 +23,7 @@ CAROL = "U0CAROL"
 
 def write(bot: Bot, change: Callable[[PipelineService], Any]) -> Any:
     with bot.db.session_scope() as s:
-        return change(PipelineService(s, DEFAULT_TEAM_ID, clock=bot.clock))
+        return change(service_in(s, DEFAULT_TEAM_ID, clock=bot.clock))
 
 
 def say(bot: Bot, user: str, text: str) -> Ephemeral:

@@ -7,13 +7,12 @@ from decimal import Decimal
 
 from slack_sdk import WebClient
 
-from bot.views.cards import build_deal_card, card_text
 from handlers.actions.cards import pushed_close_date
-from pipeline.service import PipelineService
 from pipeline.types import DealStatus
 from sandbox.blockkit import block_elements
 from sandbox.payloads import Delivery
 from sandbox.slack_api import DEFAULT_TEAM_ID
+from storage.unit_of_work import service_in
 from tests.e2e.conftest import Bot
 from tests.e2e.helpers import (
     ALICE,
@@ -31,6 +30,7 @@ from tests.e2e.helpers import (
     thread_texts,
     wait,
 )
+from views.cards import build_deal_card, card_text
 
 CAROL = "U0CAROL"
 TODAY = date(2026, 11, 27)
@@ -284,7 +284,7 @@ def test_an_ephemeral_card_is_replaced_in_place(bot: Bot) -> None:
 
 def test_a_card_in_app_home_applies_the_click_and_republishes_home(bot: Bot) -> None:
     with bot.db.session_scope() as session:
-        service = PipelineService(session, DEFAULT_TEAM_ID, clock=bot.clock)
+        service = service_in(session, DEFAULT_TEAM_ID, clock=bot.clock)
         deal = service.create("Home Deal", actor=ALICE)
         stages, today = service.stages(), service.today()
     client = WebClient(token="xoxb-test", base_url=bot.fake.api_url)
@@ -304,7 +304,7 @@ def test_a_card_in_app_home_applies_the_click_and_republishes_home(bot: Bot) -> 
 
 def test_list_paging_replaces_the_page(bot: Bot) -> None:
     with bot.db.session_scope() as session:
-        service = PipelineService(session, DEFAULT_TEAM_ID, clock=bot.clock)
+        service = service_in(session, DEFAULT_TEAM_ID, clock=bot.clock)
         for i in range(12):
             service.create(f"Deal {i:02d}", actor=ALICE)
     bot.slack.command(ALICE, "list")

@@ -6,9 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from decimal import Decimal
 
-from pipeline.service import PipelineService
 from pipeline.types import DealStatus
 from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_TEAM_ID
+from storage.unit_of_work import service_in
 from tests.e2e.conftest import Bot
 from tests.e2e.helpers import ALICE, BOB, detail, must, settle, wait
 
@@ -28,7 +28,7 @@ def command(bot: Bot, text: str, user: str = ALICE, channel: str = DEFAULT_CHANN
 
 def seed(bot: Bot) -> None:
     with bot.db.session_scope() as s:
-        p = PipelineService(s, DEFAULT_TEAM_ID, clock=bot.clock)
+        p = service_in(s, DEFAULT_TEAM_ID, clock=bot.clock)
         p.create("Acme Corp", actor=ALICE, stage="demo")
         p.create("Beta", actor=BOB)
 
@@ -136,7 +136,7 @@ def test_log_next_assign_delete(bot: Bot) -> None:
 def test_list_filters_and_pages_within_block_kit_limits(bot: Bot) -> None:
     bot.clock.advance(days=-30)
     with bot.db.session_scope() as s:
-        p = PipelineService(s, DEFAULT_TEAM_ID, clock=bot.clock)
+        p = service_in(s, DEFAULT_TEAM_ID, clock=bot.clock)
         for i in range(30):
             p.create(f"Deal {i:02d} " + "y" * 180, actor=ALICE if i % 3 else BOB, stage="demo")
     bot.clock.advance(days=30)
@@ -160,14 +160,14 @@ def test_list_filters_and_pages_within_block_kit_limits(bot: Bot) -> None:
 
 def test_commands_from_another_team_see_nothing_of_this_one(bot: Bot) -> None:
     with bot.db.session_scope() as s:
-        PipelineService(s, "T0OTHER", clock=bot.clock).create("Secret", actor=BOB)
+        service_in(s, "T0OTHER", clock=bot.clock).create("Secret", actor=BOB)
     command(bot, "show #1")
     wait(bot, lambda: "There is no deal #1" in ephemeral_text(bot))
     command(bot, "won Secret")
     wait(bot, lambda: "No deal's name starts with" in ephemeral_text(bot))
     settle(bot, 0.2)
     with bot.db.read_scope() as s:
-        assert PipelineService(s, "T0OTHER").find("#1").status == DealStatus.OPEN
+        assert service_in(s, "T0OTHER").find("#1").status == DealStatus.OPEN
 
 
 def test_a_burst_of_commands_is_acked_while_slack_is_slow(bot: Bot) -> None:
@@ -188,7 +188,7 @@ def test_a_slow_database_still_acks_in_time(bot: Bot) -> None:
     seed(bot)
     # Hold SQLite's write lock (or a PostgreSQL row lock) for 4 s while the command arrives.
     with bot.db.session_scope() as s:
-        PipelineService(s, DEFAULT_TEAM_ID, clock=bot.clock).log_activity(
+        service_in(s, DEFAULT_TEAM_ID, clock=bot.clock).log_activity(
             1, "note", "holding the lock", actor=ALICE
         )
         delivery = bot.slack.command(ALICE, "move #1 proposal")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pipeline.service import PipelineService
 from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_TEAM_ID
+from storage.unit_of_work import service_in
 from tests.e2e.conftest import Bot
 from tests.e2e.helpers import ALICE, BOB, wait
 
@@ -14,7 +14,7 @@ def ephemerals(bot: Bot, user: str) -> str:
 
 def test_preview_is_private_and_send_is_for_admins(bot: Bot) -> None:
     with bot.db.session_scope() as s:
-        p = PipelineService(s, DEFAULT_TEAM_ID, clock=bot.clock)
+        p = service_in(s, DEFAULT_TEAM_ID, clock=bot.clock)
         p.set_channel(DEFAULT_CHANNEL)
         p.create("Acme", actor=ALICE)
     bot.slack.command(BOB, "digest preview")

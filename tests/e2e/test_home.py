@@ -10,12 +10,12 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from bot.context import Pipe
 from handlers.events.home import publish_home
 from pipeline.money import Money
 from pipeline.service import NextStep, PipelineService, TeamDefaults
 from sandbox.payloads import app_home_opened_event
 from sandbox.slack_api import DEFAULT_TEAM_ID, DEFAULT_USER, View
+from storage.unit_of_work import Pipe, service_in
 from tests.e2e.conftest import TOKEN, Bot
 
 ALICE = DEFAULT_USER
@@ -24,7 +24,7 @@ BOB = "U0BOB"
 
 def write(bot: Bot, change: Callable[[PipelineService], Any]) -> Any:
     with bot.db.session_scope() as s:
-        return change(PipelineService(s, DEFAULT_TEAM_ID, clock=bot.clock))
+        return change(service_in(s, DEFAULT_TEAM_ID, clock=bot.clock))
 
 
 def usd(amount: int) -> Money:

@@ -8,11 +8,11 @@ from datetime import date, timedelta
 
 from bot.app import build_client
 from bot.settings import Settings
-from pipeline.service import PipelineService
 from pipeline.types import DealStatus
 from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_TEAM_ID
 from scheduler.runner import Runner
 from scheduler.sender import Outcome, Pacer
+from storage.unit_of_work import service_in
 from tests.e2e.conftest import TOKEN, Bot
 from tests.e2e.helpers import ALICE, must, wait
 
@@ -30,7 +30,7 @@ def post_reminder(bot: Bot) -> str:
     start = bot.clock.now
     bot.clock.now = start - timedelta(days=30)
     with bot.db.session_scope() as s:
-        p = PipelineService(s, DEFAULT_TEAM_ID, clock=bot.clock)
+        p = service_in(s, DEFAULT_TEAM_ID, clock=bot.clock)
         p.set_channel(DEFAULT_CHANNEL)
         p.set_reminders("09:00 daily")
         p.create("Quiet One", actor=ALICE, close_date=date(2026, 12, 10))

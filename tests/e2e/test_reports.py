@@ -13,6 +13,7 @@ from pipeline.money import Money
 from pipeline.service import PipelineService
 from pipeline.transfer import export_csv
 from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_TEAM_ID, DEFAULT_USER, Ephemeral
+from storage.unit_of_work import service_in
 from tests.e2e.conftest import Bot
 
 ALICE = DEFAULT_USER
@@ -26,7 +27,7 @@ def usd(amount: int) -> Money:
 def write(bot: Bot, change: Callable[[PipelineService], Any]) -> Any:
     """Change the pipeline directly, as an earlier command would have."""
     with bot.db.session_scope() as s:
-        return change(PipelineService(s, DEFAULT_TEAM_ID, clock=bot.clock))
+        return change(service_in(s, DEFAULT_TEAM_ID, clock=bot.clock))
 
 
 def answer(bot: Bot, user: str = ALICE, count: int = 1) -> Ephemeral:

@@ -18,12 +18,12 @@ import pytest
 from slack_bolt import BoltRequest
 
 from bot.app import build_app
-from bot.cli import main
 from bot.settings import get_settings
-from pipeline.service import PipelineService
+from cli.main import main
 from sandbox.payloads import SlackClientSimulator
 from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_USER, FakeSlackServer
 from storage.db import Database
+from storage.unit_of_work import service_in
 from tests.e2e.conftest import SECRET, TOKEN, bot_settings
 
 
@@ -101,7 +101,7 @@ def test_pipebot_run_serves_slack_over_http(
         bad = slack.post(slack.url, b"token=x&text=add%20Evil", slack_form(), secret="wrong")
         assert bad.status == 401
         with db.read_scope() as s:
-            assert [d.name for d in PipelineService(s, "T0DEMO").list_deals()] == ["Acme Corp"]
+            assert [d.name for d in service_in(s, "T0DEMO").list_deals()] == ["Acme Corp"]
     finally:
         process.terminate()
         process.wait(timeout=15)
@@ -130,10 +130,10 @@ def test_a_stop_right_after_the_ack_still_finishes_the_work(
     [card] = fake_server.fake.messages(DEFAULT_CHANNEL)
     assert "#1 Acme Corp" in card.text
     with db.read_scope() as s:
-        assert [d.name for d in PipelineService(s, "T0DEMO").list_deals()] == ["Acme Corp"]
+        assert [d.name for d in service_in(s, "T0DEMO").list_deals()] == ["Acme Corp"]
 
 
-PIPEBOT_RUN = [sys.executable, "-m", "bot", "run", "--http", "--no-scheduler"]
+PIPEBOT_RUN = [sys.executable, "-m", "cli", "run", "--http", "--no-scheduler"]
 
 
 def start_http(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
@@ -173,7 +173,7 @@ def test_jobs_run_posts_once_and_force_posts_again(
 ) -> None:
     at = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)  # a Tuesday, after 09:00
     with db.session_scope() as s:
-        p = PipelineService(s, "T0DEMO", clock=lambda: at - timedelta(days=40))
+        p = service_in(s, "T0DEMO", clock=lambda: at - timedelta(days=40))
         p.set_channel(DEFAULT_CHANNEL)
         p.create("Sleepy Co", actor=DEFAULT_USER)
     args = ["jobs", "run", "reminders", "--team", "T0DEMO", "--at", at.isoformat()]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from pipeline.service import PipelineService
 from pipeline.types import ActivityKind
 from sandbox.slack_api import DEFAULT_TEAM_ID, View
+from storage.unit_of_work import service_in
 from tests.e2e.conftest import Bot
 from tests.e2e.helpers import (
     ALICE,
@@ -43,7 +43,7 @@ def seed(bot: Bot, *names: str) -> None:
     for name in names:
         bot.clock.advance(minutes=1)
         with bot.db.session_scope() as session:
-            PipelineService(session, DEFAULT_TEAM_ID, clock=bot.clock).create(name, actor=ALICE)
+            service_in(session, DEFAULT_TEAM_ID, clock=bot.clock).create(name, actor=ALICE)
 
 
 # ---------------------------------------------------------------------- deal_from_message
@@ -133,7 +133,7 @@ def test_log_to_deal_on_a_deal_deleted_meanwhile_says_so(bot: Bot) -> None:
     seed(bot, "Acme")
     _, view = run_shortcut(bot, "hello", "log_to_deal")
     with bot.db.session_scope() as session:
-        PipelineService(session, DEFAULT_TEAM_ID, clock=bot.clock).delete(1, actor=ALICE)
+        service_in(session, DEFAULT_TEAM_ID, clock=bot.clock).delete(1, actor=ALICE)
     submit_and_wait(bot, ALICE, {"deal": "1"}, view.id)
     assert view_errors(bot, view.id) == {"deal": "There is no deal #1."}
 

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from pipeline.service import PipelineService
 from sandbox.payloads import app_home_opened_event
 from sandbox.slack_api import (
     DEFAULT_CHANNEL,
@@ -31,13 +30,14 @@ from sandbox.socket_mode import (
     command_payload,
 )
 from storage.db import Database
+from storage.unit_of_work import service_in
 from tests.e2e.conftest import SECRET, TOKEN
 
 BOOT_TIMEOUT = 60.0
 
 
 class Bot:
-    """`python -m bot run --no-scheduler` in Socket Mode, talking to the fake."""
+    """`python -m cli run --no-scheduler` in Socket Mode, talking to the fake."""
 
     def __init__(self, fake: FakeSlack, process: subprocess.Popen[str], log: Path) -> None:
         self.fake = fake
@@ -94,7 +94,7 @@ def bot(db: Database, fake_server: FakeSlackServer, tmp_path: Path) -> Iterator[
     log = tmp_path / "pipebot.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run", "--no-scheduler"],
+            [sys.executable, "-m", "cli", "run", "--no-scheduler"],
             env=env,
             cwd=tmp_path,  # so no developer's .env file is read
             stdout=out,
@@ -118,7 +118,7 @@ def deal_cards(fake: FakeSlack) -> list[Message]:
 
 def stages(db: Database) -> dict[str, str]:
     with db.read_scope() as session:
-        return {d.name: d.stage for d in PipelineService(session, DEFAULT_TEAM_ID).list_deals()}
+        return {d.name: d.stage for d in service_in(session, DEFAULT_TEAM_ID).list_deals()}
 
 
 def test_pipebot_run_serves_commands_clicks_and_events_over_socket_mode(

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from pipeline.money import Money
-from pipeline.service import PipelineService
 from sandbox.blockkit import validate_blocks
 from sandbox.slack_api import DEFAULT_CHANNEL
 from scheduler.sender import Outcome
+from storage.unit_of_work import service_in
 from tests.scheduler.conftest import Harness
 
 T = "T0DEMO"
@@ -19,14 +19,14 @@ MONDAY_9 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 def setup_team(h: Harness) -> None:
     h.clock.now = MONDAY_9 - timedelta(days=10)
     with h.db.session_scope() as s:
-        p = PipelineService(s, T, clock=h.clock)
+        p = service_in(s, T, clock=h.clock)
         p.set_channel(DEFAULT_CHANNEL)
         p.set_reminders("off")
         p.create("Acme", actor="U0ALICE", amount=Money(Decimal(50_000), "USD"), stage="demo")
         p.create("Beta", actor="U0BOB", amount=Money(Decimal(20_000), "USD"))
     h.clock.now = MONDAY_9 - timedelta(days=3)
     with h.db.session_scope() as s:
-        p = PipelineService(s, T, clock=h.clock)
+        p = service_in(s, T, clock=h.clock)
         p.win("Acme", actor="U0ALICE")
         p.create("Gamma", actor="U0BOB", amount=Money(Decimal(9_000), "USD"))
     h.clock.now = MONDAY_9

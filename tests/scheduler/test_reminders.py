@@ -11,12 +11,13 @@ from sqlalchemy import func, select
 
 from pipeline.metrics import compute
 from pipeline.money import Money
-from pipeline.service import NextStep, PipelineService
+from pipeline.service import NextStep
 from sandbox.blockkit import validate_blocks
 from sandbox.slack_api import DEFAULT_CHANNEL
 from scheduler.sender import Outcome
 from storage.db import Database
 from storage.models import Delivery
+from storage.unit_of_work import service_in
 from tests.scheduler.conftest import Harness
 
 T = "T0DEMO"
@@ -28,7 +29,7 @@ def setup_team(h: Harness, *, tz: str = "UTC", reminders: str = "09:00 mon-fri")
     start = h.clock.now
     h.clock.now = start - timedelta(days=30)
     with h.db.session_scope() as s:
-        p = PipelineService(s, T, clock=h.clock)
+        p = service_in(s, T, clock=h.clock)
         p.set_channel(DEFAULT_CHANNEL)
         p.set_digest("off")
         p.set_timezone(tz)
@@ -42,7 +43,7 @@ def setup_team(h: Harness, *, tz: str = "UTC", reminders: str = "09:00 mon-fri")
         p.create("Slipping Ltd", actor=BOB, close_date=date(2026, 11, 25))
     h.clock.now = start - timedelta(days=1)
     with h.db.session_scope() as s:
-        p = PipelineService(s, T, clock=h.clock)
+        p = service_in(s, T, clock=h.clock)
         p.create("Fresh", actor=ALICE)
         p.log_activity("Late Step", "call", "left a voicemail", actor=BOB)
         p.log_activity("Slipping", "email", "sent terms", actor=BOB)
@@ -86,7 +87,7 @@ def test_reminder_lists_what_metrics_call_due_grouped_by_owner(harness: Harness)
 
 def test_nothing_posted_on_a_day_with_nothing_due(harness: Harness) -> None:
     with harness.db.session_scope() as s:
-        p = PipelineService(s, T, clock=harness.clock)
+        p = service_in(s, T, clock=harness.clock)
         p.set_channel(DEFAULT_CHANNEL)
         p.set_digest("off")
         p.create("Fresh", actor=ALICE)
@@ -99,7 +100,7 @@ def test_nothing_posted_on_a_day_with_nothing_due(harness: Harness) -> None:
 def test_snoozed_deal_stays_quiet_until_its_date(harness: Harness) -> None:
     setup_team(harness)
     with harness.db.session_scope() as s:
-        p = PipelineService(s, T, clock=harness.clock)
+        p = service_in(s, T, clock=harness.clock)
         for ref in ("1", "2", "3"):
             p.snooze(ref, date(2026, 12, 2), actor=ALICE)
     assert harness.runner().tick() == []
@@ -200,14 +201,14 @@ def test_permanent_error_fails_tells_admins_once_and_spares_other_teams(
     setup_team(harness)
     other = "T0OTHER"
     with harness.db.session_scope() as s:
-        p = PipelineService(s, other, clock=harness.clock)
+        p = service_in(s, other, clock=harness.clock)
         p.set_channel("C0GENERAL")
         p.set_digest("off")
         harness.clock.now -= timedelta(days=30)
         p.create("Old deal", actor=BOB)
         harness.clock.now += timedelta(days=30)
     with harness.db.session_scope() as s:
-        PipelineService(s, T, clock=harness.clock).set_channel("C0GONE")
+        service_in(s, T, clock=harness.clock).set_channel("C0GONE")
     outcomes = harness.runner().tick()
     assert sorted(outcomes) == sorted([Outcome.FAILED, Outcome.SENT])
     assert len(harness.fake.messages("C0GENERAL")) == 1
@@ -223,7 +224,7 @@ def test_permanent_error_fails_tells_admins_once_and_spares_other_teams(
 def test_dm_mode_sends_each_owner_their_own(harness: Harness) -> None:
     setup_team(harness)
     with harness.db.session_scope() as s:
-        PipelineService(s, T, clock=harness.clock).set_reminder_mode("channel+dm")
+        service_in(s, T, clock=harness.clock).set_reminder_mode("channel+dm")
     outcomes = harness.runner().tick()
     assert outcomes.count(Outcome.SENT) == 3
     alice = harness.fake.messages(harness.fake.dm_channel(ALICE))
@@ -238,7 +239,7 @@ def test_500_stale_deals_fit_block_kit_limits(harness: Harness) -> None:
     start = harness.clock.now
     harness.clock.now = start - timedelta(days=60)
     with harness.db.session_scope() as s:
-        p = PipelineService(s, T, clock=harness.clock)
+        p = service_in(s, T, clock=harness.clock)
         p.set_channel(DEFAULT_CHANNEL)
         p.set_digest("off")
         for i in range(500):
@@ -272,7 +273,7 @@ def test_nine_am_local_across_dst(
 ) -> None:
     harness.clock.now = datetime.combine(day, datetime.min.time(), UTC) - timedelta(days=40)
     with harness.db.session_scope() as s:
-        p = PipelineService(s, T, clock=harness.clock)
+        p = service_in(s, T, clock=harness.clock)
         p.set_channel(DEFAULT_CHANNEL)
         p.set_digest("off")
         p.set_timezone(tz)
@@ -301,7 +302,7 @@ def test_night_jobs_run_once_on_dst_nights(
 ) -> None:
     harness.clock.now = first_utc - timedelta(days=40)
     with harness.db.session_scope() as s:
-        p = PipelineService(s, T, clock=harness.clock)
+        p = service_in(s, T, clock=harness.clock)
         p.set_channel(DEFAULT_CHANNEL)
         p.set_digest("off")
         p.set_timezone(tz)
@@ -322,7 +323,7 @@ def test_runs_missed_past_their_grace_are_logged_not_posted(
 ) -> None:
     setup_team(harness)
     with harness.db.session_scope() as s:
-        PipelineService(s, T, clock=harness.clock).set_digest("mon 09:00")
+        service_in(s, T, clock=harness.clock).set_digest("mon 09:00")
     # Down from before Monday 09:00 until Thursday 08:00: Monday's to Wednesday's reminders
     # and Monday's digest (2-day grace) are gone; Thursday's reminders are not due yet.
     harness.clock.now = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)

@@ -12,10 +12,10 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.views.common import MAX_HEADER, Blocks, clip, dump, esc, when
-from bot.views.tables import cell, code_sections, table_lines
 from pipeline.metrics import Metrics
 from pipeline.money import Money, format_money
+from views.common import MAX_HEADER, Blocks, clip, dump, esc, when
+from views.tables import cell, code_sections, table_lines
 
 NAME_WIDTH = 24
 # A calibrated win rate this far from the configured probability is worth a look...

@@ -17,10 +17,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.settings import Settings, get_settings
+from cli.common import (
+    CliError,
+    database_url,
+    load_settings,
+    open_database,
+    read_input,
+    write_output,
+)
 from pipeline.clock import utcnow
 from pipeline.dates import DATE_EXAMPLE, parse_date, today_in
 from pipeline.errors import NotFound, PipebotError
@@ -28,10 +34,9 @@ from pipeline.service import TeamDefaults
 from pipeline.transfer import export_csv, export_team, import_csv, import_team
 from storage import migrate
 from storage import repositories as repo
-from storage.db import Database, is_sqlite
 
 if TYPE_CHECKING:
-    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+    from cli.common import Subparsers
 
 EXIT_ERROR = 2
 FORMATS = ("json", "csv")
@@ -39,94 +44,6 @@ FORMATS = ("json", "csv")
 Handler = Callable[[argparse.Namespace], int]
 
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-class CliError(Exception):
-    """A problem outside the domain: a missing file, unreadable input, no usable database."""
-
-    def __init__(self, message: str, *, example: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.example = example
-
-
-# --- shared plumbing ------------------------------------------------------------------------
-
-
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]).upper()
-        raise CliError(f"invalid setting {where}: {first['msg']}") from None
-
-
-def _database_url(args: argparse.Namespace) -> str:
-    # Absent when not given at all: the option's default is SUPPRESS (see build_parser).
-    url: str | None = getattr(args, "database_url", None)
-    if url is None:
-        return _settings().database_url
-    # The same spelling fix Settings applies to DATABASE_URL: hosts hand out postgres:// URLs.
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
-
-
-def _open_database(args: argparse.Namespace) -> Database:
-    """The database, with its schema brought up to date (SQLite) or checked (PostgreSQL)."""
-    url = _database_url(args)
-    try:
-        db = Database(url)
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
-    try:
-        behind = migrate.needs_upgrade(db.engine)
-        if behind and is_sqlite(url):
-            # A local file upgrades itself; a shared server is upgraded on purpose.
-            migrate.upgrade(url)
-    except BaseException:
-        db.dispose()
-        raise
-    if behind and not is_sqlite(url):
-        db.dispose()
-        raise CliError(
-            "The database schema is missing or out of date; upgrade it first.",
-            example="pipebot db upgrade",
-        )
-    return db
-
-
-def _read_input(name: str) -> str:
-    if name == "-":
-        return sys.stdin.read()
-    path = Path(name)
-    try:
-        # utf-8-sig: spreadsheets often start their CSV files with a byte-order mark.
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise CliError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise CliError(f"{name} is a directory, not a file") from None
-    except UnicodeDecodeError:
-        raise CliError(
-            f"{name} is not UTF-8 text; save it as UTF-8 (in a spreadsheet: CSV UTF-8)"
-        ) from None
-    except OSError as exc:
-        raise CliError(f"cannot read {name}: {exc.strerror or exc}") from None
-
-
-def _write_output(text: str, name: str | None) -> None:
-    if name is None or name == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    try:
-        with open(name, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-    except OSError as exc:
-        raise CliError(f"cannot write {name}: {exc.strerror or exc}") from None
 
 
 def _format_of(name: str | None, text: str | None = None) -> str:
@@ -156,7 +73,7 @@ def _add_db(sub: Subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    url = _database_url(args)
+    url = database_url(args)
     migrate.upgrade(url)
     print("The database schema is up to date.")
     return 0
@@ -181,7 +98,7 @@ def _add_export(sub: Subparsers, common: argparse.ArgumentParser) -> None:
 
 def _export(args: argparse.Namespace) -> int:
     fmt = args.format or _format_of(args.output)
-    db = _open_database(args)
+    db = open_database(args)
     try:
         with db.read_scope() as session:
             if fmt == "csv":
@@ -191,7 +108,7 @@ def _export(args: argparse.Namespace) -> int:
                 text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     finally:
         db.dispose()
-    _write_output(text, args.output)
+    write_output(text, args.output)
     return 0
 
 
@@ -234,7 +151,7 @@ def _parse_json(text: str, name: str) -> Any:
 
 
 def _import(args: argparse.Namespace) -> int:
-    text = _read_input(args.file)
+    text = read_input(args.file)
     fmt = args.format or _format_of(args.file, text)
     data: Any = _parse_json(text, args.file) if fmt == "json" else None
     if fmt == "csv" and not args.actor:
@@ -243,13 +160,13 @@ def _import(args: argparse.Namespace) -> int:
             "who also owns the deals that name no owner.",
             example=f"pipebot import {args.file} --team {args.team} --actor U012ABCDEF",
         )
-    db = _open_database(args)
+    db = open_database(args)
     try:
         with db.session_scope() as session:
             if fmt == "json":
                 result = import_team(session, args.team, data, replace=args.replace)
             else:
-                settings = _settings()
+                settings = load_settings()
                 team = repo.get_team(session, args.team)
                 currency = args.currency or (
                     team.currency if team is not None else settings.default_currency
@@ -320,7 +237,7 @@ def _stats(args: argparse.Namespace) -> int:
     # Imported here: the metrics module is heavier and only this command needs it.
     from pipeline import metrics
 
-    db = _open_database(args)
+    db = open_database(args)
     try:
         with db.read_scope() as session:
             team = repo.get_team(session, args.team)
@@ -371,8 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in COMMANDS:
         add(sub, common)
-    # The long-running commands import Bolt and the scheduler; bot.run imports this module.
-    from bot.run import add_commands
+    # The long-running commands import Bolt and the scheduler; cli.run imports this module.
+    from cli.run import add_commands
 
     add_commands(sub, common)
     return parser

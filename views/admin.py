@@ -14,8 +14,6 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.views.common import MAX_FIELD, Blocks, clip, dump, esc, user, when
-from bot.views.tables import cell, code_sections, table_lines
 from pipeline.errors import InvalidInput
 from pipeline.schedule import (
     OFF,
@@ -28,6 +26,8 @@ from pipeline.schedule import (
     parse_reminders,
 )
 from pipeline.schemas import StageOut, TeamOut
+from views.common import MAX_FIELD, Blocks, clip, dump, esc, user, when
+from views.tables import cell, code_sections, table_lines
 
 T = TypeVar("T")
 

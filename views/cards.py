@@ -17,9 +17,10 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.ids import Action, Overflow
-from bot.ids import Block as BlockId
-from bot.views.common import (
+from pipeline.schemas import DealOut, StageOut
+from pipeline.stages import next_stage
+from pipeline.types import DealStatus
+from views.common import (
     Blocks,
     clip,
     day,
@@ -31,9 +32,8 @@ from bot.views.common import (
     user,
     when,
 )
-from pipeline.schemas import DealOut, StageOut
-from pipeline.stages import next_stage
-from pipeline.types import DealStatus
+from views.ids import Action, Overflow
+from views.ids import Block as BlockId
 
 
 @dataclass(frozen=True)

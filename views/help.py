@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
-from bot.views.common import Blocks, dump
+from views.common import Blocks, dump
 
 HELP = [
     (

@@ -14,10 +14,10 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.ids import Action
-from bot.views.cards import card_blocks
-from bot.views.common import Blocks, clip, dump, esc
 from pipeline.schemas import DealOut, StageOut
+from views.cards import card_blocks
+from views.common import Blocks, clip, dump, esc
+from views.ids import Action
 
 PAGE_SIZE = 11  # 11 cards x (3 blocks + divider) + header, paging and count stays under 50
 

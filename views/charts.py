@@ -9,9 +9,9 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from bot.views.common import clip
 from pipeline.digest import DigestData
 from pipeline.money import Money, format_compact
+from views.common import clip
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

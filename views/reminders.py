@@ -16,12 +16,12 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.ids import Action
-from bot.views.cards import CardRef
-from bot.views.common import MAX_MESSAGE_BLOCKS, Blocks, clip, day, dump, esc, money, user
 from pipeline.reminders import Item, Reason
 from pipeline.schemas import StageOut
 from pipeline.stages import next_stage
+from views.cards import CardRef
+from views.common import MAX_MESSAGE_BLOCKS, Blocks, clip, day, dump, esc, money, user
+from views.ids import Action
 
 MAX_THREAD_MESSAGES = 4
 REMINDER_BLOCK = "reminder:"

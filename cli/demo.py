@@ -13,10 +13,10 @@ import logging
 import socket
 from typing import TYPE_CHECKING
 
-from bot.cli import CliError, _open_database, _settings
+from cli.common import CliError, load_settings, open_database
 
 if TYPE_CHECKING:
-    from bot.cli import Subparsers
+    from cli.common import Subparsers
 
 DEFAULT_DB = "sqlite:///pipebot-demo.db"
 DEFAULT_PORT = 3000
@@ -106,7 +106,7 @@ def _demo(args: argparse.Namespace) -> int:
     from sandbox.workspace import DemoClock, build_demo, has_deals, post_chatter
     from scheduler.runner import start_background
 
-    settings = _settings()
+    settings = load_settings()
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -116,7 +116,7 @@ def _demo(args: argparse.Namespace) -> int:
     sock = _bind(host, args.port)
     port = int(sock.getsockname()[1])
     try:
-        db = _open_database(argparse.Namespace(database_url=url))
+        db = open_database(argparse.Namespace(database_url=url))
     except BaseException:
         sock.close()
         raise

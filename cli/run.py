@@ -17,9 +17,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.app import CredentialsError, build_app, build_client, require
-from bot.cli import CliError, _open_database, _settings
-from bot.demo import add_command as add_demo
 from bot.settings import Settings
+from cli.common import CliError, load_settings, open_database
+from cli.demo import add_command as add_demo
 from pipeline.dates import iso_week
 from pipeline.service import TeamDefaults
 from scheduler import jobs
@@ -27,7 +27,7 @@ from scheduler.due import Due, latest_daily, latest_weekly
 from scheduler.runner import Run, Runner, start_background
 
 if TYPE_CHECKING:
-    from bot.cli import Subparsers
+    from cli.common import Subparsers
 
 logger = logging.getLogger("pipebot")
 
@@ -59,20 +59,20 @@ def check_token(client: WebClient) -> bool:
 
 
 def _runner(settings: Settings, args: argparse.Namespace, client: WebClient) -> Runner:
-    db = _open_database(args)
+    db = open_database(args)
     defaults = TeamDefaults(timezone=settings.default_timezone, currency=settings.default_currency)
     return Runner(db, client, defaults=defaults)
 
 
 def _run(args: argparse.Namespace) -> int:
-    settings = _settings()
+    settings = load_settings()
     _logging(settings)
     socket_mode = bool(settings.slack_app_token) and not args.http
     try:
         require(settings, socket_mode=socket_mode)
     except CredentialsError as exc:
         raise CliError(str(exc)) from None
-    db = _open_database(args)
+    db = open_database(args)
     client = build_client(settings)
     try:
         reachable = check_token(client)
@@ -128,7 +128,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _scheduler(args: argparse.Namespace) -> int:
-    settings = _settings()
+    settings = load_settings()
     _logging(settings)
     if not settings.slack_bot_token:
         raise CliError("SLACK_BOT_TOKEN is not set; the scheduler posts as the bot.")
@@ -147,7 +147,7 @@ def _scheduler(args: argparse.Namespace) -> int:
 
 
 def _jobs_list(args: argparse.Namespace) -> int:
-    settings = _settings()
+    settings = load_settings()
     runner = _runner(settings, args, build_client(settings))
     now = datetime.now(UTC)
     teams = runner.teams(args.team)
@@ -177,7 +177,7 @@ def _at(text: str | None) -> datetime:
 
 
 def _jobs_run(args: argparse.Namespace) -> int:
-    settings = _settings()
+    settings = load_settings()
     if not settings.slack_bot_token:
         raise CliError("SLACK_BOT_TOKEN is not set; jobs post as the bot.")
     at = _at(args.at)

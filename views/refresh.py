@@ -7,8 +7,8 @@ from typing import Any
 
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 
-from bot.ids import Block as BlockId
-from bot.views.common import Blocks, clip, dump, esc, user
+from views.common import Blocks, clip, dump, esc, user
+from views.ids import Block as BlockId
 
 CARD_BLOCKS = 3  # section, context, actions: see cards.card_blocks
 

@@ -23,13 +23,13 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.ids import Block as BlockId
-from bot.ids import Callback
-from bot.views.common import MAX_OPTION_TEXT, MAX_OPTIONS, clip, deal_title
 from pipeline.dates import extract_date
 from pipeline.money import extract_amount
 from pipeline.schemas import DealOut, StageOut
 from pipeline.types import ActivityKind
+from views.common import MAX_OPTION_TEXT, MAX_OPTIONS, clip, deal_title
+from views.ids import Block as BlockId
+from views.ids import Callback
 
 ViewJson = dict[str, Any]
 

@@ -16,13 +16,13 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.views.charts import week_range
-from bot.views.common import MAX_HEADER, MAX_MESSAGE_BLOCKS, MAX_SECTION, Blocks, clip, dump, esc
-from bot.views.common import user as mention
-from bot.views.tables import cell, code_sections, table_lines
 from pipeline.digest import ClosedDeals, DigestData, PushedDeals, StaleDeal
 from pipeline.forecast import PeriodForecast
 from pipeline.money import Money, format_compact
+from views.charts import week_range
+from views.common import MAX_HEADER, MAX_MESSAGE_BLOCKS, MAX_SECTION, Blocks, clip, dump, esc
+from views.common import user as mention
+from views.tables import cell, code_sections, table_lines
 
 INLINE = 3  # deals named in the main message per list; the thread has the rest
 STALE_INLINE = 5

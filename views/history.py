@@ -6,8 +6,8 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
-from bot.views.common import Blocks, clip, day, dump, esc, user, when
 from pipeline.schemas import DealDetail, StageOut
+from views.common import Blocks, clip, day, dump, esc, user, when
 
 ICONS = {
     "call": ":telephone_receiver:",

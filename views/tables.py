@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
-from bot.views.common import MAX_SECTION, clip, esc
+from views.common import MAX_SECTION, clip, esc
 
 FENCE = "```"
 

@@ -16,12 +16,12 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.views.cards import card_blocks
-from bot.views.common import MAX_SECTION, MAX_SURFACE_BLOCKS, clip, day, deal_title, esc, money
-from bot.views.reports import pipeline_lines, plural, unpriced_note, whole
-from bot.views.tables import code_sections
 from pipeline.metrics import Metrics
 from pipeline.schemas import DealOut, StageOut
+from views.cards import card_blocks
+from views.common import MAX_SECTION, MAX_SURFACE_BLOCKS, clip, day, deal_title, esc, money
+from views.reports import pipeline_lines, plural, unpriced_note, whole
+from views.tables import code_sections
 
 # A card is its section, context and actions blocks, plus a divider before it.
 CARD_BLOCKS = 4

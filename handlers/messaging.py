@@ -8,8 +8,8 @@ from datetime import date
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.views.cards import build_deal_card, card_text
 from pipeline.schemas import DealOut, StageOut
+from views.cards import build_deal_card, card_text
 
 logger = logging.getLogger("pipebot")
 

@@ -1,6 +1,0 @@
-"""`python -m bot`: the pipebot command line."""
-
-from bot.cli import main
-
-if __name__ == "__main__":
-    raise SystemExit(main())

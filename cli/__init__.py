@@ -1,0 +1,1 @@
+"""The `pipebot` command line: the entry points that start everything else."""

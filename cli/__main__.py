@@ -1,0 +1,6 @@
+"""`python -m cli`: the pipebot command line."""
+
+from cli.main import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,105 @@
+"""What every `pipebot` command shares: settings, the database, input and output, errors."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+
+from bot.settings import Settings, get_settings
+from storage import migrate
+from storage.db import Database, is_sqlite
+
+if TYPE_CHECKING:
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+class CliError(Exception):
+    """A problem outside the domain: a missing file, unreadable input, no usable database."""
+
+    def __init__(self, message: str, *, example: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.example = example
+
+
+def load_settings() -> Settings:
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]).upper()
+        raise CliError(f"invalid setting {where}: {first['msg']}") from None
+
+
+def database_url(args: argparse.Namespace) -> str:
+    """The database URL from --database-url, else the DATABASE_URL setting."""
+    # Absent when not given at all: the option's default is SUPPRESS (see build_parser).
+    url: str | None = getattr(args, "database_url", None)
+    if url is None:
+        return load_settings().database_url
+    # The same spelling fix Settings applies to DATABASE_URL: hosts hand out postgres:// URLs.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def open_database(args: argparse.Namespace) -> Database:
+    """The database, with its schema brought up to date (SQLite) or checked (PostgreSQL)."""
+    url = database_url(args)
+    try:
+        db = Database(url)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    try:
+        behind = migrate.needs_upgrade(db.engine)
+        if behind and is_sqlite(url):
+            # A local file upgrades itself; a shared server is upgraded on purpose.
+            migrate.upgrade(url)
+    except BaseException:
+        db.dispose()
+        raise
+    if behind and not is_sqlite(url):
+        db.dispose()
+        raise CliError(
+            "The database schema is missing or out of date; upgrade it first.",
+            example="pipebot db upgrade",
+        )
+    return db
+
+
+def read_input(name: str) -> str:
+    """A file's text (`-`: standard input); unreadable input is a CliError."""
+    if name == "-":
+        return sys.stdin.read()
+    path = Path(name)
+    try:
+        # utf-8-sig: spreadsheets often start their CSV files with a byte-order mark.
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise CliError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise CliError(f"{name} is a directory, not a file") from None
+    except UnicodeDecodeError:
+        raise CliError(
+            f"{name} is not UTF-8 text; save it as UTF-8 (in a spreadsheet: CSV UTF-8)"
+        ) from None
+    except OSError as exc:
+        raise CliError(f"cannot read {name}: {exc.strerror or exc}") from None
+
+
+def write_output(text: str, name: str | None) -> None:
+    """Write to a file, or standard output for None or `-`."""
+    if name is None or name == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        with open(name, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+    except OSError as exc:
+        raise CliError(f"cannot write {name}: {exc.strerror or exc}") from None
