@@ -1,172 +1,109 @@
-"""The delivery ledger: claim a post before sending it, so each is sent once.
+"""The delivery ledger as the scheduler uses it: its policy, one transaction a step.
 
-A claim is a row keyed by (team, kind, period, target). Inserting it wins the right to send;
-a crash or a transient Slack failure leaves it `retry` (or `sending` with an expired lease),
-and whoever re-claims it must first check Slack for the post (it may have gone through)
-before sending again.
+Every post is claimed before it is sent, so each is sent once (`storage/deliveries.py` holds
+the rows and their queries). Here lives what the scheduler decides: how long a claim's lease
+lasts, how long a transient failure waits before its retry, and which steps share a
+transaction. Each function opens its own, so a slow Slack call never holds one open.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from enum import StrEnum
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import ColumnElement
+from storage import deliveries
+from storage.db import Database
+from storage.deliveries import Claim, Key, Status
 
-from storage.models import Delivery
-from storage.repositories import insert_ignore
+__all__ = [
+    "LEASE",
+    "Claim",
+    "Key",
+    "Status",
+    "backoff",
+    "claim",
+    "error_of",
+    "mark_done",
+    "mark_failed",
+    "mark_retry",
+    "mark_sent",
+    "pending_retries",
+    "settled",
+]
 
+# A sender that has not recorded its post by then is taken for dead and its post re-claimed.
 LEASE = timedelta(minutes=5)
 
 
-class Status(StrEnum):
-    """Where a delivery stands."""
-
-    SENDING = "sending"
-    SENT = "sent"
-    RETRY = "retry"
-    FAILED = "failed"
+def backoff(attempts: int) -> timedelta:
+    """How long a transient failure waits: 30 s, doubling with each attempt, at most an hour."""
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
-@dataclass(frozen=True)
-class Key:
-    """What makes a delivery unique."""
-
-    team_id: str
-    kind: str
-    period: str
-    target: str
-
-    def encode(self) -> str:
-        """The key as carried in a message's metadata."""
-        return f"{self.team_id}:{self.kind}:{self.period}:{self.target}"
-
-
-@dataclass(frozen=True)
-class Claim:
-    """The right to send one delivery; `recheck` means it may already have been posted."""
-
-    id: int
-    key: Key
-    attempts: int
-    recheck: bool
-    created_at: datetime
-
-
-def _where(key: Key) -> ColumnElement[bool]:
-    return and_(
-        Delivery.team_id == key.team_id,
-        Delivery.kind == key.kind,
-        Delivery.period == key.period,
-        Delivery.target == key.target,
-    )
-
-
-def claim(session: Session, key: Key, *, worker: str, now: datetime) -> Claim | None:
+def claim(db: Database, key: Key, *, worker: str, now: datetime) -> Claim | None:
     """Claim a delivery; None when it is sent, failed, in flight elsewhere or not yet retryable."""
-    inserted = insert_ignore(
-        session,
-        Delivery,
-        {
-            "team_id": key.team_id,
-            "kind": key.kind,
-            "period": key.period,
-            "target": key.target,
-            "status": Status.SENDING.value,
-            "attempts": 1,
-            "claimed_by": worker,
-            "lease_until": now + LEASE,
-            "created_at": now,
-        },
-    )
-    if inserted:
-        new = session.execute(select(Delivery.id, Delivery.created_at).where(_where(key))).one()
-        return Claim(new.id, key, 1, False, new.created_at)
-    retryable = or_(
-        and_(Delivery.status == Status.RETRY.value, Delivery.next_attempt_at <= now),
-        and_(Delivery.status == Status.SENDING.value, Delivery.lease_until < now),
-    )
-    # UPDATE's rowcount is reliable on both backends; RETURNING gives us the row as well.
-    row = session.execute(
-        update(Delivery)
-        .where(_where(key), retryable)
-        .values(
-            status=Status.SENDING.value,
-            claimed_by=worker,
-            lease_until=now + LEASE,
-            attempts=Delivery.attempts + 1,
-        )
-        .returning(Delivery.id, Delivery.attempts, Delivery.created_at)
-    ).first()
-    if row is None:
-        return None
-    return Claim(row.id, key, row.attempts, True, row.created_at)
+    with db.session_scope() as session:
+        return deliveries.claim(session, key, worker=worker, now=now, lease_until=now + LEASE)
 
 
-def mark_sent(session: Session, claim_id: int, *, ts: str | None, now: datetime) -> None:
+def mark_sent(db: Database, claim_id: int, *, ts: str | None, now: datetime) -> None:
     """The post is in Slack."""
-    session.execute(
-        update(Delivery)
-        .where(Delivery.id == claim_id)
-        .values(status=Status.SENT.value, sent_at=now, message_ts=ts, error=None)
-    )
+    with db.session_scope() as session:
+        deliveries.mark_sent(session, claim_id, ts=ts, now=now)
 
 
-def mark_retry(
-    session: Session, claim_id: int, *, error: str, attempts: int, now: datetime
-) -> None:
+def mark_retry(db: Database, claim_id: int, *, error: str, attempts: int, now: datetime) -> None:
     """A transient failure: try again later, with exponential backoff."""
-    delay = timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
-    session.execute(
-        update(Delivery)
-        .where(Delivery.id == claim_id)
-        .values(status=Status.RETRY.value, error=error, next_attempt_at=now + delay)
-    )
+    with db.session_scope() as session:
+        deliveries.mark_retry(
+            session, claim_id, error=error, next_attempt_at=now + backoff(attempts)
+        )
 
 
-def mark_failed(session: Session, claim_id: int, *, error: str, now: datetime) -> None:
+def mark_failed(db: Database, claim_id: int, *, error: str) -> None:
     """A permanent failure: never retried."""
-    session.execute(
-        update(Delivery)
-        .where(Delivery.id == claim_id)
-        .values(status=Status.FAILED.value, error=error, next_attempt_at=None)
-    )
+    with db.session_scope() as session:
+        deliveries.mark_failed(session, claim_id, error=error)
 
 
-def error_of(session: Session, key: Key) -> str | None:
+def mark_done(db: Database, key: Key, *, worker: str, now: datetime) -> None:
+    """Record a delivery that posts nothing (a run's completion), claimed and sent at once."""
+    with db.session_scope() as session:
+        won = deliveries.claim(session, key, worker=worker, now=now, lease_until=now + LEASE)
+        if won is not None:
+            deliveries.mark_sent(session, won.id, ts=None, now=now)
+
+
+def error_of(db: Database, key: Key) -> str | None:
     """The last error recorded for a delivery."""
-    return session.execute(select(Delivery.error).where(_where(key))).scalar_one_or_none()
+    with db.read_scope() as session:
+        return deliveries.error_of(session, key)
 
 
-def settled_periods(
-    session: Session, team_ids: list[str], kind: str, periods: set[str]
-) -> set[tuple[str, str]]:
-    """(team, period) pairs that already have any delivery of `kind` (one query for all teams)."""
-    if not team_ids or not periods:
-        return set()
-    rows = session.execute(
-        select(Delivery.team_id, Delivery.period).where(
-            Delivery.team_id.in_(team_ids),
-            Delivery.kind == kind,
-            Delivery.period.in_(periods),
-        )
-    )
-    return {(r.team_id, r.period) for r in rows}
+def settled(db: Database, wanted: Iterable[Key]) -> set[Key]:
+    """The wanted keys whose team, kind and period already have a delivery, whatever its target.
 
-
-def pending_retries(session: Session, now: datetime, *, limit: int = 500) -> list[Key]:
-    """Deliveries whose retry time has come, or whose sender died mid-send."""
-    rows = session.execute(
-        select(Delivery.team_id, Delivery.kind, Delivery.period, Delivery.target)
-        .where(
-            or_(
-                and_(Delivery.status == Status.RETRY.value, Delivery.next_attempt_at <= now),
-                and_(Delivery.status == Status.SENDING.value, Delivery.lease_until < now),
+    One read, and one query a kind however many teams.
+    """
+    keys = list(wanted)
+    teams: dict[str, list[str]] = defaultdict(list)
+    periods: dict[str, set[str]] = defaultdict(set)
+    for key in keys:
+        teams[key.kind].append(key.team_id)
+        periods[key.kind].add(key.period)
+    with db.read_scope() as session:
+        found = {
+            (kind, team, period)
+            for kind in teams
+            for team, period in deliveries.settled_periods(
+                session, teams[kind], kind, periods[kind]
             )
-        )
-        .limit(limit)
-    )
-    return [Key(r.team_id, r.kind, r.period, r.target) for r in rows]
+        }
+    return {k for k in keys if (k.kind, k.team_id, k.period) in found}
+
+
+def pending_retries(db: Database, now: datetime, *, limit: int = 500) -> list[Key]:
+    """Deliveries whose retry time has come, or whose sender died mid-send."""
+    with db.read_scope() as session:
+        return deliveries.pending_retries(session, now, limit=limit)

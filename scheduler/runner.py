@@ -18,45 +18,21 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
-from sqlalchemy import select
 
 from pipeline.clock import Clock, utcnow
-from pipeline.errors import PipebotError
-from pipeline.schedule import DailySchedule, TeamSchedule, WeeklySchedule, next_fire_time
+from pipeline.schedule import DailySchedule, WeeklySchedule, next_fire_time
 from pipeline.service import TeamDefaults
 from scheduler import jobs, ledger
 from scheduler.due import Due, expired_weekly, latest_daily, latest_weekly, previous_daily
 from scheduler.sender import Outcome, Pacer, Post, Sender
 from storage.db import Database
-from storage.models import Team
+from storage.schedules import TeamRow, team_schedules
 from storage.unit_of_work import Pipe
 
 logger = logging.getLogger("pipebot.scheduler")
 
 TICK_ID = "pipebot.tick"
 RUN_MARK = "*"  # the ledger target that records "this team's run for this period is done"
-
-
-@dataclass(frozen=True)
-class TeamRow:
-    """The few team fields the scheduler needs."""
-
-    id: str
-    timezone: str
-    reminders: str
-    reminder_mode: str
-    digest: str
-    channel_id: str | None
-    admins: tuple[str, ...]
-    created_at: datetime
-
-    def schedule(self) -> TeamSchedule | None:
-        """The parsed schedule, or None (logged) when the stored text is unusable."""
-        try:
-            return TeamSchedule.parse(self.reminders, self.reminder_mode, self.digest)
-        except PipebotError:
-            logger.exception("team %s has an unusable schedule", self.id)
-            return None
 
 
 @dataclass(frozen=True)
@@ -95,45 +71,19 @@ class Runner:
     def teams(self, team_id: str | None = None) -> list[TeamRow]:
         """Every team (or one), with what scheduling needs."""
         with self.db.read_scope() as session:
-            stmt = select(
-                Team.id,
-                Team.timezone,
-                Team.reminders,
-                Team.reminder_mode,
-                Team.digest,
-                Team.channel_id,
-                Team.admins,
-                Team.created_at,
-            )
-            if team_id is not None:
-                stmt = stmt.where(Team.id == team_id)
-            return [
-                TeamRow(
-                    r.id,
-                    r.timezone,
-                    r.reminders,
-                    r.reminder_mode,
-                    r.digest,
-                    r.channel_id,
-                    tuple(r.admins or ()),
-                    r.created_at,
-                )
-                for r in session.execute(stmt)
-            ]
+            return team_schedules(session, team_id)
 
     def due_runs(self, now: datetime, teams: Iterable[TeamRow]) -> list[Run]:
         """Runs whose time has come and that no one has completed yet."""
         candidates = _runs(now, teams, daily=latest_daily, weekly=latest_weekly)
-        done = self._done(candidates)
-        return [r for r in candidates if (r.kind, r.team.id, r.due.period) not in done]
+        return self._not_done(candidates)
 
     def missed_runs(self, now: datetime) -> list[Run]:
         """Runs that never happened and are past their grace window (skipped for good)."""
         candidates = _runs(now, self.teams(), daily=previous_daily, weekly=expired_weekly)
         # A run due before the team existed was never missed.
         candidates = [r for r in candidates if r.due.fire_at >= r.team.created_at]
-        done = self._done(candidates)
-        return [r for r in candidates if (r.kind, r.team.id, r.due.period) not in done]
+        return self._not_done(candidates)
 
     def report_missed(self) -> list[Run]:
         """Log the runs missed while pipebot was down that are now too late to post."""
@@ -151,26 +101,17 @@ class Runner:
             )
         return missed
 
-    def _done(self, runs: list[Run]) -> set[tuple[str, str, str]]:
-        with self.db.read_scope() as session:
-            return {
-                (kind, team, period)
-                for kind in jobs.KINDS
-                for team, period in ledger.settled_periods(
-                    session,
-                    [r.team.id for r in runs if r.kind == kind],
-                    f"{kind}-run",
-                    {r.due.period for r in runs if r.kind == kind},
-                )
-            }
+    def _not_done(self, runs: list[Run]) -> list[Run]:
+        """The runs no one has marked done yet (one read for all of them)."""
+        done = ledger.settled(self.db, [_mark(r) for r in runs])
+        return [r for r in runs if _mark(r) not in done]
 
     def tick(self) -> list[Outcome]:
         """One pass: deliver every due run and every retry whose time has come."""
         now = self.clock()
         try:
             runs = self.due_runs(now, self.teams())
-            with self.db.read_scope() as session:
-                retries = ledger.pending_retries(session, now)
+            retries = ledger.pending_retries(self.db, now)
         except Exception:
             # The database may be down; the next tick derives the same runs again.
             logger.exception("scheduler tick could not read the database")
@@ -235,17 +176,12 @@ class Runner:
             if outcome == Outcome.FAILED:
                 self._tell_admins(run, post)
         if not force:
-            mark = ledger.Key(run.team.id, f"{run.kind}-run", run.due.period, RUN_MARK)
-            with self.db.session_scope() as session:
-                claim = ledger.claim(session, mark, worker=self.sender.worker, now=now)
-                if claim is not None:
-                    ledger.mark_sent(session, claim.id, ts=None, now=now)
+            ledger.mark_done(self.db, _mark(run), worker=self.sender.worker, now=now)
         return outcomes
 
     def _tell_admins(self, run: Run, post: Post) -> None:
         """A post failed for good: DM the team's admins, once per admin and period."""
-        with self.db.read_scope() as session:
-            error = ledger.error_of(session, post.key)
+        error = ledger.error_of(self.db, post.key)
         where = f"<#{post.key.target}>" if not post.to_user else f"<@{post.key.target}>"
         text = (
             f":warning: pipebot could not post the {run.kind} for {run.due.period} to {where}: "
@@ -286,6 +222,11 @@ class Runner:
             ),
             jobs.DIGEST: next_fire_time(schedule.digest, team.timezone, after=now),
         }
+
+
+def _mark(run: Run) -> ledger.Key:
+    """The ledger row that records a run as done, so later ticks and replicas skip it."""
+    return ledger.Key(run.team.id, f"{run.kind}-run", run.due.period, RUN_MARK)
 
 
 def _runs(

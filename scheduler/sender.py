@@ -151,8 +151,7 @@ class Sender:
 
     def deliver(self, post: Post) -> Outcome:
         """Claim, post and record one delivery; never raises for Slack errors."""
-        with self.db.session_scope() as session:
-            claim = ledger.claim(session, post.key, worker=self.worker, now=self.clock())
+        claim = ledger.claim(self.db, post.key, worker=self.worker, now=self.clock())
         if claim is None:
             return Outcome.SKIPPED
         try:
@@ -185,20 +184,14 @@ class Sender:
         return Outcome.SENT
 
     def _record(self, claim: ledger.Claim, ts: str) -> None:
-        with self.db.session_scope() as session:
-            ledger.mark_sent(session, claim.id, ts=ts, now=self.clock())
+        ledger.mark_sent(self.db, claim.id, ts=ts, now=self.clock())
 
     def _failed(self, claim: ledger.Claim, error: str) -> Outcome:
-        with self.db.session_scope() as session:
-            if error in PERMANENT:
-                ledger.mark_failed(session, claim.id, error=error, now=self.clock())
-            else:
-                ledger.mark_retry(
-                    session, claim.id, error=error, attempts=claim.attempts, now=self.clock()
-                )
         if error in PERMANENT:
+            ledger.mark_failed(self.db, claim.id, error=error)
             logger.error("delivery %s failed for good: %s", claim.key.encode(), error)
             return Outcome.FAILED
+        ledger.mark_retry(self.db, claim.id, error=error, attempts=claim.attempts, now=self.clock())
         logger.warning("delivery %s will be retried: %s", claim.key.encode(), error)
         return Outcome.RETRY
 
