@@ -132,7 +132,9 @@ function fmtDay(ts) {
 }
 
 function mdCtx(extra = {}) {
-  return { users: S.users, channels: S.channels, me: S.me, ...extra };
+  // Dates render against the workspace's clock, which the demo can move ahead.
+  const now = S.state?.clock?.now ? new Date(S.state.clock.now) : new Date();
+  return { users: S.users, channels: S.channels, me: S.me, now, ...extra };
 }
 
 function changed(region, value) {
