@@ -73,7 +73,7 @@ def confirm_won(deal: DealOut, *, last_stage: bool = False) -> ConfirmObject:
     where = " is in the last stage." if last_stage else ""
     return ConfirmObject(
         title="Last stage" if last_stage else "Mark won",
-        text=f"{clip(deal_title(deal), 250)}{where} Close it as won?",
+        text=f"{clip(deal_title(deal), 250)}{where} Mark it won?",
         confirm="Mark won",
         deny="Not yet",
     )
