@@ -199,7 +199,7 @@ function messageCtx(channel, ts) {
     onAction: async (element, blockId, value) => {
       closeMenus();
       if (!(await confirmed(element))) return;
-      await post("click", { user: S.me, channel, ts, action_id: element.action_id, value });
+      await post("click", { user: S.me, channel, ts, block_id: blockId, action_id: element.action_id, value });
     },
   });
 }
@@ -435,7 +435,7 @@ function renderHome() {
     onAction: async (element, blockId, value) => {
       closeMenus();
       if (!(await confirmed(element))) return;
-      await post("click_in_view", { user: S.me, view_id: home.id, action_id: element.action_id, value });
+      await post("click_in_view", { user: S.me, view_id: home.id, block_id: blockId, action_id: element.action_id, value });
     },
   });
   box.replaceChildren(h("div", { class: "home-inner" }, renderBlocks(home.blocks, ctx)));
@@ -468,6 +468,7 @@ function renderModal() {
       await post("click_in_view", {
         user: S.me,
         view_id: modal.id,
+        block_id: blockId,
         action_id: element.action_id,
         value,
         inputs: collectInputs(form),
