@@ -310,3 +310,38 @@ def extract_date(text: str, *, today: date) -> tuple[date, int, int] | None:
             continue
         return found, match.start(), match.end()
     return None
+
+
+# A close date or a next step further out than this is a typo far more often than a plan.
+MAX_YEARS_AHEAD = 5
+
+
+def spell_day(d: date, *, today: date | None = None) -> str:
+    """`Tue 15 Dec`, with the year unless it is `today`'s year: `Wed 1 Jan 2020`."""
+    if today is not None and d.year == today.year:
+        return f"{d:%a} {d.day} {d:%b}"
+    return f"{d:%a} {d.day} {d:%b %Y}"
+
+
+def _years_ahead(today: date, years: int) -> date:
+    try:
+        return today.replace(year=today.year + years)
+    except ValueError:  # 29 February, in a year that has none
+        return today.replace(year=today.year + years, day=28)
+
+
+def check_planned(d: date, *, today: date, what: str, example: str) -> date:
+    """A date someone plans for (a close date, a next step): from today to five years ahead."""
+    if d < today:
+        raise InvalidInput(
+            f"The {what} {spell_day(d)} is in the past; give today or a later date.",
+            example=example,
+            field="date",
+        )
+    if d > _years_ahead(today, MAX_YEARS_AHEAD):
+        raise InvalidInput(
+            f"The {what} {spell_day(d)} is more than {MAX_YEARS_AHEAD} years ahead.",
+            example=example,
+            field="date",
+        )
+    return d

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from pipeline.dates import (
     DATE_EXAMPLE,
+    check_planned,
     end_of_month,
     end_of_quarter,
     extract_date,
@@ -18,6 +19,7 @@ from pipeline.dates import (
     month_start,
     parse_date,
     quarter_start,
+    spell_day,
     today_in,
     validate_timezone,
 )
@@ -465,3 +467,50 @@ def test_today_in_is_within_a_day_of_utc(now: datetime, tz: str) -> None:
     utc_date = now.astimezone(UTC).date()
     assert abs((local - utc_date).days) <= 1
     assert local == now.astimezone(ZoneInfo(tz)).date()
+
+
+# --- dates a person plans for ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("d", "today", "shown"),
+    [
+        (date(2026, 12, 15), date(2026, 11, 27), "Tue 15 Dec"),
+        (date(2027, 1, 1), date(2026, 11, 27), "Fri 1 Jan 2027"),
+        (date(2019, 1, 1), date(2026, 11, 27), "Tue 1 Jan 2019"),
+    ],
+)
+def test_a_day_shows_its_year_unless_it_is_this_year(d: date, today: date, shown: str) -> None:
+    assert spell_day(d, today=today) == shown
+
+
+@pytest.mark.parametrize(
+    ("d", "message"),
+    [
+        (date(2019, 1, 1), "The close date Tue 1 Jan 2019 is in the past"),
+        (date(2026, 11, 26), "The close date Thu 26 Nov 2026 is in the past"),
+        (date(2031, 11, 28), "The close date Fri 28 Nov 2031 is more than 5 years ahead"),
+        (date(2226, 11, 27), "is more than 5 years ahead"),
+    ],
+)
+def test_a_planned_date_in_the_past_or_too_far_is_refused_with_the_date_understood(
+    d: date, message: str
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        check_planned(d, today=date(2026, 11, 27), what="close date", example="close:next friday")
+    assert message in refused.value.message
+    assert refused.value.example == "close:next friday"
+
+
+@given(st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 12, 31)), st.integers(0, 1826))
+def test_today_up_to_five_years_ahead_is_accepted(today: date, ahead: int) -> None:
+    d = today + timedelta(days=ahead)
+    if d <= _five_years(today):
+        assert check_planned(d, today=today, what="close date", example="x") == d
+
+
+def _five_years(today: date) -> date:
+    try:
+        return today.replace(year=today.year + 5)
+    except ValueError:
+        return today.replace(year=today.year + 5, day=28)

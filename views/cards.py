@@ -65,7 +65,18 @@ def card_text(deal: DealOut, stages: list[StageOut]) -> str:
         DealStatus.WON: "won",
         DealStatus.LOST: "lost",
     }.get(deal.status, stage_label(deal.stage, stages))
-    return f"#{deal.number} {deal.name}: {money(deal.amount, deal.currency)}, {state}"
+    return f"#{deal.number} {esc(deal.name)}: {money(deal.amount, deal.currency)}, {esc(state)}"
+
+
+def confirm_won(deal: DealOut, *, last_stage: bool = False) -> ConfirmObject:
+    """Slack's confirm dialog before a click closes a deal as won."""
+    where = " is in the last stage." if last_stage else ""
+    return ConfirmObject(
+        title="Last stage" if last_stage else "Mark won",
+        text=f"{clip(deal_title(deal), 250)}{where} Mark it won?",
+        confirm="Mark won",
+        deny="Not yet",
+    )
 
 
 def _status_line(deal: DealOut, stages: list[StageOut]) -> str:
@@ -122,12 +133,7 @@ def _buttons(deal: DealOut, stages: list[StageOut]) -> list[ButtonElement | Over
             action_id=Action.ADVANCE,
             value=value,
             style="primary",
-            confirm=ConfirmObject(
-                title="Last stage",
-                text=f"#{deal.number} is in the last stage. Mark it won?",
-                confirm="Mark won",
-                deny="Not yet",
-            ),
+            confirm=confirm_won(deal, last_stage=True),
         )
     else:
         advance = ButtonElement(
@@ -138,7 +144,12 @@ def _buttons(deal: DealOut, stages: list[StageOut]) -> list[ButtonElement | Over
         )
     return [
         advance,
-        ButtonElement(text="Won", action_id=Action.WON, value=value),
+        ButtonElement(
+            text="Won",
+            action_id=Action.WON,
+            value=value,
+            confirm=confirm_won(deal),
+        ),
         ButtonElement(text="Lost", action_id=Action.LOST, value=value, style="danger"),
         ButtonElement(text="Log activity", action_id=Action.LOG, value=value),
         ButtonElement(text="Edit", action_id=Action.EDIT, value=value),

@@ -20,16 +20,15 @@ MAX_LINES = 25
 
 def build_history(deal: DealDetail, stages: list[StageOut]) -> Blocks:
     """The history as one section (newest first), clipped to Slack's 3000 characters."""
-    names = {s.key: s.name for s in stages} | {"won": "Won", "lost": "Lost"}
+    names = {s.key: esc(s.name) for s in stages} | {"won": "Won", "lost": "Lost"}
     events: list[tuple[datetime, str]] = []
     for change in deal.stage_changes:
-        to = names.get(change.to_stage, change.to_stage)
+        to = names.get(change.to_stage, esc(change.to_stage))
         if change.from_stage is None:
             line = f"created in {to} by {user(change.by)}"
         else:
-            line = (
-                f"{names.get(change.from_stage, change.from_stage)} → *{to}* by {user(change.by)}"
-            )
+            came_from = names.get(change.from_stage, esc(change.from_stage))
+            line = f"{came_from} → *{to}* by {user(change.by)}"
         events.append((change.at, line))
     for activity in deal.activities:
         link = f" (<{activity.link}|message>)" if activity.link else ""

@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from pipeline.dates import extract_date
+from pipeline.limits import LIMITS, TextField
 from pipeline.money import extract_amount
 from pipeline.schemas import DealOut, StageOut
 from pipeline.types import ActivityKind
@@ -34,11 +35,11 @@ from views.ids import Callback
 ViewJson = dict[str, Any]
 
 MAX_METADATA = 3000
-MAX_NAME = 200
-MAX_SOURCE = 200
-MAX_STEP = 500
-MAX_REASON = 500
-MAX_TEXT = 3000
+MAX_NAME = LIMITS[TextField.NAME]
+MAX_SOURCE = LIMITS[TextField.SOURCE]
+MAX_STEP = LIMITS[TextField.NEXT_STEP]
+MAX_REASON = LIMITS[TextField.LOST_REASON]
+MAX_TEXT = LIMITS[TextField.ACTIVITY]
 # The currencies offered first; the team's and the deal's own are added when missing.
 CURRENCIES = (
     "USD",

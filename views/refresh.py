@@ -43,7 +43,7 @@ def splice_card(
 
 def deleted_text(number: int, name: str, actor: str) -> str:
     """The plain-text fallback of a deleted deal's card."""
-    return f"#{number} {name} was deleted by {user(actor)}"
+    return f"#{number} {esc(name)} was deleted by {user(actor)}"
 
 
 def build_deleted_card(number: int, name: str, actor: str) -> Blocks:

@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import (
 from pipeline.reminders import Item, Reason
 from pipeline.schemas import StageOut
 from pipeline.stages import next_stage
-from views.cards import CardRef
+from views.cards import CardRef, confirm_won
 from views.common import MAX_MESSAGE_BLOCKS, Blocks, clip, day, dump, esc, money, user
 from views.ids import Action
 
@@ -59,7 +59,7 @@ def _item_blocks(item: Item, stages: list[StageOut], today: date) -> list[Block]
     following = next_stage(deal.stage, stages)
     advance_text = f"→ {following.name}" if following else "Mark won"
     text = (
-        f"*#{deal.number} {esc(clip(deal.name, 150))}* · {stage_name} · "
+        f"*#{deal.number} {esc(clip(deal.name, 150))}* · {esc(stage_name)} · "
         f"{money(deal.amount, deal.currency)}\n{_why(item)}"
     )
     return [
@@ -68,7 +68,12 @@ def _item_blocks(item: Item, stages: list[StageOut], today: date) -> list[Block]
             # The datepicker has no value of its own: the block id carries the card's ref.
             block_id=f"{REMINDER_BLOCK}{value}",
             elements=[
-                ButtonElement(text=clip(advance_text, 75), action_id=Action.ADVANCE, value=value),
+                ButtonElement(
+                    text=clip(advance_text, 75),
+                    action_id=Action.ADVANCE,
+                    value=value,
+                    confirm=None if following else confirm_won(deal, last_stage=True),
+                ),
                 ButtonElement(text="Log activity", action_id=Action.LOG, value=value),
                 ButtonElement(text="Close date +7 days", action_id=Action.PUSH_CLOSE, value=value),
                 DatePickerElement(

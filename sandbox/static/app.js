@@ -1,7 +1,7 @@
 // The local workspace page: draws the fake Slack's state and sends every user action to
 // /workspace/..., where SlackClientSimulator turns it into exactly what Slack sends the bot.
 
-import { collectInputs, h, renderBlocks, restoreInputs } from "./blocks.js";
+import { collectInputs, h, keepOnScreen, renderBlocks, restoreInputs } from "./blocks.js";
 import { mrkdwn, plainText, textObject } from "./mrkdwn.js";
 
 const DEFAULT_CHANNEL = "C0SALES";
@@ -132,7 +132,9 @@ function fmtDay(ts) {
 }
 
 function mdCtx(extra = {}) {
-  return { users: S.users, channels: S.channels, me: S.me, ...extra };
+  // Dates render against the workspace's clock, which the demo can move ahead.
+  const now = S.state?.clock?.now ? new Date(S.state.clock.now) : new Date();
+  return { users: S.users, channels: S.channels, me: S.me, now, ...extra };
 }
 
 function changed(region, value) {
@@ -197,7 +199,7 @@ function messageCtx(channel, ts) {
     onAction: async (element, blockId, value) => {
       closeMenus();
       if (!(await confirmed(element))) return;
-      await post("click", { user: S.me, channel, ts, action_id: element.action_id, value });
+      await post("click", { user: S.me, channel, ts, block_id: blockId, action_id: element.action_id, value });
     },
   });
 }
@@ -236,6 +238,7 @@ function shortcutMenu(channel, message) {
       const hidden = menu.classList.contains("hidden");
       closeMenus();
       if (hidden) menu.classList.remove("hidden");
+      keepOnScreen(menu);
     },
   });
   return h("div", { class: "overflow" }, toggle, menu);
@@ -355,7 +358,7 @@ function renderMessages() {
   const channel = S.channels[channelId];
   if (!channel) return;
   const messages = state.messages[channelId] || [];
-  if (!changed("messages", [channelId, S.me, messages, state.users])) return;
+  if (!changed("messages", [channelId, S.me, messages, state.users, state.clock?.now?.slice(0, 10)])) return;
   const atBottom =
     S.stickToBottom || box.scrollHeight - box.scrollTop - box.clientHeight < 80 || box.dataset.channel !== channelId;
   S.stickToBottom = false;
@@ -423,7 +426,7 @@ function renderThread() {
 function renderHome() {
   const box = $("home");
   const home = S.state.home;
-  if (!changed("home", [S.me, home, S.state.users])) return;
+  if (!changed("home", [S.me, home, S.state.users, S.state.clock?.now?.slice(0, 10)])) return;
   if (!home) {
     box.replaceChildren(h("div", { class: "home-empty muted" }, "Opening pipebot's Home…"));
     return;
@@ -432,7 +435,7 @@ function renderHome() {
     onAction: async (element, blockId, value) => {
       closeMenus();
       if (!(await confirmed(element))) return;
-      await post("click_in_view", { user: S.me, view_id: home.id, action_id: element.action_id, value });
+      await post("click_in_view", { user: S.me, view_id: home.id, block_id: blockId, action_id: element.action_id, value });
     },
   });
   box.replaceChildren(h("div", { class: "home-inner" }, renderBlocks(home.blocks, ctx)));
@@ -465,6 +468,7 @@ function renderModal() {
       await post("click_in_view", {
         user: S.me,
         view_id: modal.id,
+        block_id: blockId,
         action_id: element.action_id,
         value,
         inputs: collectInputs(form),
@@ -646,8 +650,23 @@ function renderDev() {
   }
 }
 
+// Ephemeral messages live in the client that got them, as in Slack: those already there when
+// this page (or this user's view of it) loaded are gone.
+function dropOldEphemerals(state) {
+  S.oldEphemerals ??= {};
+  const seen = (S.oldEphemerals[S.me] ??= new Set(
+    Object.entries(state.messages).flatMap(([channel, list]) =>
+      list.filter((m) => m.ephemeral).map((m) => `${channel}:${m.ts}`),
+    ),
+  ));
+  for (const [channel, list] of Object.entries(state.messages)) {
+    state.messages[channel] = list.filter((m) => !(m.ephemeral && seen.has(`${channel}:${m.ts}`)));
+  }
+}
+
 function apply(state) {
   document.body.classList.remove("offline");
+  dropOldEphemerals(state);
   S.state = state;
   S.users = Object.fromEntries(state.users.map((u) => [u.id, u]));
   S.channels = Object.fromEntries(state.channels.map((c) => [c.id, c]));
@@ -775,6 +794,7 @@ function wire() {
     const hidden = menu.classList.contains("hidden");
     closeMenus();
     if (hidden) menu.classList.remove("hidden");
+    keepOnScreen(menu);
   });
   document.addEventListener("click", (e) => {
     if (!e.target.closest(".menu")) closeMenus();

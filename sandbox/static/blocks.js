@@ -141,6 +141,27 @@ function timepicker(element, blockId) {
   });
 }
 
+// Slack keeps a menu on screen: it opens upward when the space below (above the composer) is
+// too short, and shifts left when it would pass the window's right edge.
+export function keepOnScreen(menu) {
+  menu.classList.remove("menu-up");
+  menu.style.removeProperty("transform");
+  if (menu.classList.contains("hidden")) return;
+  const margin = 8;
+  const composer = document.getElementById("composer");
+  const floor = Math.min(window.innerHeight, composer && !menu.closest(".topbar") ? composer.getBoundingClientRect().top : Infinity);
+  let rect = menu.getBoundingClientRect();
+  if (rect.bottom > floor - margin) {
+    menu.classList.add("menu-up");
+    rect = menu.getBoundingClientRect();
+    if (rect.top < margin) menu.classList.remove("menu-up");
+  }
+  const right = rect.right - (window.innerWidth - margin);
+  const left = margin - rect.left;
+  if (right > 0) menu.style.transform = `translateX(${-Math.ceil(right)}px)`;
+  else if (left > 0) menu.style.transform = `translateX(${Math.ceil(left)}px)`;
+}
+
 function overflow(element, blockId, ctx) {
   const wrap = h("div", { class: "overflow" });
   const menu = h(
@@ -172,6 +193,7 @@ function overflow(element, blockId, ctx) {
       e.stopPropagation();
       document.querySelectorAll(".menu").forEach((m) => m !== menu && m.classList.add("hidden"));
       menu.classList.toggle("hidden");
+      keepOnScreen(menu);
     },
   });
   wrap.append(toggle, menu);

@@ -71,7 +71,7 @@ function token(inner, ctx) {
   }
   if (target.startsWith("!")) {
     const command = target.slice(1);
-    if (command.startsWith("date^")) return escapeHtml(unescapeSlack(label || command));
+    if (command.startsWith("date^")) return slackDate(command, label, ctx);
     if (["here", "channel", "everyone"].includes(command)) {
       return `<span class="mention">@${command}</span>`;
     }
@@ -83,6 +83,61 @@ function token(inner, ctx) {
   const url = unescapeSlack(target);
   const text = label ? unescapeSlack(label) : url;
   return `<a href="${escapeHtml(safeUrl(url))}" target="_blank" rel="noopener noreferrer">${escapeHtml(text)}</a>`;
+}
+
+// <!date^1700000000^{date_short_pretty} at {time}|fallback>: Slack renders it in the reader's
+// timezone, and shows the fallback only when it cannot.
+const ORDINAL = (n) => n + (["th", "st", "nd", "rd"][(n % 100 > 10 && n % 100 < 14) || n % 10 > 3 ? 0 : n % 10]);
+
+function dateParts(date, tz) {
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone: tz, year: "numeric", month: "long", day: "numeric", weekday: "long",
+    hour: "numeric", minute: "2-digit", second: "2-digit",
+  }).formatToParts(date);
+  return Object.fromEntries(parts.map((p) => [p.type, p.value]));
+}
+
+function dayKey(date, tz) {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" }).format(date);
+}
+
+function pretty(date, tz, now, fallback) {
+  const day = 86400000;
+  const key = dayKey(date, tz);
+  if (key === dayKey(now, tz)) return "today";
+  if (key === dayKey(new Date(now.getTime() - day), tz)) return "yesterday";
+  if (key === dayKey(new Date(now.getTime() + day), tz)) return "tomorrow";
+  return fallback;
+}
+
+export function formatSlackDate(seconds, format, tz, now = new Date()) {
+  const date = new Date(seconds * 1000);
+  const p = dateParts(date, tz);
+  const month3 = p.month.slice(0, 3);
+  const dayNum = Number(p.day);
+  const values = {
+    date_num: dayKey(date, tz),
+    date: `${p.month} ${ORDINAL(dayNum)}, ${p.year}`,
+    date_short: `${month3} ${dayNum}, ${p.year}`,
+    date_long: `${p.weekday}, ${p.month} ${ORDINAL(dayNum)}, ${p.year}`,
+    time: `${p.hour}:${p.minute} ${p.dayPeriod}`,
+    time_secs: `${p.hour}:${p.minute}:${p.second} ${p.dayPeriod}`,
+  };
+  values.date_pretty = pretty(date, tz, now, values.date);
+  values.date_short_pretty = pretty(date, tz, now, values.date_short);
+  values.date_long_pretty = pretty(date, tz, now, values.date_long);
+  return format.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? values[name] : whole));
+}
+
+function slackDate(command, label, ctx) {
+  const [, seconds, format] = command.split("^");
+  const tz = ctx.users?.[ctx.me]?.tz;
+  if (!tz || !/^[0-9]+$/.test(seconds || "") || !format) return escapeHtml(unescapeSlack(label || command));
+  try {
+    return escapeHtml(formatSlackDate(Number(seconds), unescapeSlack(format), tz, ctx.now || new Date()));
+  } catch (error) {
+    return escapeHtml(unescapeSlack(label || command));
+  }
 }
 
 function splitOnce(text, sep) {
