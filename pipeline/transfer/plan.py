@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, NamedTuple, NotRequired, Required, TypedDict
+from typing import NamedTuple, NotRequired, Required, TypedDict
 
 FORMAT = "pipebot/1"
 CSV_COLUMNS = (
@@ -276,7 +276,3 @@ class DealExport(NamedTuple):
     history: list[StageChangeRecord]
     activities: list[ActivityRecord]
     close_date_changes: list[CloseDateChangeRecord]
-
-
-# Rows shaped like a table, for storage's bulk writes.
-Row = dict[str, Any]
