@@ -307,29 +307,29 @@ def _csv_deal(cells: Mapping[str, _Cell], row: int, team: CsvTeam) -> DealRows:
     last_activity = max(created, closed_at or created)
     if "last_activity" in cells:
         last_activity = max(last_activity, _csv_time(cells["last_activity"], team))
-    deal: DealRow = {
-        "team_id": team.team_id,
-        "number": 0,
-        "name": name,
-        "amount_cents": cents,
-        "currency": currency,
-        "owner_id": owner,
-        "stage": stage,
-        "status": status,
-        "created_at": created,
-        "created_by": team.actor,
-        "closed_at": closed_at,
-        "close_date": close_date,
-        "next_step_text": step_text,
-        "next_step_due": step_due,
-        "lost_reason": lost_reason,
-        "source": source,
-        "last_activity_at": last_activity,
-        "snoozed_until": None,
-        "updated_at": team.now,
-        "updated_by": team.actor,
-        "version": 1,
-    }
+    deal = DealRow(
+        team_id=team.team_id,
+        number=0,
+        name=name,
+        amount_cents=cents,
+        currency=currency,
+        owner_id=owner,
+        stage=stage,
+        status=status,
+        created_at=created,
+        created_by=team.actor,
+        closed_at=closed_at,
+        close_date=close_date,
+        next_step_text=step_text,
+        next_step_due=step_due,
+        lost_reason=lost_reason,
+        source=source,
+        last_activity_at=last_activity,
+        snoozed_until=None,
+        updated_at=team.now,
+        updated_by=team.actor,
+        version=1,
+    )
     history = _csv_history(team, stage, status, created, closed_at)
     return DealRows(deal, history, [], [])
 

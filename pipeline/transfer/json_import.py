@@ -8,7 +8,7 @@ memory as rows all at once.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
@@ -255,50 +255,46 @@ def _read_history(value: object, path: str, team_id: str) -> list[StageChangeRow
     return rows
 
 
-def _read_activities(value: object, path: str, team_id: str) -> list[ActivityRow]:
-    rows: list[ActivityRow] = []
+def _ordered(
+    value: object, path: str, what: str
+) -> Iterator[tuple[str, dict[str, object], datetime]]:
+    """Each entry of a list kept oldest first, with its path and its time."""
     prev_at: datetime | None = None
     for i, raw in enumerate(as_list(value, path)):
         item = f"{path}[{i}]"
         entry = as_object(raw, item)
         at = as_time(get(entry, "at", item), f"{item}.at")
         if prev_at is not None and at < prev_at:
-            fail(f"{item}.at", f"{show(entry['at'])} is before the activity above it")
-        link = entry.get("link")
-        rows.append(
-            {
-                "team_id": team_id,
-                "kind": as_choice(get(entry, "kind", item), f"{item}.kind", _KINDS),
-                "text": as_text(get(entry, "text", item), f"{item}.text", limit=MAX_TEXT),
-                "at": at,
-                "by": as_actor(get(entry, "by", item), f"{item}.by"),
-                "link": None if link is None else as_string(link, f"{item}.link"),
-            }
-        )
+            fail(f"{item}.at", f"{show(entry['at'])} is before the {what} above it")
+        yield item, entry, at
         prev_at = at
-    return rows
+
+
+def _read_activities(value: object, path: str, team_id: str) -> list[ActivityRow]:
+    return [
+        {
+            "team_id": team_id,
+            "kind": as_choice(get(entry, "kind", item), f"{item}.kind", _KINDS),
+            "text": as_text(get(entry, "text", item), f"{item}.text", limit=MAX_TEXT),
+            "at": at,
+            "by": as_actor(get(entry, "by", item), f"{item}.by"),
+            "link": None if entry.get("link") is None else as_string(entry["link"], f"{item}.link"),
+        }
+        for item, entry, at in _ordered(value, path, "activity")
+    ]
 
 
 def _read_close_date_changes(value: object, path: str, team_id: str) -> list[CloseDateChangeRow]:
-    rows: list[CloseDateChangeRow] = []
-    prev_at: datetime | None = None
-    for i, raw in enumerate(as_list(value, path)):
-        item = f"{path}[{i}]"
-        entry = as_object(raw, item)
-        at = as_time(get(entry, "at", item), f"{item}.at")
-        if prev_at is not None and at < prev_at:
-            fail(f"{item}.at", f"{show(entry['at'])} is before the change above it")
-        rows.append(
-            {
-                "team_id": team_id,
-                "old_date": opt_date(entry.get("old"), f"{item}.old"),
-                "new_date": opt_date(entry.get("new"), f"{item}.new"),
-                "at": at,
-                "by": as_actor(get(entry, "by", item), f"{item}.by"),
-            }
-        )
-        prev_at = at
-    return rows
+    return [
+        {
+            "team_id": team_id,
+            "old_date": opt_date(entry.get("old"), f"{item}.old"),
+            "new_date": opt_date(entry.get("new"), f"{item}.new"),
+            "at": at,
+            "by": as_actor(get(entry, "by", item), f"{item}.by"),
+        }
+        for item, entry, at in _ordered(value, path, "change")
+    ]
 
 
 def _check_history_matches(
