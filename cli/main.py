@@ -31,9 +31,9 @@ from pipeline.clock import utcnow
 from pipeline.dates import DATE_EXAMPLE, parse_date, today_in
 from pipeline.errors import NotFound, PipebotError
 from pipeline.service import TeamDefaults
-from pipeline.transfer import export_csv, export_team, import_csv, import_team
 from storage import migrate
 from storage import repositories as repo
+from storage.transfer import export_csv, export_team, import_csv, import_team
 
 if TYPE_CHECKING:
     from cli.common import Subparsers

@@ -18,10 +18,10 @@ from sqlalchemy import create_engine, func, select, text
 from cli.main import main
 from pipeline.money import Money
 from pipeline.service import NextStep
-from pipeline.transfer import export_csv, export_team
 from storage.db import Database
 from storage.migrate import needs_upgrade
 from storage.models import Deal, StageChange
+from storage.transfer import export_csv, export_team
 from storage.unit_of_work import service_in
 from tests.conftest import PG_URL_ENV, FrozenClock
 

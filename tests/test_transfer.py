@@ -20,14 +20,7 @@ from sqlalchemy.orm import Session
 from pipeline.errors import InvalidInput, NotFound, PipebotError, Refused
 from pipeline.money import Money
 from pipeline.service import NextStep, PipelineService, validate_deal_name
-from pipeline.transfer import (
-    CSV_COLUMNS,
-    FORMAT,
-    export_csv,
-    export_team,
-    import_csv,
-    import_team,
-)
+from pipeline.transfer import CSV_COLUMNS, FORMAT
 from storage.db import Database
 from storage.models import (
     Activity,
@@ -38,6 +31,7 @@ from storage.models import (
     StageChange,
     Team,
 )
+from storage.transfer import export_csv, export_team, import_csv, import_team
 from storage.unit_of_work import service_in
 from tests.conftest import FrozenClock
 

@@ -11,8 +11,8 @@ from handlers.common import Request
 from pipeline.errors import InvalidInput
 from pipeline.metrics import Metrics, compute
 from pipeline.service import PipelineService
-from pipeline.transfer import export_csv
 from pipeline.windows import parse_window
+from storage.transfer import export_csv_for
 from views.reports import build_pipeline, build_stats, pipeline_text, stats_text
 
 # Excel reads a UTF-8 CSV as its legacy code page unless the file starts with a BOM.
@@ -49,9 +49,8 @@ def export(req: Request, text: str) -> None:
     if text.strip():
         raise InvalidInput("`export` takes no options.", example="export")
     with req.pipe.read() as p:
-        _ = p.team  # a team's first command creates it, with no deals to export
-        table = export_csv(p.session, p.team_id)
         today = p.today()
+    table = export_csv_for(req.pipe.db, req.pipe.tenant)
     rows = sum(1 for _ in csv.reader(io.StringIO(table))) - 1
     content = BOM + table
     dm = req.client.conversations_open(users=req.user_id)["channel"]["id"]

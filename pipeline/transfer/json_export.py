@@ -1,0 +1,70 @@
+"""Write the `pipebot/1` JSON document from a team's export records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pipeline.transfer.fields import amount_text, day_text, decimal_text, iso
+from pipeline.transfer.plan import FORMAT, DealExport, TeamRecord
+
+
+def deal_object(export: DealExport) -> dict[str, Any]:
+    """One deal and its history, as the `deals` list of `pipebot/1` holds it."""
+    d = export.deal
+    next_step = (
+        None
+        if d.next_step_text is None
+        else {"text": d.next_step_text, "due": day_text(d.next_step_due)}
+    )
+    return {
+        "number": d.number,
+        "name": d.name,
+        "amount": amount_text(d.amount_cents),
+        "currency": d.currency,
+        "owner": d.owner_id,
+        "stage": d.stage,
+        "status": d.status,
+        "created_at": iso(d.created_at),
+        "closed_at": iso(d.closed_at),
+        "close_date": day_text(d.close_date),
+        "lost_reason": d.lost_reason,
+        "next_step": next_step,
+        "history": [{"stage": h.to_stage, "at": iso(h.at), "by": h.by} for h in export.history],
+        "activities": [
+            {"kind": a.kind, "text": a.text, "at": iso(a.at), "by": a.by, "link": a.link}
+            for a in export.activities
+        ],
+        "created_by": d.created_by,
+        "source": d.source,
+        "last_activity_at": iso(d.last_activity_at),
+        "snoozed_until": day_text(d.snoozed_until),
+        "updated_at": iso(d.updated_at),
+        "updated_by": d.updated_by,
+        "close_date_changes": [
+            {"old": day_text(c.old_date), "new": day_text(c.new_date), "at": iso(c.at), "by": c.by}
+            for c in export.close_date_changes
+        ],
+    }
+
+
+def team_document(team: TeamRecord, deals: Iterable[DealExport]) -> dict[str, Any]:
+    """The team's settings, stages, rates and every deal with its history, as `pipebot/1`."""
+    return {
+        "format": FORMAT,
+        "team": team.id,
+        "timezone": team.timezone,
+        "currency": team.currency,
+        "rates": {code: decimal_text(team.rates[code]) for code in sorted(team.rates)},
+        "stages": [
+            {"key": s.key, "name": s.name, "probability": s.probability, "stale_days": s.stale_days}
+            for s in team.stages
+        ],
+        "admins": list(team.admins),
+        "channel_id": team.channel_id,
+        "next_number": team.next_number,
+        "reminders": team.reminders,
+        "reminder_mode": team.reminder_mode,
+        "digest": team.digest,
+        "deals": [deal_object(d) for d in deals],
+    }

@@ -1,0 +1,338 @@
+"""Export and import a team's whole pipeline: the database side of `pipeline.transfer`.
+
+Exports stream the team's rows as typed records for the pure writers. Imports have the pure
+readers validate everything before writing, then insert in bulk. They never commit: on any error
+the caller's session scope rolls back, so nothing partial is ever written.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from pipeline.clock import Clock, utcnow
+from pipeline.errors import NotFound
+from pipeline.money import normalize_currency
+from pipeline.service import TeamDefaults
+from pipeline.transfer.csv_export import deals_csv
+from pipeline.transfer.csv_import import CsvTeam, check_actor, read_csv
+from pipeline.transfer.fields import check_team_id
+from pipeline.transfer.json_export import team_document
+from pipeline.transfer.json_import import already_has_deals, read_deals, read_team
+from pipeline.transfer.plan import (
+    ActivityRecord,
+    CloseDateChangeRecord,
+    DealExport,
+    DealRecord,
+    DealRows,
+    ImportResult,
+    StageChangeRecord,
+    StageRecord,
+    TeamPlan,
+    TeamRecord,
+)
+from storage import repositories as repo
+from storage.db import Database
+from storage.models import Activity, Base, CloseDateChange, Deal, Rate, Stage, StageChange, Team
+from storage.unit_of_work import service_in
+
+if TYPE_CHECKING:
+    import psycopg
+
+# Deals per bulk write: keeps memory flat on a 100,000-deal import.
+BATCH = 1000
+
+R = TypeVar("R")
+T = TypeVar("T")
+
+
+# --- export --------------------------------------------------------------------------------
+
+
+def _team_record(session: Session, team_id: str) -> TeamRecord:
+    team = session.get(Team, team_id, options=[selectinload(Team.stages), selectinload(Team.rates)])
+    if team is None:
+        raise NotFound(f'There is no team "{team_id}" in this database.')
+    return TeamRecord(
+        id=team.id,
+        timezone=team.timezone,
+        currency=team.currency,
+        rates={r.currency: r.rate for r in team.rates},
+        stages=[StageRecord(s.key, s.name, s.probability, s.stale_days) for s in team.stages],
+        admins=list(team.admins or []),
+        channel_id=team.channel_id,
+        next_number=team.next_number,
+        reminders=team.reminders,
+        reminder_mode=team.reminder_mode,
+        digest=team.digest,
+    )
+
+
+def _grouped(
+    session: Session,
+    record: Callable[..., R],
+    fields: Sequence[str],
+    model: Any,
+    team_id: str,
+) -> dict[int, list[R]]:
+    """A team's history rows of one kind, by deal id, oldest first (the relationship order)."""
+    stmt = (
+        select(model.deal_id, *(getattr(model, f) for f in fields))
+        .join(Deal, Deal.id == model.deal_id)
+        .where(Deal.team_id == team_id)
+        .order_by(model.deal_id, model.at, model.id)
+    )
+    groups: dict[int, list[R]] = defaultdict(list)
+    for deal_id, *values in session.execute(stmt):
+        groups[deal_id].append(record(*values))
+    return groups
+
+
+def _deal_records(session: Session, team_id: str) -> Iterator[DealRecord]:
+    """A team's deals as plain rows: no ORM objects, which a 100,000-deal team would pile up."""
+    table = cast(Table, Deal.__table__)
+    stmt = (
+        select(*(table.c[f] for f in DealRecord._fields))
+        .where(Deal.team_id == team_id)
+        .order_by(Deal.number)
+    )
+    for row in session.execute(stmt):
+        yield DealRecord._make(row)
+
+
+def _deal_exports(session: Session, team_id: str) -> Iterator[DealExport]:
+    """Every deal of the team with its stage changes, activities and close-date changes."""
+    history = _grouped(session, StageChangeRecord, StageChangeRecord._fields, StageChange, team_id)
+    activities = _grouped(session, ActivityRecord, ActivityRecord._fields, Activity, team_id)
+    changes = _grouped(
+        session, CloseDateChangeRecord, CloseDateChangeRecord._fields, CloseDateChange, team_id
+    )
+    for deal in _deal_records(session, team_id):
+        yield DealExport(
+            deal,
+            history.get(deal.id, []),
+            activities.get(deal.id, []),
+            changes.get(deal.id, []),
+        )
+
+
+def export_team(session: Session, team_id: str) -> dict[str, Any]:
+    """The team's settings, stages, rates and every deal with its history, as `pipebot/1`."""
+    team = _team_record(session, team_id)
+    return team_document(team, _deal_exports(session, team_id))
+
+
+def export_csv(session: Session, team_id: str) -> str:
+    """One row per deal, for spreadsheets; the columns are `CSV_COLUMNS`."""
+    if session.get(Team, team_id) is None:
+        raise NotFound(f'There is no team "{team_id}" in this database.')
+    return deals_csv(_deal_records(session, team_id))
+
+
+def export_csv_for(db: Database, team_id: str) -> str:
+    """`export_csv` in a read transaction of its own; a team not stored yet has no deals."""
+    with db.read_scope() as session:
+        if session.get(Team, team_id) is None:
+            return deals_csv(())
+        return export_csv(session, team_id)
+
+
+# --- bulk reads and writes -----------------------------------------------------------------
+
+
+def _count_deals(session: Session, team_id: str) -> int:
+    stmt = select(func.count()).select_from(Deal).where(Deal.team_id == team_id)
+    return int(session.execute(stmt).scalar_one())
+
+
+def _lock_team(session: Session, team_id: str) -> int:
+    """Hold the team row (deal creators update it) and return its next deal number."""
+    stmt = select(Team.next_number).where(Team.id == team_id).with_for_update()
+    return int(session.execute(stmt).scalar_one())
+
+
+def _delete_deals(session: Session, team_id: str) -> int:
+    """Delete a team's deals; the database cascades to their history."""
+    result = session.execute(
+        delete(Deal).where(Deal.team_id == team_id),
+        execution_options={"synchronize_session": False},
+    )
+    return int(getattr(result, "rowcount", 0))
+
+
+def _reserve_numbers(session: Session, team_id: str, count: int) -> int:
+    """The first of `count` consecutive deal numbers, taken in one row update."""
+    stmt = (
+        update(Team)
+        .where(Team.id == team_id)
+        .values(next_number=Team.next_number + count)
+        .returning(Team.next_number)
+    )
+    return int(session.execute(stmt).scalar_one()) - count
+
+
+def _bulk_insert(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many rows at once: COPY on PostgreSQL, one executemany elsewhere."""
+    if not rows:
+        return
+    table = cast(Table, model.__table__)
+    if session.get_bind().dialect.name != "postgresql":
+        # Core, not the ORM's bulk path, which splits rows into many small statements.
+        session.execute(insert(table), rows)
+        return
+    # psycopg's executemany sends one statement per row; COPY streams them all in one go.
+    # Values are already aware UTC datetimes, as UTCDateTime would have bound them.
+    columns = [c.name for c in table.columns if c.name in rows[0]]
+    dbapi = cast("psycopg.Connection[Any]", session.connection().connection.dbapi_connection)
+    names = ", ".join(f'"{c}"' for c in columns)
+    with dbapi.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
+
+
+def _insert_deals(session: Session, team_id: str, batch: Sequence[DealRows]) -> None:
+    """Insert a batch of deals, then their history rows under the new deal ids."""
+    _bulk_insert(session, Deal, [r.deal for r in batch])
+    numbers = [r.deal["number"] for r in batch]
+    stmt = select(Deal.number, Deal.id).where(Deal.team_id == team_id, Deal.number.in_(numbers))
+    ids: dict[int, int] = {number: deal_id for number, deal_id in session.execute(stmt)}
+    history: list[Mapping[str, Any]] = []
+    activities: list[Mapping[str, Any]] = []
+    changes: list[Mapping[str, Any]] = []
+    for rows in batch:
+        deal_id = ids[rows.deal["number"]]
+        for entry in rows.history:
+            entry["deal_id"] = deal_id
+        for activity in rows.activities:
+            activity["deal_id"] = deal_id
+        for change in rows.close_date_changes:
+            change["deal_id"] = deal_id
+        history.extend(rows.history)
+        activities.extend(rows.activities)
+        changes.extend(rows.close_date_changes)
+    _bulk_insert(session, StageChange, history)
+    _bulk_insert(session, Activity, activities)
+    _bulk_insert(session, CloseDateChange, changes)
+
+
+def _batches(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --- import --------------------------------------------------------------------------------
+
+
+def _write_team(session: Session, team_id: str, plan: TeamPlan, current_next: int) -> None:
+    """Set the team's settings and replace its stages, and its rates when the file has them."""
+    no_sync = {"synchronize_session": False}
+    session.execute(
+        update(Team)
+        .where(Team.id == team_id)
+        .values(
+            # A number once given in this team is never given again.
+            next_number=max(plan.next_number, current_next),
+            **plan.settings,
+        ),
+        execution_options=no_sync,
+    )
+    session.execute(delete(Stage).where(Stage.team_id == team_id), execution_options=no_sync)
+    session.execute(insert(Stage), [{"team_id": team_id, **s} for s in plan.stages])
+    if plan.rates is not None:
+        session.execute(delete(Rate).where(Rate.team_id == team_id), execution_options=no_sync)
+        rates = [{"team_id": team_id, "currency": c, "rate": r} for c, r in plan.rates.items()]
+        if rates:
+            session.execute(insert(Rate), rates)
+
+
+def import_team(
+    session: Session,
+    team_id: str,
+    data: dict[str, Any],
+    *,
+    replace: bool = False,
+    clock: Clock = utcnow,
+) -> ImportResult:
+    """Load a `pipebot/1` export into a team: its settings, stages, rates and deals."""
+    check_team_id(team_id)
+    if not replace and _count_deals(session, team_id):
+        raise already_has_deals(team_id)
+    plan = read_team(data)
+    repo.create_team_if_missing(
+        session,
+        team_id,
+        timezone=plan.settings["timezone"],
+        currency=plan.settings["currency"],
+        now=clock(),
+    )
+    current_next = _lock_team(session, team_id)
+    replaced = 0
+    if _count_deals(session, team_id):
+        if not replace:
+            raise already_has_deals(team_id)
+        replaced = _delete_deals(session, team_id)
+    _write_team(session, team_id, plan, current_next)
+    numbers: list[int] = []
+    for start in range(0, len(plan.deals), BATCH):
+        batch = read_deals(plan, team_id, start, start + BATCH)
+        _insert_deals(session, team_id, batch)
+        numbers.extend(r.deal["number"] for r in batch)
+    # Rows were written behind the ORM's back: reload anything this session already holds.
+    session.expire_all()
+    history, activities, changes = plan.counts
+    return ImportResult(
+        deals=len(plan.deals),
+        stage_changes=history,
+        activities=activities,
+        close_date_changes=changes,
+        replaced=replaced,
+        first_number=min(numbers, default=None),
+        last_number=max(numbers, default=None),
+    )
+
+
+def import_csv(
+    session: Session,
+    team_id: str,
+    text: str,
+    *,
+    actor: str,
+    default_currency: str,
+    replace: bool = False,
+    clock: Clock = utcnow,
+    defaults: TeamDefaults | None = None,
+) -> ImportResult:
+    """Append the deals of a spreadsheet or another CRM's CSV export, with new numbers."""
+    check_team_id(team_id)
+    user = check_actor(actor)
+    currency = normalize_currency(default_currency)
+    # The service creates a new team with the default pipeline, as its first command would.
+    service = service_in(session, team_id, clock=clock, defaults=defaults)
+    team = CsvTeam(
+        team_id=team_id,
+        stages=service.stages(),
+        tz=service.tz(),
+        today=service.today(),
+        now=clock(),
+        actor=user,
+        currency=currency,
+    )
+    deals = read_csv(text, team)
+    replaced = _delete_deals(session, team_id) if replace else 0
+    first = _reserve_numbers(session, team_id, len(deals))
+    for offset, rows in enumerate(deals):
+        rows.deal["number"] = first + offset
+    for batch in _batches(deals):
+        _insert_deals(session, team_id, batch)
+    session.expire_all()
+    return ImportResult(
+        deals=len(deals),
+        stage_changes=sum(len(r.history) for r in deals),
+        replaced=replaced,
+        first_number=first,
+        last_number=first + len(deals) - 1,
+    )
