@@ -220,6 +220,27 @@ def test_round_trip_is_exact(db: Database, source: Data) -> None:
         assert history_rows(s, T2) == history_rows(s, T)
 
 
+def test_a_closed_deals_history_may_end_with_its_last_stage(db: Database, source: Data) -> None:
+    # Other tools write stage entries only; status and closed_at give the outcome.
+    written = copy.deepcopy(source)
+    for deal in written["deals"]:
+        if deal["status"] != "open" and deal["history"][-1]["stage"] == deal["status"]:
+            deal["history"].pop()
+    assert written != source
+    with db.session_scope() as s:
+        import_team(s, T2, written)
+    again = export(db, T2)
+    assert again.pop("team") == T2
+    expected = dict(source)
+    del expected["team"]
+    closed = [(d["number"], d["history"][-1]) for d in again["deals"] if d["status"] != "open"]
+    assert closed == [
+        (d["number"], {**d["history"][-1], "by": d["history"][-2]["by"]})
+        for d in expected["deals"]
+        if d["status"] != "open"
+    ]
+
+
 def test_import_needs_replace_for_a_team_with_deals(db: Database, source: Data) -> None:
     before = counts(db)
     with pytest.raises(Refused) as err, db.session_scope() as s:
@@ -336,6 +357,12 @@ def reopen_as_open(data: Data) -> None:
     deal.update(status="open", closed_at=None, lost_reason=None)
 
 
+def closed_before_last_stage(data: Data) -> None:
+    deal = data["deals"][0]
+    deal["history"].pop()
+    deal["closed_at"] = "2026-11-27T09:00:00Z"
+
+
 def remove_reopen(data: Data) -> None:
     del data["deals"][0]["history"][4]
 
@@ -420,9 +447,14 @@ INVALID: list[tuple[str, Mutation, str]] = [
         "deals[1].history[0].at: 2026-11-27T10:00:00Z is before the deal was created",
     ),
     (
-        "won_without_won_entry",
-        lambda d: d["deals"][0]["history"].pop(),
-        'deals[0].history[4].stage: a won deal\'s last entry is "won", not "proposal"',
+        "won_ending_elsewhere",
+        lambda d: d["deals"][0]["history"].pop() and d["deals"][0].update(stage="negotiation"),
+        'deals[0].stage: "negotiation" is not the stage the deal closed from ("proposal")',
+    ),
+    (
+        "closed_before_its_last_stage",
+        closed_before_last_stage,
+        "deals[0].closed_at: 2026-11-27T09:00:00Z is before the last history entry",
     ),
     (
         "open_ending_lost",

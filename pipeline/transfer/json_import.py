@@ -297,10 +297,15 @@ def _read_close_date_changes(value: object, path: str, team_id: str) -> list[Clo
     ]
 
 
-def _check_history_matches(
+def _with_outcome(
     path: str, history: list[StageChangeRow], status: str, stage: str, closed_at: datetime | None
-) -> None:
-    """The history must end where the deal is: its stage, or its outcome at its closing time."""
+) -> list[StageChangeRow]:
+    """The history, ending where the deal is: its stage, or its outcome at its closing time.
+
+    A closed deal's history may end with its outcome entry (as export writes it) or with the
+    stage it closed from (as other tools write it): the outcome entry is then derived from
+    `status` and `closed_at`, by the last entry's author.
+    """
     last = history[-1]
     where = f"{path}.history[{len(history) - 1}].stage"
     if status == DealStatus.OPEN:
@@ -309,9 +314,33 @@ def _check_history_matches(
                 where,
                 f'an open deal\'s last entry is its stage "{stage}", not "{last["to_stage"]}"',
             )
-        return
+        return history
+    if last["to_stage"] not in OUTCOMES and closed_at is not None:
+        if last["to_stage"] != stage:
+            fail(
+                f"{path}.stage",
+                f'"{stage}" is not the stage the deal closed from ("{last["to_stage"]}")',
+            )
+        if closed_at < last["at"]:
+            fail(
+                f"{path}.closed_at",
+                f"{iso(closed_at)} is before the last history entry ({iso(last['at'])})",
+                TIME_EXAMPLE,
+            )
+        outcome: StageChangeRow = {
+            "team_id": last["team_id"],
+            "from_stage": last["to_stage"],
+            "to_stage": status,
+            "at": closed_at,
+            "by": last["by"],
+            "from_entered_at": last["at"],
+        }
+        return [*history, outcome]
     if last["to_stage"] != status:
-        fail(where, f'a {status} deal\'s last entry is "{status}", not "{last["to_stage"]}"')
+        fail(
+            where,
+            f'a {status} deal\'s last entry is "{status}" or a stage, not "{last["to_stage"]}"',
+        )
     if last["from_stage"] != stage:
         fail(
             f"{path}.stage",
@@ -323,6 +352,7 @@ def _check_history_matches(
             f"{iso(closed_at)} is not the time of the last history entry ({iso(last['at'])})",
             TIME_EXAMPLE,
         )
+    return history
 
 
 def _read_next_step(d: dict[str, object], path: str) -> tuple[str | None, date | None]:
@@ -351,7 +381,7 @@ def _read_deal_history(
             f"{path}.history[0].at",
             f"{iso(history[0]['at'])} is before the deal was created ({iso(created_at)})",
         )
-    _check_history_matches(path, history, status, stage, closed_at)
+    history = _with_outcome(path, history, status, stage, closed_at)
     activities = _read_activities(d.get("activities") or [], f"{path}.activities", team_id)
     changes = _read_close_date_changes(
         d.get("close_date_changes") or [], f"{path}.close_date_changes", team_id
