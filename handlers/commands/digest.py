@@ -19,8 +19,8 @@ def digest(req: Request, text: str) -> None:
     """Preview the digest privately, or (admins) post it to the team channel now."""
     action, _ = first_word(text)
     if action in ("", "preview"):
-        with req.pipe.read() as p:
-            data = collect_digest(p.session, p.team_id, now=req.pipe.clock())
+        with req.pipe.reports() as r:
+            data = collect_digest(r.source, now=r.now)
         message = build_digest(data)
         blocks = message.blocks[:MAX_PREVIEW_BLOCKS]
         req.say_ephemeral(message.text, blocks)
