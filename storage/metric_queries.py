@@ -107,26 +107,31 @@ def open_at(session: Session, team_id: str, as_of: datetime) -> Subquery:
 def open_deals(session: Session, team: TeamOut, as_of: datetime, today: date) -> OpenDeals:
     """The deals open at `as_of`: sums per (stage, currency), and the numbers to act on."""
     deals = open_at(session, team.id, as_of)
+    return OpenDeals(
+        totals=open_totals(session, deals),
+        stale=stale(session, deals, team, as_of, today),
+        overdue_next_steps=numbers(
+            session, deals, Deal.next_step_due.is_not(None) & (Deal.next_step_due < today)
+        ),
+        past_close_date=numbers(
+            session, deals, Deal.close_date.is_not(None) & (Deal.close_date < today)
+        ),
+        slipped=slipped(session, team.id, deals),
+    )
+
+
+def open_totals(session: Session, deals: Subquery) -> list[AmountRow]:
+    """Count and summed cents of the open deals per (stage, currency)."""
     rows = session.execute(
         select(deals.c.stage, Deal.currency, func.count(), func.sum(Deal.amount_cents))
         .join(Deal, Deal.id == deals.c.deal_id)
         .group_by(deals.c.stage, Deal.currency)
-    ).all()
-    stale = stale_condition(deals.c.stage, deals.c.last_at, team.stages, as_of, today)
-    return OpenDeals(
-        totals=[AmountRow(stage, currency, n, cents) for stage, currency, n, cents in rows],
-        stale=_numbers(session, deals, stale),
-        overdue_next_steps=_numbers(
-            session, deals, Deal.next_step_due.is_not(None) & (Deal.next_step_due < today)
-        ),
-        past_close_date=_numbers(
-            session, deals, Deal.close_date.is_not(None) & (Deal.close_date < today)
-        ),
-        slipped=_slipped(session, team.id, deals),
     )
+    return [AmountRow(stage, currency, n, cents) for stage, currency, n, cents in rows]
 
 
-def _numbers(session: Session, deals: Subquery, condition: ColumnElement[bool]) -> list[int]:
+def numbers(session: Session, deals: Subquery, condition: ColumnElement[bool]) -> list[int]:
+    """The numbers of the open deals meeting `condition`, in order."""
     return list(
         session.scalars(
             select(Deal.number)
@@ -137,7 +142,16 @@ def _numbers(session: Session, deals: Subquery, condition: ColumnElement[bool]) 
     )
 
 
-def _slipped(session: Session, team_id: str, deals: Subquery) -> list[int]:
+def stale(
+    session: Session, deals: Subquery, team: TeamOut, as_of: datetime, today: date
+) -> list[int]:
+    """The numbers of the open deals stale at `as_of` (each stage's own threshold)."""
+    condition = stale_condition(deals.c.stage, deals.c.last_at, team.stages, as_of, today)
+    return numbers(session, deals, condition)
+
+
+def slipped(session: Session, team_id: str, deals: Subquery) -> list[int]:
+    """The numbers of the open deals whose close date was pushed later twice or more."""
     pushes = (
         select(CloseDateChange.deal_id)
         .where(

@@ -26,7 +26,7 @@ class SqlReports:
     """One team's report queries, run in the caller's session (its one transaction)."""
 
     def __init__(self, session: Session, team: TeamOut) -> None:
-        self.session = session
+        self._session = session
         self._team = team
 
     @property
@@ -36,24 +36,24 @@ class SqlReports:
 
     def open_deals(self, as_of: datetime, today: date) -> OpenDeals:
         """The deals open at `as_of` (rebuilt from history when looking back)."""
-        return metric_queries.open_deals(self.session, self._team, as_of, today)
+        return metric_queries.open_deals(self._session, self._team, as_of, today)
 
     def cohort(self, start: datetime, end: datetime) -> Cohort:
         """The deals closed in [start, end)."""
-        return metric_queries.cohort(self.session, self._team.id, start, end)
+        return metric_queries.cohort(self._session, self._team.id, start, end)
 
     def funnel(self, start: datetime, end: datetime) -> FunnelRows:
         """How the deals closed in [start, end) went through the stages."""
-        return metric_queries.funnel(self.session, self._team.id, start, end)
+        return metric_queries.funnel(self._session, self._team.id, start, end)
 
     def stage_exits(self, start: datetime, end: datetime) -> dict[str, Spread]:
         """Seconds spent in each open stage, over the exits in [start, end)."""
-        return metric_queries.stage_exits(self.session, self._team.id, start, end)
+        return metric_queries.stage_exits(self._session, self._team.id, start, end)
 
     def open_by_close(self, today: date, month_end: date, quarter_end: date) -> list[OpenRow]:
         """Open deals closing by `quarter_end` or undated, by stage, currency and period."""
         return forecast_queries.open_by_close(
-            self.session, self._team.id, today, month_end, quarter_end
+            self._session, self._team.id, today, month_end, quarter_end
         )
 
     def won_since(
@@ -61,20 +61,20 @@ class SqlReports:
     ) -> list[WonRow]:
         """Deals won in [quarter_from, as_of], by currency and whether won since `month_from`."""
         return forecast_queries.won_since(
-            self.session, self._team.id, quarter_from, month_from, as_of
+            self._session, self._team.id, quarter_from, month_from, as_of
         )
 
     def missing_rates(self, since: datetime, known: Sequence[str]) -> list[str]:
         """Currencies not in `known` of open deals or deals closed since `since`."""
-        return digest_queries.missing_rates(self.session, self._team.id, since, known)
+        return digest_queries.missing_rates(self._session, self._team.id, since, known)
 
     def created(self, start: datetime, end: datetime) -> list[CurrencyRow]:
         """Deals created in [start, end), per currency."""
-        return digest_queries.created(self.session, self._team.id, start, end)
+        return digest_queries.created(self._session, self._team.id, start, end)
 
     def advances(self, start: datetime, end: datetime) -> int:
         """Moves to a later open stage in [start, end)."""
-        return digest_queries.advances(self.session, self._team.id, start, end)
+        return digest_queries.advances(self._session, self._team.id, start, end)
 
     def closed(
         self,
@@ -86,25 +86,25 @@ class SqlReports:
     ) -> ClosedRows:
         """Deals won (or lost) in [start, end); the `limit` largest by converted amount."""
         return digest_queries.closed(
-            self.session, self._team.id, status, (start, end), rates, limit
+            self._session, self._team.id, status, (start, end), rates, limit
         )
 
     def pushed(
         self, start: datetime, end: datetime, rates: Mapping[str, Decimal], limit: int
     ) -> PushRows:
         """Close dates moved later in [start, end); the `limit` largest deals."""
-        return digest_queries.pushed(self.session, self._team.id, (start, end), rates, limit)
+        return digest_queries.pushed(self._session, self._team.id, (start, end), rates, limit)
 
     def stale(self, now: datetime, today: date, limit: int) -> StaleRows:
         """Open deals stale at `now`; the `limit` quietest first."""
         return digest_queries.stale(
-            self.session, self._team.id, self._team.stages, (now, today), limit
+            self._session, self._team.id, self._team.stages, (now, today), limit
         )
 
     def needing_attention(self, now: datetime, today: date) -> list[Flagged]:
         """Open, un-snoozed deals failing a reminder test, oldest activity first."""
         return reminder_queries.needing_attention(
-            self.session, self._team.id, self._team.stages, now, today
+            self._session, self._team.id, self._team.stages, now, today
         )
 
 
