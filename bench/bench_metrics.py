@@ -20,9 +20,8 @@ bench/out/explain_<backend>_<as_of>.txt, and updates its section of docs/PERFORM
 (other sections are kept; the figures of each backend are kept in bench/out/ so a run of one
 backend updates its column only).
 
-Other options: --proposed also measures the recommended index and query changes
-(monkeypatched, on the bench database only); --keep keeps the PostgreSQL schema and
---reuse [SCHEMA] times an existing bench database again without rebuilding it.
+Other options: --keep keeps the PostgreSQL schema and --reuse [SCHEMA] times an existing
+bench database again without rebuilding it.
 """
 
 from __future__ import annotations
@@ -49,20 +48,19 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, create_engine, event, func, insert, select, text, update
+from sqlalchemy import create_engine, event, func, insert, select, text, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
 
 from pipeline import metrics
 from pipeline.dates import today_in
 from pipeline.service import TeamDefaults
 from pipeline.types import LOST, OUTCOMES, WON, DealStatus
-from storage import repositories as repo
+from storage import metric_queries
 from storage.conditions import stale_condition
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Activity, Base, CloseDateChange, Deal, Stage, StageChange, Team
-from storage.sql import seconds_between
+from storage.models import Activity, Base, CloseDateChange, Deal, StageChange, Team
+from storage.reports import reports_in
 from storage.unit_of_work import service_in
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +79,6 @@ HISTORY_DAYS = 730
 BATCH = 10_000
 REPEAT = 5
 TARGET_S = 1.0
-PROPOSED_REPEAT = 7
 NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 OWNERS = [f"U0REP{i:02d}" for i in range(1, 31)]
@@ -643,11 +640,9 @@ def measure(fn: Callable[[], object], repeat: int = REPEAT) -> Timing:
 def stale_scan(db: Database, as_of: datetime) -> Callable[[], list[int]]:
     """The scheduler's stale scan, stages loaded once outside the timed part."""
     with db.read_scope() as s:
-        team = repo.get_team(s, TEAM)
-        assert team is not None
-        stages = list(team.stages)
-        today = today_in(team.timezone, as_of)
-        s.expunge_all()
+        team = metric_queries.require_team(s, TEAM)
+    stages = team.stages
+    today = today_in(team.timezone, as_of)
     stmt = select(Deal.number).where(
         Deal.team_id == TEAM,
         Deal.status == DealStatus.OPEN.value,
@@ -668,21 +663,22 @@ def compute_run(db: Database, as_of: datetime) -> Callable[[], metrics.Metrics]:
 
     def run() -> metrics.Metrics:
         with db.read_scope() as s:
-            return metrics.compute(s, TEAM, as_of=as_of)
+            return metrics.compute(reports_in(s, TEAM), as_of=as_of)
 
     return run
 
 
+# The public query functions `SqlReports` calls; each is timed and its statements labelled.
 PARTS = (
-    ("get_team", repo, "get_team"),
-    ("open_at (later-activity check)", metrics, "_open_at"),
-    ("open_totals", metrics, "_open_totals"),
-    ("cohort", metrics, "_cohort"),
-    ("funnel", metrics, "_funnel"),
-    ("days_in_stage", metrics, "_days_in_stage"),
-    ("stale", metrics, "_stale"),
-    ("overdue / past close (_numbers x2)", metrics, "_numbers"),
-    ("slipped", metrics, "_slipped"),
+    ("team settings", metric_queries, "require_team"),
+    ("open_at (later-activity check)", metric_queries, "open_at"),
+    ("open_totals", metric_queries, "open_totals"),
+    ("cohort", metric_queries, "cohort"),
+    ("funnel", metric_queries, "funnel"),
+    ("days_in_stage", metric_queries, "stage_exits"),
+    ("stale", metric_queries, "stale"),
+    ("overdue / past close (numbers x2)", metric_queries, "numbers"),
+    ("slipped", metric_queries, "slipped"),
 )
 
 
@@ -772,206 +768,6 @@ def breakdown(
     return parts, per_statement
 
 
-# --- proposed changes (--proposed) ----------------------------------------------------------
-#
-# Measured on the bench database only: the real fix belongs in storage/models.py (+ a
-# migration) and pipeline/metrics.py. Each step is applied on top of the previous one.
-
-
-def _proposed_funnel(
-    session: Session, team_id: str, start: datetime, end: datetime, stages: list[Stage]
-) -> list[metrics.FunnelStep]:
-    """`_funnel` joining the history of the lost deals only: a won deal passed every stage."""
-    cohort = metrics._cohort_filter(team_id, start, end)
-    won = session.execute(
-        select(func.count()).select_from(Deal).where(cohort, Deal.status == WON)
-    ).scalar_one()
-    furthest = (
-        select(
-            Deal.stage.label("closed_from"),
-            func.max(Stage.position).label("furthest"),
-        )
-        .select_from(Deal)
-        .join(StageChange, StageChange.deal_id == Deal.id)
-        .outerjoin(Stage, and_(Stage.team_id == Deal.team_id, Stage.key == StageChange.to_stage))
-        .where(cohort, Deal.status == LOST)
-        .group_by(Deal.id, Deal.stage)
-        .subquery("furthest")
-    )
-    rows = session.execute(
-        select(furthest.c.closed_from, furthest.c.furthest, func.count()).group_by(
-            furthest.c.closed_from, furthest.c.furthest
-        )
-    ).all()
-    steps = []
-    for stage in stages:
-        reached = won + sum(n for _, far, n in rows if far is not None and far >= stage.position)
-        lost_at = sum(n for frm, _, n in rows if frm == stage.key)
-        loss_rate = metrics._ratio(lost_at, reached)
-        steps.append(
-            metrics.FunnelStep(
-                stage=stage.key,
-                name=stage.name,
-                reached=reached,
-                lost_at=lost_at,
-                loss_rate=loss_rate,
-                conversion_rate=None if loss_rate is None else round(1 - loss_rate, 4),
-                win_rate_from=metrics._ratio(won, reached),
-            )
-        )
-    return steps
-
-
-def _proposed_median_rows(
-    session: Session, values: Select[Any, Any]
-) -> dict[Any, tuple[float | None, float | None, int]]:
-    """(median, mean, count) of `value` per `key` over a select of (key, value).
-
-    PostgreSQL: percentile_cont, one sort per group inside the server. SQLite has no median
-    and its window functions are slow: fetch the values and take the median in Python.
-    """
-    inner = values.subquery("v")
-    if session.get_bind().dialect.name == "postgresql":
-        rows = session.execute(
-            select(
-                inner.c.key,
-                func.percentile_cont(0.5).within_group(inner.c.value),
-                func.avg(inner.c.value),
-                func.count(),
-            ).group_by(inner.c.key)
-        )
-        return {key: (median, mean, n) for key, median, mean, n in rows}
-    groups: dict[Any, list[float]] = {}
-    for key, value in session.execute(select(inner.c.key, inner.c.value)):
-        if value is not None:
-            groups.setdefault(key, []).append(float(value))
-    return {key: (statistics.median(v), math.fsum(v) / len(v), len(v)) for key, v in groups.items()}
-
-
-def _proposed_days_in_stage(
-    session: Session, team_id: str, start: datetime, end: datetime, stages: list[Stage]
-) -> list[metrics.StageDuration]:
-    """`_days_in_stage` with `_proposed_median_rows` instead of the window-function median."""
-    exits = select(
-        StageChange.from_stage.label("key"),
-        seconds_between(StageChange.at, StageChange.from_entered_at).label("value"),
-    ).where(
-        StageChange.team_id == team_id,
-        StageChange.at >= start,
-        StageChange.at < end,
-        StageChange.from_entered_at.is_not(None),
-        StageChange.from_stage.not_in(OUTCOMES),
-    )
-    rows = _proposed_median_rows(session, exits)
-    result = []
-    for stage in stages:
-        median, mean, n = rows.get(stage.key, (None, None, 0))
-        result.append(
-            metrics.StageDuration(
-                stage=stage.key,
-                name=stage.name,
-                exits=n,
-                median=metrics._days(median),
-                mean=metrics._days(mean),
-            )
-        )
-    return result
-
-
-def _ddl(db: Database, statements: Sequence[str]) -> None:
-    """Run DDL, then refresh the planner statistics."""
-    with db.engine.begin() as conn:
-        for statement in statements:
-            conn.exec_driver_sql(statement)
-    analyze(db)
-
-
-PROPOSED: tuple[tuple[str, Callable[[Database], None]], ...] = (
-    (
-        "+ index activities (team_id, at)",
-        lambda db: _ddl(db, ["CREATE INDEX ix_activities_team_at ON activities (team_id, at)"]),
-    ),
-    (
-        "+ index stage_changes (deal_id, at, to_stage) replacing (deal_id, at)",
-        lambda db: _ddl(
-            db,
-            [
-                "DROP INDEX ix_stage_changes_deal_at",
-                "CREATE INDEX ix_stage_changes_deal_at ON stage_changes (deal_id, at, to_stage)",
-            ],
-        ),
-    ),
-    ("+ `_funnel`: history of lost deals only", lambda _db: _patch("_funnel", _proposed_funnel)),
-    (
-        "+ `_days_in_stage`: percentile_cont (PostgreSQL) / median in Python (SQLite)",
-        lambda _db: _patch("_days_in_stage", _proposed_days_in_stage),
-    ),
-)
-_PATCHED: dict[str, Any] = {}
-
-
-def _patch(name: str, replacement: Any) -> None:
-    _PATCHED.setdefault(name, getattr(metrics, name))
-    setattr(metrics, name, replacement)
-
-
-def _unpatch() -> None:
-    for name, original in _PATCHED.items():
-        setattr(metrics, name, original)
-    _PATCHED.clear()
-
-
-def _comparable(m: metrics.Metrics) -> dict[str, Any]:
-    return m.model_dump(exclude={"as_of"})
-
-
-def try_proposed(db: Database, as_of: datetime, back: datetime) -> dict[str, Any]:
-    """Apply each proposed change in turn; time compute() and check it gives the same result."""
-    with db.read_scope() as s:
-        expected = {
-            "now": _comparable(metrics.compute(s, TEAM, as_of=as_of)),
-            "back": _comparable(metrics.compute(s, TEAM, as_of=back)),
-        }
-    steps: list[dict[str, Any]] = []
-
-    def step(label: str) -> None:
-        timing = measure(compute_run(db, as_of), repeat=PROPOSED_REPEAT)
-        with db.read_scope() as s:
-            same = (
-                _comparable(metrics.compute(s, TEAM, as_of=as_of)) == expected["now"]
-                and _comparable(metrics.compute(s, TEAM, as_of=back)) == expected["back"]
-            )
-        steps.append({"step": label, **timing.as_dict(), "same": same})
-        print(
-            f"  {label:<78} best {_fmt_s(timing.best):>8} median {_fmt_s(timing.median):>8}"
-            f" cpu {_fmt_s(timing.cpu_median):>8}{'' if same else '  RESULT DIFFERS'}"
-        )
-
-    try:
-        step("current code (measured again, just before the changes)")
-        for label, apply in PROPOSED:
-            apply(db)
-            step(label)
-        back_timing = measure(compute_run(db, back), repeat=3)
-        scan = measure(stale_scan(db, as_of))
-        parts, statements = breakdown(db, as_of, OUT / f"explain_{db.dialect}_now_proposed.txt")
-    finally:
-        _unpatch()
-    print("  with all of them, compute() parts as_of now (median of 3):")
-    for part, seconds in parts.items():
-        print(f"    {part:<36} {_fmt_s(seconds):>9}")
-    print("    statements (each alone, best of 3):")
-    for n, (part, seconds, rows) in enumerate(statements, start=1):
-        print(f"    [{n:>2}] {part:<34} {_fmt_s(seconds):>9} {rows:>7} rows")
-    return {
-        "steps": steps,
-        "compute_30d_back": back_timing.as_dict(),
-        "stale_scan": scan.as_dict(),
-        "parts_now": parts,
-        "statements_now": statements,
-    }
-
-
 # --- the run ------------------------------------------------------------------------------
 
 
@@ -1032,8 +828,9 @@ def run_backend(backend: Backend, args: argparse.Namespace) -> dict[str, Any]:
                 .where(Deal.closed_at >= window, Deal.closed_at < as_of)
             ).scalar_one()
         with db.read_scope() as s:
-            now_metrics = metrics.compute(s, TEAM, as_of=as_of)
-            back_metrics = metrics.compute(s, TEAM, as_of=back)
+            source = reports_in(s, TEAM)
+            now_metrics = metrics.compute(source, as_of=as_of)
+            back_metrics = metrics.compute(source, as_of=back)
         result["open_now"] = now_metrics.open.count
         result["stale_now"] = len(now_metrics.stale)
         result["open_back"] = back_metrics.open.count
@@ -1065,9 +862,6 @@ def run_backend(backend: Backend, args: argparse.Namespace) -> dict[str, Any]:
             for n, (part, seconds, rows) in enumerate(statements, start=1):
                 print(f"  [{n:>2}] {part:<34} {_fmt_s(seconds):>9} {rows:>7} rows")
 
-        if args.proposed:
-            print("proposed changes, applied one after the other: compute() as_of now")
-            result["proposed"] = try_proposed(db, as_of, back)
     finally:
         db.dispose()
     return result
@@ -1206,49 +1000,6 @@ def section(
         *parts_table(results, "parts_30d_back"),
         "",
     ]
-    with_proposed = [r for r in results if "proposed" in r]
-    if with_proposed:
-        out += [
-            "Proposed changes, measured with `--proposed` on the bench database only (indexes "
-            "created there, functions of `pipeline.metrics` monkeypatched), applied one after "
-            f"the other; `compute()` as_of now, best / median of {PROPOSED_REPEAT} wall-clock "
-            "(SQLite: and the median CPU time) (every step checked to give "
-            "the same `Metrics` as the current code, as_of now and 30 days back):",
-            "",
-            "| step | " + " | ".join(NAMES[r["backend"]] for r in with_proposed) + " |",
-            "|---|" + "---:|" * len(with_proposed),
-        ]
-        for i, step in enumerate(with_proposed[0]["proposed"]["steps"]):
-            cells = []
-            for r in with_proposed:
-                done = r["proposed"]["steps"][i]
-                same = "" if done["same"] else " (**result differs**)"
-                cpu = f", CPU {_fmt_s(done['cpu_median'])}" if r["backend"] == "sqlite" else ""
-                cells.append(f"{_fmt_s(done['best'])} / {_fmt_s(done['median'])}{cpu}{same}")
-            out.append(f"| {step['step']} | " + " | ".join(cells) + " |")
-        out += [
-            "| (all applied) `compute()` as_of 30 days back | "
-            + " | ".join(
-                f"{_fmt_s(r['proposed']['compute_30d_back']['best'])} / "
-                f"{_fmt_s(r['proposed']['compute_30d_back']['median'])}"
-                for r in with_proposed
-            )
-            + " |",
-            "| (all applied) stale scan | "
-            + " | ".join(
-                f"{_fmt_s(r['proposed']['stale_scan']['best'])} / "
-                f"{_fmt_s(r['proposed']['stale_scan']['median'])}"
-                for r in with_proposed
-            )
-            + " |",
-            "",
-            "With all of them, `compute()` as_of now spends (median of 3):",
-            "",
-            *parts_table(
-                [{**r, "parts_now": r["proposed"]["parts_now"]} for r in with_proposed], "parts_now"
-            ),
-            "",
-        ]
     return "\n".join(out)
 
 
@@ -1286,11 +1037,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "PostgreSQL: the schema given, kept)",
     )
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/PERFORMANCE.md")
-    parser.add_argument(
-        "--proposed",
-        action="store_true",
-        help="also time the proposed index and query changes (they alter the bench database)",
-    )
     args = parser.parse_args(argv)
     if args.activities is None:
         args.activities = 3 * args.deals
@@ -1332,8 +1078,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if not default:
         command += f" --deals {args.deals} --history {args.history}"
-    if any("proposed" in r for r in merged):
-        command += " --proposed"
     update_doc(title, section(title, merged, info, command))
     print(f"\nupdated {DOC}")
     return 0

@@ -29,7 +29,7 @@ from cli.common import (
 )
 from pipeline.clock import utcnow
 from pipeline.dates import DATE_EXAMPLE, parse_date, today_in
-from pipeline.errors import NotFound, PipebotError
+from pipeline.errors import PipebotError
 from pipeline.service import TeamDefaults
 from storage import migrate
 from storage import repositories as repo
@@ -234,21 +234,20 @@ def _moment(text: str, option: str, tz: ZoneInfo, now: datetime) -> datetime:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    # Imported here: the metrics module is heavier and only this command needs it.
+    # Imported here: the metrics modules are heavier and only this command needs them.
     from pipeline import metrics
+    from storage.reports import reports_in
 
     db = open_database(args)
     try:
         with db.read_scope() as session:
-            team = repo.get_team(session, args.team)
-            if team is None:
-                raise NotFound(f"There is no team {args.team} in this database.")
-            tz = ZoneInfo(team.timezone)
+            source = reports_in(session, args.team)
+            tz = ZoneInfo(source.team.timezone)
             now = utcnow()
             as_of = _moment(args.as_of, "--as-of", tz, now) if args.as_of else now
             start = _moment(args.start, "--from", tz, now) if args.start else None
             end = _moment(args.end, "--to", tz, now) if args.end else None
-            result = metrics.compute(session, args.team, as_of=as_of, start=start, end=end)
+            result = metrics.compute(source, as_of=as_of, start=start, end=end)
     finally:
         db.dispose()
     if args.json:

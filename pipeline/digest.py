@@ -1,32 +1,104 @@
 """The weekly digest's numbers: the pipeline now and a week ago, the week's movement, the
 forecast, conversion and the deals that need attention.
 
-Every query is scoped by team. Sums come back per currency in integer cents and are converted
-with the team's rates afterwards; lists are ordered in SQL by their converted amount.
+Every query is scoped by team and runs in storage (`DigestSource`). Sums come back per
+currency in integer cents and are converted with the team's rates here; lists come back
+ordered in SQL by their converted amount.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql.expression import ColumnElement
 
 from pipeline.dates import today_in
-from pipeline.errors import NotFound
-from pipeline.forecast import Forecast, Rates, forecast, money
-from pipeline.metrics import Metrics, Totals, compute
+from pipeline.forecast import Forecast, ForecastSource, forecast
+from pipeline.metrics import Metrics, Rates, Totals, aware, compute, money
+from pipeline.schemas import DealOut, StageOut
 from pipeline.types import DealStatus
-from storage import repositories as repo
-from storage.conditions import stale_condition
-from storage.models import CloseDateChange, Deal, Stage, StageChange
 
 WEEK = timedelta(days=7)
 TOP = 10
+
+
+class CurrencyRow(NamedTuple):
+    """Deals in one currency: how many, how many have an amount, their summed cents."""
+
+    currency: str
+    deals: int
+    priced: int
+    cents: int | None
+
+
+class ClosedRows(NamedTuple):
+    """Deals closed one way in a window: sums per currency and the largest deals."""
+
+    totals: list[CurrencyRow]
+    deals: list[DealOut]
+
+
+class PushRow(NamedTuple):
+    """A deal whose close date moved later: how often, and its earliest old date."""
+
+    deal: DealOut
+    pushes: int
+    old_date: date
+
+
+class PushRows(NamedTuple):
+    """Close-date pushes in a window: deals, push events and the largest deals."""
+
+    total: int
+    pushes: int
+    deals: list[PushRow]
+
+
+class StaleRows(NamedTuple):
+    """Open deals gone quiet: how many, and the quietest ones."""
+
+    total: int
+    deals: list[DealOut]
+
+
+class DigestSource(ForecastSource, Protocol):
+    """The digest's queries over one team's deals (storage implements it)."""
+
+    def missing_rates(self, since: datetime, known: Sequence[str]) -> list[str]:
+        """Currencies not in `known` of open deals or deals closed since `since`."""
+        ...
+
+    def created(self, start: datetime, end: datetime) -> list[CurrencyRow]:
+        """Deals created in [start, end), per currency."""
+        ...
+
+    def advances(self, start: datetime, end: datetime) -> int:
+        """Moves to a later open stage in [start, end)."""
+        ...
+
+    def closed(
+        self,
+        status: DealStatus,
+        start: datetime,
+        end: datetime,
+        rates: Mapping[str, Decimal],
+        limit: int,
+    ) -> ClosedRows:
+        """Deals won (or lost) in [start, end); the `limit` largest by converted amount."""
+        ...
+
+    def pushed(
+        self, start: datetime, end: datetime, rates: Mapping[str, Decimal], limit: int
+    ) -> PushRows:
+        """Close dates moved later in [start, end); the `limit` largest deals."""
+        ...
+
+    def stale(self, now: datetime, today: date, limit: int) -> StaleRows:
+        """Open deals stale at `now`; the `limit` quietest first."""
+        ...
 
 
 class _Model(BaseModel):
@@ -170,34 +242,20 @@ class DigestData(_Model):
     stale: list[StaleDeal]
 
 
-def collect_digest(session: Session, team_id: str, *, now: datetime) -> DigestData:
+def collect_digest(source: DigestSource, *, now: datetime) -> DigestData:
     """The digest of the week before `now`: metrics now and 7 days ago, movement, forecast."""
-    team = repo.get_team(session, team_id)
-    if team is None:
-        raise NotFound(f"There is no team {team_id}.", example="pipebot stats --team T0123")
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    start = now - WEEK
-    stages = list(team.stages)
+    team = source.team
+    start = aware(now, "now") - WEEK
+    stages = team.stages
     names = {s.key: s.name for s in stages}
     rates = Rates.of(team)
     today = today_in(team.timezone, now)
 
-    current = compute(session, team_id, as_of=now)
-    before = compute(session, team_id, as_of=start)
-    created = and_(Deal.team_id == team_id, Deal.created_at >= start, Deal.created_at < now)
-
-    stale = and_(
-        Deal.team_id == team_id,
-        Deal.status == DealStatus.OPEN.value,
-        stale_condition(Deal.stage, Deal.last_activity_at, stages, now, today),
-    )
-    stale_rows = session.scalars(
-        select(Deal).where(stale).order_by(Deal.last_activity_at, Deal.number).limit(TOP)
-    ).all()
-
+    current = compute(source, as_of=now)
+    before = compute(source, as_of=start)
+    stale = source.stale(now, today, TOP)
     return DigestData(
-        team=team_id,
+        team=team.id,
         currency=team.currency,
         timezone=team.timezone,
         start=start,
@@ -208,14 +266,14 @@ def collect_digest(session: Session, team_id: str, *, now: datetime) -> DigestDa
         open_before=before.open,
         unpriced=current.unpriced,
         unpriced_before=before.unpriced,
-        missing_rates=_missing_rates(session, team_id, start, rates),
+        missing_rates=source.missing_rates(start, list(rates.rates)),
         stages=_stages(stages, current, before),
-        new=_amounts(session, created, rates),
-        advances=_advances(session, team_id, start, now),
-        won=_closed(session, team_id, DealStatus.WON, start, now, rates, names),
-        lost=_closed(session, team_id, DealStatus.LOST, start, now, rates, names),
-        pushed=_pushed(session, team_id, start, now, rates),
-        forecast=forecast(session, team_id, as_of=now, metrics=current),
+        new=_amounts(source.created(start, now), rates),
+        advances=source.advances(start, now),
+        won=_closed(source.closed(DealStatus.WON, start, now, rates.rates, TOP), rates, names),
+        lost=_closed(source.closed(DealStatus.LOST, start, now, rates.rates, TOP), rates, names),
+        pushed=_pushed(source.pushed(start, now, rates.rates, TOP)),
+        forecast=forecast(source, as_of=now, metrics=current),
         window_start=current.start,
         window_end=current.end,
         won_count=current.won_count,
@@ -224,9 +282,7 @@ def collect_digest(session: Session, team_id: str, *, now: datetime) -> DigestDa
         avg_days_to_win=current.avg_days_to_win,
         avg_won_amount=current.avg_won_amount,
         bottleneck=_bottleneck(stages, current),
-        stale_count=session.execute(
-            select(func.count()).select_from(Deal).where(stale)
-        ).scalar_one(),
+        stale_count=stale.total,
         stale=[
             StaleDeal(
                 number=d.number,
@@ -239,24 +295,12 @@ def collect_digest(session: Session, team_id: str, *, now: datetime) -> DigestDa
                 last_activity_at=d.last_activity_at,
                 days_quiet=(now - d.last_activity_at).days,
             )
-            for d in stale_rows
+            for d in stale.deals
         ],
     )
 
 
-def _missing_rates(session: Session, team_id: str, start: datetime, rates: Rates) -> list[str]:
-    """Currencies of open or recently closed deals the team has no rate for."""
-    recent = or_(Deal.status == DealStatus.OPEN.value, Deal.closed_at >= start)
-    currencies = session.scalars(
-        select(Deal.currency)
-        .where(Deal.team_id == team_id, recent, Deal.currency.not_in(list(rates.rates)))
-        .distinct()
-        .order_by(Deal.currency)
-    )
-    return list(currencies)
-
-
-def _stages(stages: list[Stage], current: Metrics, before: Metrics) -> list[StageSummary]:
+def _stages(stages: Sequence[StageOut], current: Metrics, before: Metrics) -> list[StageSummary]:
     now_by = {r.stage: r for r in current.by_stage}
     then_by = {r.stage: r for r in before.by_stage}
     funnel = {f.stage: f for f in current.funnel}
@@ -291,14 +335,7 @@ def _stages(stages: list[Stage], current: Metrics, before: Metrics) -> list[Stag
     return result
 
 
-def _amounts(session: Session, condition: ColumnElement[bool], rates: Rates) -> Amounts:
-    rows = session.execute(
-        select(
-            Deal.currency, func.count(), func.count(Deal.amount_cents), func.sum(Deal.amount_cents)
-        )
-        .where(condition)
-        .group_by(Deal.currency)
-    ).all()
+def _amounts(rows: Sequence[CurrencyRow], rates: Rates) -> Amounts:
     count, total, unpriced = 0, Decimal(0), 0
     for currency, n, priced, cents in rows:
         count += n
@@ -311,50 +348,12 @@ def _amounts(session: Session, condition: ColumnElement[bool], rates: Rates) -> 
     return Amounts(count=count, amount=money(total), unpriced=unpriced)
 
 
-def _advances(session: Session, team_id: str, start: datetime, end: datetime) -> int:
-    """Moves to a later open stage; creations, moves back, outcomes and reopens don't count."""
-    src, dst = aliased(Stage), aliased(Stage)
-    return session.execute(
-        select(func.count())
-        .select_from(StageChange)
-        .join(src, and_(src.team_id == team_id, src.key == StageChange.from_stage))
-        .join(dst, and_(dst.team_id == team_id, dst.key == StageChange.to_stage))
-        .where(
-            StageChange.team_id == team_id,
-            StageChange.at >= start,
-            StageChange.at < end,
-            dst.position > src.position,
-        )
-    ).scalar_one()
-
-
-def _by_amount(rates: Rates) -> list[Any]:
-    """Largest converted amount first, unpriced deals last, then by number."""
-    key = rates.sort_key(Deal.amount_cents, Deal.currency)
-    return [key.is_(None), key.desc(), Deal.number]
-
-
-def _closed(
-    session: Session,
-    team_id: str,
-    status: DealStatus,
-    start: datetime,
-    end: datetime,
-    rates: Rates,
-    names: dict[str, str],
-) -> ClosedDeals:
-    condition = and_(
-        Deal.team_id == team_id,
-        Deal.status == status.value,
-        Deal.closed_at >= start,
-        Deal.closed_at < end,
-    )
-    totals = _amounts(session, condition, rates)
-    rows = session.scalars(select(Deal).where(condition).order_by(*_by_amount(rates)).limit(TOP))
+def _closed(rows: ClosedRows, rates: Rates, names: Mapping[str, str]) -> ClosedDeals:
+    totals = _amounts(rows.totals, rates)
     deals = []
-    for d in rows:
+    for d in rows.deals:
         assert d.closed_at is not None
-        converted = None if d.amount_cents is None else rates.convert(d.amount_cents, d.currency)
+        converted = None if d.amount is None else rates.convert(int(d.amount.scaleb(2)), d.currency)
         deals.append(
             ClosedDeal(
                 number=d.number,
@@ -374,41 +373,11 @@ def _closed(
     )
 
 
-def _pushed(
-    session: Session, team_id: str, start: datetime, end: datetime, rates: Rates
-) -> PushedDeals:
+def _pushed(rows: PushRows) -> PushedDeals:
     """Close dates moved later this week (the same test as metrics' slippage)."""
-    pushes = (
-        select(
-            CloseDateChange.deal_id.label("deal_id"),
-            func.count().label("n"),
-            func.min(CloseDateChange.old_date).label("old_date"),
-        )
-        .where(
-            CloseDateChange.team_id == team_id,
-            CloseDateChange.at >= start,
-            CloseDateChange.at < end,
-            CloseDateChange.old_date.is_not(None),
-            CloseDateChange.new_date > CloseDateChange.old_date,
-        )
-        .group_by(CloseDateChange.deal_id)
-        .subquery("pushes")
-    )
-    joined = and_(Deal.id == pushes.c.deal_id, Deal.team_id == team_id)
-    count, events = session.execute(
-        select(func.count(), func.coalesce(func.sum(pushes.c.n), 0))
-        .select_from(pushes)
-        .join(Deal, joined)
-    ).one()
-    rows = session.execute(
-        select(Deal, pushes.c.n, pushes.c.old_date)
-        .join(pushes, joined)
-        .order_by(*_by_amount(rates))
-        .limit(TOP)
-    ).all()
     return PushedDeals(
-        count=count,
-        pushes=int(events),
+        count=rows.total,
+        pushes=rows.pushes,
         deals=[
             PushedDeal(
                 number=d.number,
@@ -420,12 +389,12 @@ def _pushed(
                 amount=d.amount,
                 currency=d.currency,
             )
-            for d, n, old in rows
+            for d, n, old in rows.deals
         ],
     )
 
 
-def _bottleneck(stages: list[Stage], metrics: Metrics) -> Bottleneck | None:
+def _bottleneck(stages: Sequence[StageOut], metrics: Metrics) -> Bottleneck | None:
     """The stage with the largest median days in stage (window exits) ÷ its stale threshold."""
     durations = {d.stage: d for d in metrics.days_in_stage}
     best: Bottleneck | None = None

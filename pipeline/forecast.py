@@ -2,34 +2,27 @@
 
 Open deals are weighted by their stage's configured probability and by its calibrated one
 (the share of recently closed deals that went on to win from that stage, `win_rate_from`).
-Like metrics, sums come back from SQL per (group, currency) in integer cents and only those
-few aggregates are converted to the reporting currency; an unpriced deal (no amount, or no
-rate for its currency) is left out of every amount and counted instead.
+Like metrics, sums come back from SQL (storage, through `ForecastSource`) per (group,
+currency) in integer cents and only those few aggregates are converted to the reporting
+currency; an unpriced deal (no amount, or no rate for its currency) is left out of every
+amount and counted instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Literal, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import case, func, literal, or_, select
-from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import ColumnElement
 
 from pipeline.dates import end_of_month, end_of_quarter, month_start, quarter_start, today_in
-from pipeline.errors import NotFound
-from pipeline.metrics import Metrics, compute
-from pipeline.types import DealStatus
-from storage import repositories as repo
-from storage.models import Deal, Team
+from pipeline.metrics import Metrics, MetricsSource, Rates, aware, compute, money
 
-CENT = Decimal("0.01")
 Period = Literal["month", "quarter"]
+Bucket = Literal["month", "quarter", "none"]
 
 
 class _Model(BaseModel):
@@ -80,38 +73,40 @@ class Forecast(_Model):
     stages: list[StageProbability]
 
 
-class Rates:
-    """Cents in a deal's currency to the reporting currency, or None when there is no rate."""
+class OpenRow(NamedTuple):
+    """Open deals of one stage and currency, by the period their close date falls in."""
 
-    def __init__(self, currency: str, rates: Mapping[str, Decimal]) -> None:
-        self.currency = currency
-        self.rates = {**rates, currency: Decimal(1)}
-
-    @classmethod
-    def of(cls, team: Team) -> Rates:
-        """The team's reporting currency and rates."""
-        return cls(team.currency, {r.currency: Decimal(r.rate) for r in team.rates})
-
-    def convert(self, cents: int, currency: str) -> Decimal | None:
-        """Exact conversion of a sum of cents; None without a rate."""
-        rate = self.rates.get(currency)
-        return None if rate is None else Decimal(cents).scaleb(-2) * rate
-
-    def sort_key(self, cents: Any, currency: Any) -> ColumnElement[Any]:
-        """An SQL expression ordering amounts across currencies (NULL when unpriced)."""
-        # Floats are fine here: the value only orders rows, the shown amounts stay exact.
-        rate = case(
-            {code: literal(float(r)) for code, r in self.rates.items()},
-            value=currency,
-            else_=None,
-        )
-        expr: ColumnElement[Any] = rate * cents
-        return expr
+    stage: str
+    currency: str
+    bucket: Bucket
+    overdue: bool
+    deals: int
+    priced: int
+    cents: int | None
 
 
-def money(value: Decimal) -> Decimal:
-    """Round to cents, half up."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+class WonRow(NamedTuple):
+    """Deals won this quarter in one currency, by whether they were won this month."""
+
+    currency: str
+    bucket: Period
+    deals: int
+    priced: int
+    cents: int | None
+
+
+class ForecastSource(MetricsSource, Protocol):
+    """The forecast's queries over one team's deals (storage implements it)."""
+
+    def open_by_close(self, today: date, month_end: date, quarter_end: date) -> list[OpenRow]:
+        """Open deals closing by `quarter_end` or undated, by stage, currency and period."""
+        ...
+
+    def won_since(
+        self, quarter_from: datetime, month_from: datetime, as_of: datetime
+    ) -> list[WonRow]:
+        """Deals won in [quarter_from, as_of], by currency and whether won since `month_from`."""
+        ...
 
 
 def utc_midnight(day: date, zone: ZoneInfo) -> datetime:
@@ -151,7 +146,7 @@ class _Sum:
 
 
 def forecast(
-    session: Session, team_id: str, *, as_of: datetime, metrics: Metrics | None = None
+    source: ForecastSource, *, as_of: datetime, metrics: Metrics | None = None
 ) -> Forecast:
     """This month's and quarter's forecast (team time zone): won + weighted open deals.
 
@@ -163,15 +158,12 @@ def forecast(
     computation); a stage without one falls back to its configured probability and is listed
     in `fallback_stages`.
     """
-    team = repo.get_team(session, team_id)
-    if team is None:
-        raise NotFound(f"There is no team {team_id}.", example="pipebot stats --team T0123")
-    if as_of.tzinfo is None:
-        raise ValueError("as_of must be timezone-aware")
+    team = source.team
+    aware(as_of, "as_of")
     if metrics is None:
-        metrics = compute(session, team_id, as_of=as_of)
-    elif metrics.team != team_id:
-        raise ValueError(f"metrics of team {metrics.team} given for team {team_id}")
+        metrics = compute(source, as_of=as_of)
+    elif metrics.team != team.id:
+        raise ValueError(f"metrics of team {metrics.team} given for team {team.id}")
     zone = ZoneInfo(team.timezone)
     today = today_in(zone, as_of)
     m_start, m_end = month_start(today), end_of_month(today)
@@ -185,43 +177,41 @@ def forecast(
         )
         for s in team.stages
     ]
-    by_key = {p.stage: p for p in probabilities}
-    order = [p.stage for p in probabilities]
     month, quarter, undated = _Sum(), _Sum(), _Sum()
     missing: set[str] = set()
+    open_rows = source.open_by_close(today, m_end, q_end)
+    _add_open(open_rows, probabilities, rates, month, quarter, undated, missing)
+    m_from, q_from = utc_midnight(m_start, zone), utc_midnight(q_start, zone)
+    _add_won(source.won_since(q_from, m_from, as_of), rates, month, quarter, missing)
 
-    bucket = case(
-        (Deal.close_date.is_(None), literal("none")),
-        (Deal.close_date <= m_end, literal("month")),
-        else_=literal("quarter"),
+    order = [p.stage for p in probabilities]
+    return Forecast(
+        team=team.id,
+        as_of=as_of,
+        today=today,
+        currency=team.currency,
+        month=month.result("month", m_start, m_end, order),
+        quarter=quarter.result("quarter", q_start, q_end, order),
+        undated_count=undated.open_count,
+        undated_amount=money(undated.open_amount),
+        undated_unpriced=undated.unpriced,
+        missing_rates=sorted(missing),
+        stages=probabilities,
     )
-    dated = (
-        select(
-            Deal.stage.label("stage"),
-            Deal.currency.label("currency"),
-            Deal.amount_cents.label("cents"),
-            bucket.label("bucket"),
-            case((Deal.close_date < today, 1), else_=0).label("overdue"),
-        )
-        .where(
-            Deal.team_id == team_id,
-            Deal.status == DealStatus.OPEN.value,
-            or_(Deal.close_date.is_(None), Deal.close_date <= q_end),
-        )
-        .subquery("dated")
-    )
-    open_rows = session.execute(
-        select(
-            dated.c.stage,
-            dated.c.currency,
-            dated.c.bucket,
-            dated.c.overdue,
-            func.count(),
-            func.count(dated.c.cents),
-            func.sum(dated.c.cents),
-        ).group_by(dated.c.stage, dated.c.currency, dated.c.bucket, dated.c.overdue)
-    ).all()
-    for stage, currency, where, overdue, n, priced, cents in open_rows:
+
+
+def _add_open(
+    rows: list[OpenRow],
+    probabilities: list[StageProbability],
+    rates: Rates,
+    month: _Sum,
+    quarter: _Sum,
+    undated: _Sum,
+    missing: set[str],
+) -> None:
+    """Add the open deals to the periods their close dates fall in, weighted both ways."""
+    by_key = {p.stage: p for p in probabilities}
+    for stage, currency, where, overdue, n, priced, cents in rows:
         targets = {"month": [month, quarter], "quarter": [quarter], "none": [undated]}[where]
         converted = rates.convert(int(cents or 0), currency) if priced else Decimal(0)
         if converted is None:
@@ -241,33 +231,12 @@ def forecast(
             acc.configured += converted * configured
             acc.calibrated += converted * (configured if rate is None else Decimal(str(rate)))
 
-    m_from, q_from = utc_midnight(m_start, zone), utc_midnight(q_start, zone)
-    won = (
-        select(
-            Deal.currency.label("currency"),
-            Deal.amount_cents.label("cents"),
-            case((Deal.closed_at >= m_from, literal("month")), else_=literal("quarter")).label(
-                "bucket"
-            ),
-        )
-        .where(
-            Deal.team_id == team_id,
-            Deal.status == DealStatus.WON.value,
-            Deal.closed_at >= q_from,
-            Deal.closed_at <= as_of,
-        )
-        .subquery("won")
-    )
-    won_rows = session.execute(
-        select(
-            won.c.currency,
-            won.c.bucket,
-            func.count(),
-            func.count(won.c.cents),
-            func.sum(won.c.cents),
-        ).group_by(won.c.currency, won.c.bucket)
-    ).all()
-    for currency, where, n, priced, cents in won_rows:
+
+def _add_won(
+    rows: list[WonRow], rates: Rates, month: _Sum, quarter: _Sum, missing: set[str]
+) -> None:
+    """Add this quarter's wins to the quarter, and this month's to the month too."""
+    for currency, where, n, priced, cents in rows:
         converted = rates.convert(int(cents or 0), currency) if priced else Decimal(0)
         if converted is None:
             missing.add(currency)
@@ -276,17 +245,3 @@ def forecast(
             acc.unpriced += n - (priced if converted is not None else 0)
             if converted is not None:
                 acc.won += converted
-
-    return Forecast(
-        team=team_id,
-        as_of=as_of,
-        today=today,
-        currency=team.currency,
-        month=month.result("month", m_start, m_end, order),
-        quarter=quarter.result("quarter", q_start, q_end, order),
-        undated_count=undated.open_count,
-        undated_amount=money(undated.open_amount),
-        undated_unpriced=undated.unpriced,
-        missing_rates=sorted(missing),
-        stages=probabilities,
-    )

@@ -1,7 +1,8 @@
-"""Pipeline metrics, aggregated in SQL where the data lives.
+"""Pipeline metrics: their definitions, and the calculators that combine the rows SQL returns.
 
-Sums come back per (group, currency) as exact integer cents; only those few aggregates are
-converted to the reporting currency here, so no amount is ever summed as a float.
+The queries run in storage, where the data lives (`MetricsSource`); sums come back per
+(group, currency) as exact integer cents, and only those few aggregates are converted to the
+reporting currency here, so no amount is ever summed as a float.
 """
 
 from __future__ import annotations
@@ -9,31 +10,17 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import (
-    Select,
-    and_,
-    case,
-    exists,
-    func,
-    literal,
-    select,
-)
-from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import ColumnElement, Subquery
 
 from pipeline.dates import today_in
-from pipeline.errors import InvalidInput, NotFound
-from pipeline.types import LOST, OUTCOMES, WON, DealStatus
-from storage import repositories as repo
-from storage.conditions import stale_condition
-from storage.models import Activity, CloseDateChange, Deal, Stage, StageChange
-from storage.sql import seconds_between
+from pipeline.errors import InvalidInput
+from pipeline.schemas import StageOut, TeamOut
+from pipeline.types import LOST, WON
 
 DEFAULT_WINDOW = timedelta(days=90)
 CENT = Decimal("0.01")
@@ -114,23 +101,127 @@ class Metrics(_Model):
         return self.model_dump(mode="json", by_alias=True)
 
 
-class _Converter:
-    """Cents in a deal currency -> Decimal in the reporting currency, or None (unpriced)."""
+# --- the rows the queries return ------------------------------------------------------------
+
+
+class AmountRow(NamedTuple):
+    """Deals of one group (a stage or a status) in one currency: how many, summed cents."""
+
+    group: str
+    currency: str
+    deals: int
+    cents: int | None
+
+
+class Spread(NamedTuple):
+    """Median, mean and count of a set of values (seconds, for durations)."""
+
+    median: float
+    mean: float
+    n: int
+
+
+class OpenDeals(NamedTuple):
+    """The deals open at a moment: totals per stage and currency, and the lists to act on."""
+
+    totals: list[AmountRow]
+    stale: list[int]
+    overdue_next_steps: list[int]
+    past_close_date: list[int]
+    slipped: list[int]
+
+
+class Cohort(NamedTuple):
+    """Deals closed in a window: totals per status and currency, priced wins, days to win."""
+
+    totals: list[AmountRow]
+    priced_won: dict[str, int]
+    seconds_to_win: Spread | None
+
+
+class LostRow(NamedTuple):
+    """Lost deals by the stage they closed from and the furthest stage position they reached."""
+
+    closed_from: str
+    furthest: int | None
+    deals: int
+
+
+class FunnelRows(NamedTuple):
+    """The closed cohort's wins, and its losses by closing and furthest stage."""
+
+    won: int
+    lost: list[LostRow]
+
+
+class MetricsSource(Protocol):
+    """One team's data, as the metric queries return it (storage implements it)."""
+
+    @property
+    def team(self) -> TeamOut:
+        """The team's settings: time zone, currency, stages and rates."""
+        ...
+
+    def open_deals(self, as_of: datetime, today: date) -> OpenDeals:
+        """The deals open at `as_of` (rebuilt from history when looking back)."""
+        ...
+
+    def cohort(self, start: datetime, end: datetime) -> Cohort:
+        """The deals closed in [start, end)."""
+        ...
+
+    def funnel(self, start: datetime, end: datetime) -> FunnelRows:
+        """How the deals closed in [start, end) went through the stages."""
+        ...
+
+    def stage_exits(self, start: datetime, end: datetime) -> dict[str, Spread]:
+        """Seconds spent in each open stage, over the exits in [start, end)."""
+        ...
+
+
+# --- calculators ----------------------------------------------------------------------------
+
+
+class Rates:
+    """Cents in a deal's currency to the reporting currency, or None when there is no rate."""
 
     def __init__(self, currency: str, rates: Mapping[str, Decimal]) -> None:
         self.currency = currency
-        self.rates = rates
+        self.rates = {**rates, currency: Decimal(1)}
 
-    def rate(self, currency: str) -> Decimal | None:
-        return Decimal(1) if currency == self.currency else self.rates.get(currency)
+    @classmethod
+    def of(cls, team: TeamOut) -> Rates:
+        """The team's reporting currency and rates."""
+        return cls(team.currency, {code: Decimal(rate) for code, rate in team.rates.items()})
 
-    def __call__(self, cents: int, currency: str) -> Decimal | None:
-        rate = self.rate(currency)
+    def convert(self, cents: int, currency: str) -> Decimal | None:
+        """Exact conversion of a sum of cents; None without a rate."""
+        rate = self.rates.get(currency)
         return None if rate is None else Decimal(cents).scaleb(-2) * rate
 
 
-def _money(value: Decimal) -> Decimal:
+def money(value: Decimal) -> Decimal:
+    """Round to cents, half up."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def aware(moment: datetime, name: str) -> datetime:
+    """`moment`, refused when it has no time zone (which instant it means is unknown)."""
+    if moment.tzinfo is None:
+        raise ValueError(f"{name} must be timezone-aware")
+    return moment
+
+
+def spreads(pairs: Iterable[tuple[str, float | None]]) -> dict[str, Spread]:
+    """Median, mean and count per key over (key, value) pairs; missing values are skipped."""
+    groups: dict[str, list[float]] = {}
+    for key, value in pairs:
+        if value is not None:
+            groups.setdefault(key, []).append(float(value))
+    return {
+        key: Spread(statistics.median(v), math.fsum(v) / len(v), len(v))
+        for key, v in groups.items()
+    }
 
 
 def _ratio(num: int, den: int) -> float | None:
@@ -141,20 +232,10 @@ def _days(seconds: float | None) -> float | None:
     return None if seconds is None else round(float(seconds) / DAY, 2)
 
 
-def compute(
-    session: Session,
-    team_id: str,
-    *,
-    as_of: datetime,
-    start: datetime | None = None,
-    end: datetime | None = None,
-) -> Metrics:
-    """All metrics for `team_id` at `as_of`, over the closed cohort of [start, end)."""
-    team = repo.get_team(session, team_id)
-    if team is None:
-        raise NotFound(f"There is no team {team_id}.", example="pipebot stats --team T0123")
-    if as_of.tzinfo is None:
-        raise ValueError("as_of must be timezone-aware")
+def cohort_window(
+    as_of: datetime, start: datetime | None, end: datetime | None
+) -> tuple[datetime, datetime]:
+    """The closed cohort's [start, end): by default the 90 days up to `as_of`."""
     if end is None:
         end = as_of if start is None else max(as_of, start + DEFAULT_WINDOW)
     if start is None:
@@ -164,15 +245,27 @@ def compute(
             "The window's start must come before its end.",
             example="stats --from 2026-07-01 --to 2026-10-01",
         )
-    stages = list(team.stages)
-    convert = _Converter(team.currency, {r.currency: Decimal(r.rate) for r in team.rates})
-    today = today_in(team.timezone, as_of)
+    return start, end
 
-    open_deals = _open_at(session, team_id, as_of)
-    open_total, unpriced, by_stage = _open_totals(session, open_deals, stages, convert)
-    won, lost, avg_won, avg_days, median_days = _cohort(session, team_id, start, end, convert)
+
+def compute(
+    source: MetricsSource,
+    *,
+    as_of: datetime,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> Metrics:
+    """All metrics of the source's team at `as_of`, over the closed cohort of [start, end)."""
+    team = source.team
+    start, end = cohort_window(aware(as_of, "as_of"), start, end)
+    stages, rates = team.stages, Rates.of(team)
+    open_deals = source.open_deals(as_of, today_in(team.timezone, as_of))
+    open_total, unpriced, by_stage = open_totals(open_deals.totals, stages, rates)
+    cohort = source.cohort(start, end)
+    won, lost, avg_won = cohort_totals(cohort, rates)
+    to_win = cohort.seconds_to_win
     return Metrics(
-        team=team_id,
+        team=team.id,
         as_of=as_of,
         start=start,
         end=end,
@@ -184,98 +277,28 @@ def compute(
         lost_count=lost,
         win_rate=_ratio(won, won + lost),
         avg_won_amount=avg_won,
-        avg_days_to_win=avg_days,
-        median_days_to_win=median_days,
-        funnel=_funnel(session, team_id, start, end, stages),
-        days_in_stage=_days_in_stage(session, team_id, start, end, stages),
-        stale=_stale(session, team_id, open_deals, stages, as_of, today),
-        overdue_next_steps=_numbers(
-            session, open_deals, Deal.next_step_due.is_not(None) & (Deal.next_step_due < today)
-        ),
-        past_close_date=_numbers(
-            session, open_deals, Deal.close_date.is_not(None) & (Deal.close_date < today)
-        ),
-        slipped=_slipped(session, team_id, open_deals),
+        avg_days_to_win=_days(to_win.mean) if to_win else None,
+        median_days_to_win=_days(to_win.median) if to_win else None,
+        funnel=funnel_steps(source.funnel(start, end), stages),
+        days_in_stage=stage_durations(source.stage_exits(start, end), stages),
+        stale=open_deals.stale,
+        overdue_next_steps=open_deals.overdue_next_steps,
+        past_close_date=open_deals.past_close_date,
+        slipped=open_deals.slipped,
     )
 
 
-def _open_at(session: Session, team_id: str, as_of: datetime) -> Subquery:
-    """(deal_id, stage, last_at) of the deals open at `as_of`.
-
-    When nothing happened after `as_of` the deals table already is that state; otherwise the
-    state is rebuilt from the stage history (slower, only for looking back).
-    """
-    later = session.execute(
-        select(
-            exists().where(StageChange.team_id == team_id, StageChange.at > as_of)
-            | exists().where(Activity.team_id == team_id, Activity.at > as_of)
-        )
-    ).scalar_one()
-    if not later:
-        return (
-            select(
-                Deal.id.label("deal_id"),
-                Deal.stage.label("stage"),
-                Deal.last_activity_at.label("last_at"),
-            )
-            .where(Deal.team_id == team_id, Deal.status == DealStatus.OPEN.value)
-            .subquery("open_deals")
-        )
-    ranked = (
-        select(
-            StageChange.deal_id,
-            StageChange.to_stage,
-            StageChange.at,
-            func.row_number()
-            .over(
-                partition_by=StageChange.deal_id,
-                order_by=(StageChange.at.desc(), StageChange.id.desc()),
-            )
-            .label("rn"),
-        )
-        .where(StageChange.team_id == team_id, StageChange.at <= as_of)
-        .subquery("ranked")
-    )
-    last_activity = (
-        select(func.max(Activity.at))
-        .where(Activity.deal_id == ranked.c.deal_id, Activity.at <= as_of)
-        .scalar_subquery()
-    )
-    last_at = case(
-        (last_activity.is_not(None) & (last_activity > ranked.c.at), last_activity),
-        else_=ranked.c.at,
-    )
-    return (
-        select(
-            ranked.c.deal_id.label("deal_id"),
-            ranked.c.to_stage.label("stage"),
-            last_at.label("last_at"),
-        )
-        .where(ranked.c.rn == 1, ranked.c.to_stage.not_in(OUTCOMES))
-        .subquery("open_deals")
-    )
-
-
-def _open_totals(
-    session: Session, open_deals: Subquery, stages: list[Stage], convert: _Converter
+def open_totals(
+    rows: Iterable[AmountRow], stages: Sequence[StageOut], rates: Rates
 ) -> tuple[Totals, int, list[StageTotals]]:
-    rows = session.execute(
-        select(
-            open_deals.c.stage,
-            Deal.currency,
-            func.count(),
-            func.sum(Deal.amount_cents),
-        )
-        .join(Deal, Deal.id == open_deals.c.deal_id)
-        .group_by(open_deals.c.stage, Deal.currency)
-    ).all()
+    """Open totals, unpriced count and per-stage totals from (stage, currency) sums."""
     probability = {s.key: s.probability for s in stages}
     counts: dict[str, int] = defaultdict(int)
     amounts: dict[str, Decimal] = defaultdict(Decimal)
     unpriced = 0
     for stage, currency, n, cents in rows:
         counts[stage] += n
-        converted = convert(int(cents or 0), currency)
+        converted = rates.convert(int(cents or 0), currency)
         if converted is None:
             unpriced += n
         else:
@@ -286,8 +309,8 @@ def _open_totals(
             name=s.name,
             probability=s.probability,
             count=counts.get(s.key, 0),
-            amount=_money(amounts.get(s.key, Decimal(0))),
-            weighted=_money(amounts.get(s.key, Decimal(0)) * s.probability / 100),
+            amount=money(amounts.get(s.key, Decimal(0))),
+            weighted=money(amounts.get(s.key, Decimal(0)) * s.probability / 100),
         )
         for s in stages
     ]
@@ -297,117 +320,41 @@ def _open_totals(
         (amount * probability.get(key, 0) / 100 for key, amount in amounts.items()), Decimal(0)
     )
     totals = Totals(
-        count=sum(counts.values()), amount=_money(total_amount), weighted=_money(weighted)
+        count=sum(counts.values()), amount=money(total_amount), weighted=money(weighted)
     )
     return totals, unpriced, by_stage
 
 
-def _cohort_filter(team_id: str, start: datetime, end: datetime) -> ColumnElement[bool]:
-    return and_(
-        Deal.team_id == team_id,
-        Deal.status.in_(OUTCOMES),
-        Deal.closed_at >= start,
-        Deal.closed_at < end,
-    )
-
-
-def _median_rows(session: Session, values: Select[Any, Any]) -> dict[Any, tuple[float, float, int]]:
-    """(median, mean, count) of `value` per `key`, over a select of (key, value).
-
-    PostgreSQL computes the median itself (percentile_cont). SQLite has no median and its
-    window functions sort slowly, so there only the one number per row comes back and the
-    median is taken here (measured in docs/PERFORMANCE.md).
-    """
-    inner = values.subquery("v")
-    if session.get_bind().dialect.name == "postgresql":
-        rows = session.execute(
-            select(
-                inner.c.key,
-                func.percentile_cont(0.5).within_group(inner.c.value),
-                func.avg(inner.c.value),
-                func.count(),
-            ).group_by(inner.c.key)
-        )
-        return {key: (float(median), float(mean), n) for key, median, mean, n in rows}
-    groups: dict[Any, list[float]] = {}
-    for key, value in session.execute(select(inner.c.key, inner.c.value)):
-        if value is not None:
-            groups.setdefault(key, []).append(float(value))
-    return {key: (statistics.median(v), math.fsum(v) / len(v), len(v)) for key, v in groups.items()}
-
-
-def _cohort(
-    session: Session, team_id: str, start: datetime, end: datetime, convert: _Converter
-) -> tuple[int, int, Decimal | None, float | None, float | None]:
-    cohort = _cohort_filter(team_id, start, end)
-    rows = session.execute(
-        select(Deal.status, Deal.currency, func.count(), func.sum(Deal.amount_cents))
-        .where(cohort)
-        .group_by(Deal.status, Deal.currency)
-    ).all()
-    priced_won = session.execute(
-        select(Deal.currency, func.count())
-        .where(cohort, Deal.status == WON, Deal.amount_cents.is_not(None))
-        .group_by(Deal.currency)
-    ).all()
-    won = sum(n for status, _, n, _ in rows if status == WON)
-    lost = sum(n for status, _, n, _ in rows if status == LOST)
+def cohort_totals(cohort: Cohort, rates: Rates) -> tuple[int, int, Decimal | None]:
+    """Won and lost counts of the closed cohort, and the average priced win."""
+    won = sum(row.deals for row in cohort.totals if row.group == WON)
+    lost = sum(row.deals for row in cohort.totals if row.group == LOST)
     won_total = Decimal(0)
     won_priced = 0
-    priced_counts = dict(priced_won)
-    for status, currency, _, cents in rows:
+    for status, currency, _, cents in cohort.totals:
         if status != WON:
             continue
-        converted = convert(int(cents or 0), currency)
+        converted = rates.convert(int(cents or 0), currency)
         if converted is not None:
             won_total += converted
-            won_priced += priced_counts.get(currency, 0)
-    avg_won = _money(won_total / won_priced) if won_priced else None
-
-    durations = select(
-        literal("won").label("key"),
-        seconds_between(Deal.closed_at, Deal.created_at).label("value"),
-    ).where(cohort, Deal.status == WON)
-    row = _median_rows(session, durations).get("won")
-    median = _days(row[0]) if row else None
-    mean = _days(row[1]) if row else None
-    return won, lost, avg_won, mean, median
+            won_priced += cohort.priced_won.get(currency, 0)
+    avg_won = money(won_total / won_priced) if won_priced else None
+    return won, lost, avg_won
 
 
-def _funnel(
-    session: Session, team_id: str, start: datetime, end: datetime, stages: list[Stage]
-) -> list[FunnelStep]:
+def funnel_steps(rows: FunnelRows, stages: Sequence[StageOut]) -> list[FunnelStep]:
     """Reached / lost-at counts per stage over the closed cohort.
 
     A won deal passed every stage; a lost deal reached its furthest stage and every stage
     before it, skipped ones included.
     """
-    cohort = _cohort_filter(team_id, start, end)
-    won = session.execute(
-        select(func.count()).select_from(Deal).where(cohort, Deal.status == WON)
-    ).scalar_one()
-    # Only lost deals need their history read: a won deal passed every stage.
-    furthest = (
-        select(
-            Deal.stage.label("closed_from"),
-            func.max(Stage.position).label("furthest"),
-        )
-        .select_from(Deal)
-        .join(StageChange, StageChange.deal_id == Deal.id)
-        .outerjoin(Stage, and_(Stage.team_id == Deal.team_id, Stage.key == StageChange.to_stage))
-        .where(cohort, Deal.status == LOST)
-        .group_by(Deal.id, Deal.stage)
-        .subquery("furthest")
-    )
-    rows = session.execute(
-        select(furthest.c.closed_from, furthest.c.furthest, func.count()).group_by(
-            furthest.c.closed_from, furthest.c.furthest
-        )
-    ).all()
+    won = rows.won
     steps = []
     for stage in stages:
-        reached = won + sum(n for _, far, n in rows if far is not None and far >= stage.position)
-        lost_at = sum(n for frm, _, n in rows if frm == stage.key)
+        reached = won + sum(
+            n for _, far, n in rows.lost if far is not None and far >= stage.position
+        )
+        lost_at = sum(n for frm, _, n in rows.lost if frm == stage.key)
         loss_rate = _ratio(lost_at, reached)
         steps.append(
             FunnelStep(
@@ -423,74 +370,21 @@ def _funnel(
     return steps
 
 
-def _days_in_stage(
-    session: Session, team_id: str, start: datetime, end: datetime, stages: list[Stage]
-) -> list[StageDuration]:
-    exits = select(
-        StageChange.from_stage.label("key"),
-        seconds_between(StageChange.at, StageChange.from_entered_at).label("value"),
-    ).where(
-        StageChange.team_id == team_id,
-        StageChange.at >= start,
-        StageChange.at < end,
-        StageChange.from_entered_at.is_not(None),
-        StageChange.from_stage.not_in(OUTCOMES),
-    )
-    rows = _median_rows(session, exits)
+def stage_durations(exits: Mapping[str, Spread], stages: Sequence[StageOut]) -> list[StageDuration]:
+    """Days in each stage, in days, from the seconds spent before each exit."""
     result = []
     for stage in stages:
-        median, mean, n = rows.get(stage.key, (None, None, 0))
+        spread = exits.get(stage.key)
         result.append(
             StageDuration(
-                stage=stage.key, name=stage.name, exits=n, median=_days(median), mean=_days(mean)
+                stage=stage.key,
+                name=stage.name,
+                exits=spread.n if spread else 0,
+                median=_days(spread.median) if spread else None,
+                mean=_days(spread.mean) if spread else None,
             )
         )
     return result
-
-
-def _numbers(session: Session, open_deals: Subquery, condition: ColumnElement[bool]) -> list[int]:
-    return list(
-        session.scalars(
-            select(Deal.number)
-            .join(open_deals, open_deals.c.deal_id == Deal.id)
-            .where(condition)
-            .order_by(Deal.number)
-        )
-    )
-
-
-def _stale(
-    session: Session,
-    team_id: str,
-    open_deals: Subquery,
-    stages: list[Stage],
-    as_of: datetime,
-    today: date,
-) -> list[int]:
-    condition = stale_condition(open_deals.c.stage, open_deals.c.last_at, stages, as_of, today)
-    return _numbers(session, open_deals, condition)
-
-
-def _slipped(session: Session, team_id: str, open_deals: Subquery) -> list[int]:
-    pushes = (
-        select(CloseDateChange.deal_id)
-        .where(
-            CloseDateChange.team_id == team_id,
-            CloseDateChange.old_date.is_not(None),
-            CloseDateChange.new_date > CloseDateChange.old_date,
-        )
-        .group_by(CloseDateChange.deal_id)
-        .having(func.count() >= 2)
-        .subquery("pushed")
-    )
-    return list(
-        session.scalars(
-            select(Deal.number)
-            .join(open_deals, open_deals.c.deal_id == Deal.id)
-            .join(pushes, pushes.c.deal_id == Deal.id)
-            .order_by(Deal.number)
-        )
-    )
 
 
 def render_table(metrics: Metrics) -> str:

@@ -5,14 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-
-from sqlalchemy import and_, or_, select
+from typing import NamedTuple, Protocol
 
 from pipeline.schemas import DealOut
-from pipeline.service import PipelineService
-from pipeline.types import DealStatus
-from storage.conditions import stale_condition
-from storage.models import Deal
 
 
 class Reason(StrEnum):
@@ -32,24 +27,27 @@ class Item:
     days_quiet: int = 0
 
 
-def due_items(p: PipelineService, *, now: datetime, today: date) -> list[Item]:
+class Flagged(NamedTuple):
+    """An open deal with the tests it fails: stale, overdue next step, past close date."""
+
+    deal: DealOut
+    stale: bool
+    overdue: bool
+    past: bool
+
+
+class ReminderSource(Protocol):
+    """The reminder query over one team's deals (storage implements it)."""
+
+    def needing_attention(self, now: datetime, today: date) -> list[Flagged]:
+        """Open, un-snoozed deals failing a test, oldest activity first."""
+        ...
+
+
+def due_items(source: ReminderSource, *, now: datetime, today: date) -> list[Item]:
     """Open, un-snoozed deals needing attention, oldest activity first, in one query."""
-    stages = p.team.stages
-    stale = stale_condition(Deal.stage, Deal.last_activity_at, stages, now, today)
-    overdue = and_(Deal.next_step_due.is_not(None), Deal.next_step_due < today)
-    past = and_(Deal.close_date.is_not(None), Deal.close_date < today)
-    rows = p.session.execute(
-        select(Deal, stale.label("stale"), overdue.label("overdue"), past.label("past"))
-        .where(
-            Deal.team_id == p.team_id,
-            Deal.status == DealStatus.OPEN.value,
-            or_(Deal.snoozed_until.is_(None), Deal.snoozed_until <= today),
-            or_(stale, overdue, past),
-        )
-        .order_by(Deal.last_activity_at, Deal.number)
-    ).all()
     items = []
-    for deal, is_stale, is_overdue, is_past in rows:
+    for deal, is_stale, is_overdue, is_past in source.needing_attention(now, today):
         reasons = [
             reason
             for reason, flag in (
@@ -59,8 +57,7 @@ def due_items(p: PipelineService, *, now: datetime, today: date) -> list[Item]:
             )
             if flag
         ]
-        quiet = (now - deal.last_activity_at).days
-        items.append(Item(DealOut.model_validate(deal), reasons, quiet))
+        items.append(Item(deal, reasons, (now - deal.last_activity_at).days))
     return items
 
 

@@ -17,13 +17,13 @@ KINDS = (REMINDERS, DIGEST)
 
 def reminder_posts(pipe: Pipe, *, period: str, now: datetime, mode: str) -> list[Post]:
     """Today's reminder posts for one team: the channel, each owner's DM, or both."""
-    with pipe.read() as p:
-        today = p.today()
-        items = due_items(p, now=now, today=today)
+    with pipe.reports() as r:
+        today = r.today
+        items = due_items(r.source, now=now, today=today)
         if not items:
             return []
-        stages = p.stages()
-        channel = p.team.channel_id
+        stages = r.team.stages
+        channel = r.team.channel_id
     groups = by_owner(items)
     posts = []
     to_channel = mode in ("channel", "channel+dm") and channel
@@ -55,11 +55,11 @@ def digest_posts(pipe: Pipe, *, period: str, now: datetime) -> list[Post]:
     from views.charts import render_digest_chart
     from views.digest import build_digest
 
-    with pipe.read() as p:
-        channel = p.team.channel_id
+    with pipe.reports() as r:
+        channel = r.team.channel_id
         if not channel:
             return []
-        data = collect_digest(p.session, pipe.tenant, now=now)
+        data = collect_digest(r.source, now=now)
     message = build_digest(data)
     chart = Upload(
         filename=f"pipeline-{period}.png",

@@ -36,7 +36,6 @@ from pipeline.transfer.plan import (
     TeamRecord,
 )
 from storage import repositories as repo
-from storage.db import Database
 from storage.models import Activity, Base, CloseDateChange, Deal, Rate, Stage, StageChange, Team
 from storage.unit_of_work import service_in
 
@@ -133,12 +132,11 @@ def export_csv(session: Session, team_id: str) -> str:
     return deals_csv(_deal_records(session, team_id))
 
 
-def export_csv_for(db: Database, team_id: str) -> str:
-    """`export_csv` in a read transaction of its own; a team not stored yet has no deals."""
-    with db.read_scope() as session:
-        if session.get(Team, team_id) is None:
-            return deals_csv(())
-        return export_csv(session, team_id)
+def team_csv(session: Session, team_id: str) -> str:
+    """`export_csv`, where a team not stored yet has the header alone."""
+    if session.get(Team, team_id) is None:
+        return deals_csv(())
+    return export_csv(session, team_id)
 
 
 # --- bulk reads and writes -----------------------------------------------------------------

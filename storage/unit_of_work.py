@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from pipeline.clock import Clock, utcnow
 from pipeline.service import PipelineService, TeamDefaults
 from storage.db import Database
+from storage.metric_queries import team_settings
+from storage.reports import Reports, SqlReports, new_team
 
 
 def service_in(
@@ -50,3 +52,13 @@ class Pipe:
         """A read-only look that never takes SQLite's write lock."""
         with self.db.read_scope() as session:
             yield service_in(session, self.tenant, clock=self.clock, defaults=self.defaults)
+
+    @contextmanager
+    def reports(self) -> Iterator[Reports]:
+        """One read-only transaction for a report: the team's queries and service, and now."""
+        with self.db.read_scope() as session:
+            service = service_in(session, self.tenant, clock=self.clock, defaults=self.defaults)
+            team = team_settings(session, self.tenant) or new_team(
+                self.tenant, timezone=self.defaults.timezone, currency=self.defaults.currency
+            )
+            yield Reports(SqlReports(session, team), service, self.clock())

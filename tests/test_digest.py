@@ -11,6 +11,7 @@ from pipeline.digest import DigestData, collect_digest
 from pipeline.errors import NotFound
 from pipeline.money import Money
 from storage.db import Database
+from storage.reports import reports_in
 from tests.test_forecast import Builder, d, eur, usd
 
 T = "TDIGEST"
@@ -75,7 +76,7 @@ def build_week(db: Database) -> None:
 
 def digest(db: Database, team: str = T) -> DigestData:
     with db.read_scope() as s:
-        return collect_digest(s, team, now=NOW)
+        return collect_digest(reports_in(s, team), now=NOW)
 
 
 def test_digest_matches_hand_computed_week(db: Database) -> None:
@@ -206,4 +207,4 @@ def test_quiet_team_has_an_empty_digest_and_no_bottleneck(db: Database) -> None:
     assert (g.open.count, g.new.count, g.advances, g.won.count, g.lost.count) == (0, 0, 0, 0, 0)
     assert (g.pushed.count, g.stale_count, g.stale, g.win_rate) == (0, 0, [], None)
     with db.read_scope() as s, pytest.raises(NotFound):
-        collect_digest(s, "TNOBODY", now=NOW)
+        collect_digest(reports_in(s, "TNOBODY"), now=NOW)

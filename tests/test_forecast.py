@@ -14,6 +14,7 @@ from pipeline.metrics import compute
 from pipeline.money import Money
 from pipeline.service import PipelineService
 from storage.db import Database
+from storage.reports import reports_in
 from storage.unit_of_work import service_in
 from tests.conftest import FrozenClock
 
@@ -111,7 +112,7 @@ def build_fixture(db: Database) -> None:
 
 def run(db: Database, team: str = T, as_of: datetime = AS_OF) -> Forecast:
     with db.read_scope() as s:
-        return forecast(s, team, as_of=as_of)
+        return forecast(reports_in(s, team), as_of=as_of)
 
 
 def test_forecast_matches_hand_computed_values(db: Database) -> None:
@@ -169,12 +170,13 @@ def test_forecast_periods_follow_the_team_time_zone_not_the_caller_s(db: Databas
 def test_forecast_reuses_given_metrics_and_refuses_another_team_s(db: Database) -> None:
     build_fixture(db)
     with db.read_scope() as s:
-        metrics = compute(s, T, as_of=AS_OF)
-        assert forecast(s, T, as_of=AS_OF, metrics=metrics) == forecast(s, T, as_of=AS_OF)
+        team, other = reports_in(s, T), reports_in(s, OTHER)
+        metrics = compute(team, as_of=AS_OF)
+        assert forecast(team, as_of=AS_OF, metrics=metrics) == forecast(team, as_of=AS_OF)
         with pytest.raises(ValueError, match="TOTHER"):
-            forecast(s, T, as_of=AS_OF, metrics=compute(s, OTHER, as_of=AS_OF))
+            forecast(team, as_of=AS_OF, metrics=compute(other, as_of=AS_OF))
         with pytest.raises(NotFound):
-            forecast(s, "TNOBODY", as_of=AS_OF)
+            forecast(reports_in(s, "TNOBODY"), as_of=AS_OF)
 
 
 def test_uncalibrated_stage_falls_back_to_its_configured_probability(db: Database) -> None:

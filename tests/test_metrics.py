@@ -15,6 +15,7 @@ from pipeline.metrics import Metrics, compute, render_table
 from pipeline.money import Money
 from pipeline.service import NextStep
 from storage.db import Database
+from storage.reports import reports_in
 from storage.unit_of_work import service_in
 from tests.conftest import FrozenClock
 
@@ -106,7 +107,7 @@ def build_fixture(db: Database) -> FrozenClock:
 
 def stats(db: Database, as_of: datetime) -> Metrics:
     with db.read_scope() as s:
-        return compute(s, T, as_of=as_of)
+        return compute(reports_in(s, T), as_of=as_of)
 
 
 def numbers(db: Database) -> dict[str, int]:
@@ -246,7 +247,7 @@ def test_metric_invariants_on_random_pipelines(db: Database, script: list) -> No
         p = service_in(s, team, clock=clock)
         p.set_rate("USD", Decimal("0.9"))
     with db.read_scope() as s:
-        m = compute(s, team, as_of=clock.now + timedelta(days=1))
+        m = compute(reports_in(s, team), as_of=clock.now + timedelta(days=1))
     reached = [f.reached for f in m.funnel]
     assert reached == sorted(reached, reverse=True)
     for f in m.funnel:

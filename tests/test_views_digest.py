@@ -25,6 +25,7 @@ from pipeline.forecast import Forecast, PeriodForecast, StageProbability
 from pipeline.metrics import Totals
 from sandbox.blockkit import validate_blocks
 from storage.db import Database
+from storage.reports import reports_in
 from tests.test_digest import NOW, build_week, digest
 from tests.test_forecast import Builder
 from views.charts import render_digest_chart
@@ -270,7 +271,7 @@ def test_quiet_team_digest_validates(db: Database) -> None:
     with db.read_scope() as s:
         from pipeline.digest import collect_digest
 
-        data = collect_digest(s, "TQUIET", now=NOW)
+        data = collect_digest(reports_in(s, "TQUIET"), now=NOW)
     message = build_digest(data)
     assert_valid(message)
     assert message.text == (
@@ -303,5 +304,5 @@ def test_chart_renders_an_empty_pipeline(db: Database) -> None:
     with db.read_scope() as s:
         from pipeline.digest import collect_digest
 
-        data = collect_digest(s, "TQUIET", now=datetime(2026, 11, 27, tzinfo=UTC))
+        data = collect_digest(reports_in(s, "TQUIET"), now=datetime(2026, 11, 27, tzinfo=UTC))
     assert png_size(render_digest_chart(data)) == (1200, 600)

@@ -19,8 +19,8 @@ def digest(req: Request, text: str) -> None:
     """Preview the digest privately, or (admins) post it to the team channel now."""
     action, _ = first_word(text)
     if action in ("", "preview"):
-        with req.pipe.read() as p:
-            data = collect_digest(p.session, p.team_id, now=req.pipe.clock())
+        with req.pipe.reports() as r:
+            data = collect_digest(r.source, now=r.now)
         message = build_digest(data)
         blocks = message.blocks[:MAX_PREVIEW_BLOCKS]
         req.say_ephemeral(message.text, blocks)
@@ -28,14 +28,14 @@ def digest(req: Request, text: str) -> None:
     if action != "send":
         raise InvalidInput(f"`digest {action}` is not a digest command.", example="digest preview")
     now = req.pipe.clock()
-    with req.pipe.read() as p:
-        require_admin(req.client, p, req.user_id, "post the digest")
-        if not p.team.channel_id:
+    with req.pipe.reports() as r:
+        require_admin(req.client, r.service, req.user_id, "post the digest")
+        if not r.team.channel_id:
             raise Refused(
                 "There is no team channel to post the digest to.",
                 example="config channel #sales",
             )
-        period = f"{iso_week(p.today())}+{int(now.timestamp())}"
+        period = f"{iso_week(r.today)}+{int(now.timestamp())}"
     sender = Sender(req.pipe.db, req.client, worker=f"command:{req.user_id}", clock=req.pipe.clock)
     outcomes = [sender.deliver(post) for post in digest_posts(req.pipe, period=period, now=now)]
     if Outcome.FAILED in outcomes:

@@ -4,43 +4,32 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
 
 from handlers.commands.deals import Verb
 from handlers.common import Request
 from pipeline.errors import InvalidInput
-from pipeline.metrics import Metrics, compute
-from pipeline.service import PipelineService
+from pipeline.metrics import compute
 from pipeline.windows import parse_window
-from storage.transfer import export_csv_for
 from views.reports import build_pipeline, build_stats, pipeline_text, stats_text
 
 # Excel reads a UTF-8 CSV as its legacy code page unless the file starts with a BOM.
 BOM = "\ufeff"
 
 
-def team_metrics(
-    p: PipelineService, *, start: datetime | None = None, end: datetime | None = None
-) -> Metrics:
-    """The team's metrics now; the team row is created first if this is its first command."""
-    _ = p.team
-    return compute(p.session, p.team_id, as_of=p.clock(), start=start, end=end)
-
-
 def pipeline(req: Request, text: str) -> None:
     """`pipeline`: open deals by stage with amounts, weighted amounts and totals."""
     if text.strip():
         raise InvalidInput("`pipeline` takes no options.", example="pipeline")
-    with req.pipe.read() as p:
-        metrics = team_metrics(p)
+    with req.pipe.reports() as r:
+        metrics = compute(r.source, as_of=r.now)
     req.say_ephemeral(pipeline_text(metrics), build_pipeline(metrics))
 
 
 def stats(req: Request, text: str) -> None:
     """`stats [90d|30d|month|quarter|year|last quarter|<from> <to>]`."""
-    with req.pipe.read() as p:
-        window = parse_window(text, now=p.clock(), tz=p.tz())
-        metrics = team_metrics(p, start=window.start, end=window.end)
+    with req.pipe.reports() as r:
+        window = parse_window(text, now=r.now, tz=r.team.timezone)
+        metrics = compute(r.source, as_of=r.now, start=window.start, end=window.end)
     req.say_ephemeral(stats_text(metrics, window.label), build_stats(metrics, window.label))
 
 
@@ -48,9 +37,8 @@ def export(req: Request, text: str) -> None:
     """`export`: the team's deals as a CSV file, sent to the asker by DM."""
     if text.strip():
         raise InvalidInput("`export` takes no options.", example="export")
-    with req.pipe.read() as p:
-        today = p.today()
-    table = export_csv_for(req.pipe.db, req.pipe.tenant)
+    with req.pipe.reports() as r:
+        today, table = r.today, r.source.deals_csv()
     rows = sum(1 for _ in csv.reader(io.StringIO(table))) - 1
     content = BOM + table
     dm = req.client.conversations_open(users=req.user_id)["channel"]["id"]

@@ -18,10 +18,10 @@ MAX_MINE = 500
 
 def publish_home(client: WebClient, pipe: Pipe, user_id: str) -> None:
     """Build the user's Home tab from the current pipeline and publish it."""
-    with pipe.read() as p:
-        stages, today = p.stages(), p.today()
-        mine = p.list_deals(owner_id=user_id, status=DealStatus.OPEN, limit=MAX_MINE + 1)
-        metrics = compute(p.session, p.team_id, as_of=p.clock())
+    with pipe.reports() as r:
+        stages, today = r.team.stages, r.today
+        mine = r.service.list_deals(owner_id=user_id, status=DealStatus.OPEN, limit=MAX_MINE + 1)
+        metrics = compute(r.source, as_of=r.now)
     view = build_home(
         user_id=user_id,
         deals=mine[:MAX_MINE],

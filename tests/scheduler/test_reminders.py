@@ -17,6 +17,7 @@ from sandbox.slack_api import DEFAULT_CHANNEL
 from scheduler.sender import Outcome
 from storage.db import Database
 from storage.models import Delivery
+from storage.reports import reports_in
 from storage.unit_of_work import service_in
 from tests.scheduler.conftest import Harness
 
@@ -69,7 +70,7 @@ def test_reminder_lists_what_metrics_call_due_grouped_by_owner(harness: Harness)
     assert validate_blocks(message.blocks) == []
     text = str(message.blocks)
     with harness.db.read_scope() as s:
-        m = compute(s, T, as_of=harness.clock.now)
+        m = compute(reports_in(s, T), as_of=harness.clock.now)
     expected = set(m.stale) | set(m.overdue_next_steps) | set(m.past_close_date)
     assert expected == {1, 2, 3}
     for number in expected:
