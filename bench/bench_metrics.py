@@ -61,7 +61,7 @@ from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Activity, Base, CloseDateChange, Deal, StageChange, Team
 from storage.reports import reports_in
-from storage.unit_of_work import service_in
+from storage.services import service_in
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"

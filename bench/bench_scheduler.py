@@ -484,7 +484,7 @@ def holds_bench_team(url: str) -> bool:
 def build_metrics_db(url: str) -> None:
     """bench_metrics' team, generated and bulk-loaded (default sizes)."""
     from pipeline.service import TeamDefaults
-    from storage.unit_of_work import service_in
+    from storage.services import service_in
 
     upgrade(url)
     db = Database(url)

@@ -11,7 +11,7 @@ from pipeline.clock import Clock
 from pipeline.money import Money
 from pipeline.service import NextStep, PipelineService
 from storage.db import Database
-from storage.unit_of_work import service_in
+from storage.services import service_in
 
 DEMO_TEAM = "T0DEMO"
 MANAGER, REP_A, REP_B = "U0ALICE", "U0BOB", "U0CAROL"

@@ -37,7 +37,7 @@ from pipeline.transfer.plan import (
 )
 from storage import repositories as repo
 from storage.models import Activity, Base, CloseDateChange, Deal, Rate, Stage, StageChange, Team
-from storage.unit_of_work import service_in
+from storage.services import service_in
 
 if TYPE_CHECKING:
     import psycopg

@@ -7,24 +7,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from pipeline.clock import Clock, utcnow
+from pipeline.clock import Clock
 from pipeline.service import PipelineService, TeamDefaults
 from storage.db import Database
 from storage.metric_queries import team_settings
 from storage.reports import Reports, SqlReports, new_team
-
-
-def service_in(
-    session: Session,
-    team_id: str,
-    *,
-    clock: Clock = utcnow,
-    defaults: TeamDefaults | None = None,
-) -> PipelineService:
-    """The team's pipeline service working inside `session`'s transaction."""
-    return PipelineService(session, team_id, clock=clock, defaults=defaults or TeamDefaults())
+from storage.services import service_in
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from pipeline.service import NextStep
 from storage.db import Database
 from storage.migrate import needs_upgrade
 from storage.models import Deal, StageChange
+from storage.services import service_in
 from storage.transfer import export_csv, export_team
-from storage.unit_of_work import service_in
 from tests.conftest import PG_URL_ENV, FrozenClock
 
 T = "T0CLI"

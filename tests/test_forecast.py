@@ -15,7 +15,7 @@ from pipeline.money import Money
 from pipeline.service import PipelineService
 from storage.db import Database
 from storage.reports import reports_in
-from storage.unit_of_work import service_in
+from storage.services import service_in
 from tests.conftest import FrozenClock
 
 T = "TFORECAST"

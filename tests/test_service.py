@@ -22,7 +22,7 @@ from pipeline.service import NextStep, PipelineService
 from pipeline.types import DealStatus
 from storage.db import Database
 from storage.models import Activity, Deal, StageChange, Team
-from storage.unit_of_work import service_in
+from storage.services import service_in
 from tests.conftest import FrozenClock
 
 T = "T0001"

@@ -15,7 +15,7 @@ from pipeline.errors import InvalidInput
 from pipeline.schemas import StageOut
 from pipeline.windows import parse_window
 from storage.db import Database
-from storage.unit_of_work import service_in
+from storage.services import service_in
 from tests.conftest import FrozenClock
 
 NOW = datetime(2026, 11, 27, 10, tzinfo=UTC)

@@ -31,8 +31,8 @@ from storage.models import (
     StageChange,
     Team,
 )
+from storage.services import service_in
 from storage.transfer import export_csv, export_team, import_csv, import_team
-from storage.unit_of_work import service_in
 from tests.conftest import FrozenClock
 
 T = "T0SOURCE"

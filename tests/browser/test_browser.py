@@ -14,7 +14,7 @@ import pytest
 
 from pipeline.schemas import ActivityOut
 from pipeline.types import ActivityKind
-from storage.unit_of_work import service_in
+from storage.services import service_in
 from tests.browser.conftest import ALICE, BOB, SALES, Running, chromium_path
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ import pytest
 
 from sandbox import workspace
 from sandbox.payloads import sign
-from storage.unit_of_work import service_in
+from storage.services import service_in
 from tests.browser.conftest import ALICE, BOB, SALES, Running
 
 ROOT = Path(__file__).resolve().parents[2]

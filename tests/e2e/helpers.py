@@ -11,7 +11,7 @@ from pipeline.schemas import DealDetail
 from sandbox.blockkit import block_elements
 from sandbox.payloads import FORM, Delivery, action_for, block_actions, encode_interaction
 from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_TEAM_ID, DEFAULT_USER, Message, View
-from storage.unit_of_work import service_in
+from storage.services import service_in
 from tests.e2e.conftest import Bot
 
 ALICE = DEFAULT_USER

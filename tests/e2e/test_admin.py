@@ -13,7 +13,7 @@ from sqlalchemy import select
 from pipeline.service import PipelineService
 from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_TEAM_ID, DEFAULT_USER, Ephemeral
 from storage.models import Rate, Stage, Team
-from storage.unit_of_work import service_in
+from storage.services import service_in
 from tests.e2e.conftest import Bot
 
 ALICE = DEFAULT_USER  # a Slack workspace admin in the fake

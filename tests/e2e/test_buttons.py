@@ -12,7 +12,7 @@ from pipeline.types import DealStatus
 from sandbox.blockkit import block_elements
 from sandbox.payloads import Delivery
 from sandbox.slack_api import DEFAULT_TEAM_ID
-from storage.unit_of_work import service_in
+from storage.services import service_in
 from tests.e2e.conftest import Bot
 from tests.e2e.helpers import (
     ALICE,

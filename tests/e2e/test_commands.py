@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from pipeline.types import DealStatus
 from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_TEAM_ID
-from storage.unit_of_work import service_in
+from storage.services import service_in
 from tests.e2e.conftest import Bot
 from tests.e2e.helpers import ALICE, BOB, detail, must, settle, wait
 

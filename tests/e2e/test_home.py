@@ -15,7 +15,8 @@ from pipeline.money import Money
 from pipeline.service import NextStep, PipelineService, TeamDefaults
 from sandbox.payloads import app_home_opened_event
 from sandbox.slack_api import DEFAULT_TEAM_ID, DEFAULT_USER, View
-from storage.unit_of_work import Pipe, service_in
+from storage.services import service_in
+from storage.unit_of_work import Pipe
 from tests.e2e.conftest import TOKEN, Bot
 
 ALICE = DEFAULT_USER

@@ -12,7 +12,7 @@ from pipeline.types import DealStatus
 from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_TEAM_ID
 from scheduler.runner import Runner
 from scheduler.sender import Outcome, Pacer
-from storage.unit_of_work import service_in
+from storage.services import service_in
 from tests.e2e.conftest import TOKEN, Bot
 from tests.e2e.helpers import ALICE, must, wait
 

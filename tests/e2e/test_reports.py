@@ -12,8 +12,8 @@ from typing import Any
 from pipeline.money import Money
 from pipeline.service import PipelineService
 from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_TEAM_ID, DEFAULT_USER, Ephemeral
+from storage.services import service_in
 from storage.transfer import export_csv
-from storage.unit_of_work import service_in
 from tests.e2e.conftest import Bot
 
 ALICE = DEFAULT_USER

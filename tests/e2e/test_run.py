@@ -23,7 +23,7 @@ from cli.main import main
 from sandbox.payloads import SlackClientSimulator
 from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_USER, FakeSlackServer
 from storage.db import Database
-from storage.unit_of_work import service_in
+from storage.services import service_in
 from tests.e2e.conftest import SECRET, TOKEN, bot_settings
 
 

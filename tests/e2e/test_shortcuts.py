@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from pipeline.types import ActivityKind
 from sandbox.slack_api import DEFAULT_TEAM_ID, View
-from storage.unit_of_work import service_in
+from storage.services import service_in
 from tests.e2e.conftest import Bot
 from tests.e2e.helpers import (
     ALICE,

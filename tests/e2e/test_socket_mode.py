@@ -30,7 +30,7 @@ from sandbox.socket_mode import (
     command_payload,
 )
 from storage.db import Database
-from storage.unit_of_work import service_in
+from storage.services import service_in
 from tests.e2e.conftest import SECRET, TOKEN
 
 BOOT_TIMEOUT = 60.0

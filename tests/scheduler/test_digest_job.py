@@ -9,7 +9,7 @@ from pipeline.money import Money
 from sandbox.blockkit import validate_blocks
 from sandbox.slack_api import DEFAULT_CHANNEL
 from scheduler.sender import Outcome
-from storage.unit_of_work import service_in
+from storage.services import service_in
 from tests.scheduler.conftest import Harness
 
 T = "T0DEMO"

@@ -18,7 +18,7 @@ from scheduler.sender import Outcome
 from storage.db import Database
 from storage.models import Delivery
 from storage.reports import reports_in
-from storage.unit_of_work import service_in
+from storage.services import service_in
 from tests.scheduler.conftest import Harness
 
 T = "T0DEMO"
