@@ -1,4 +1,4 @@
-"""Deal card buttons: ack, apply once against the card's version, refresh the card in place."""
+"""Deal card buttons: apply once against the card's version, refresh the card in place."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from slack_bolt import Ack
 from slack_sdk import WebClient
 
 from handlers.common import Request, require_owner_or_admin
@@ -145,17 +144,15 @@ def pushed_close_date(close_date: date | None, today: date, days: int = PUSH_DAY
 
 
 def on_click(handle: Callable[[Click], None]) -> Callable[..., None]:
-    """A card button listener: ack at once, read the click, then let `handle` act on it."""
+    """A card button listener: read the click, then let `handle` act on it."""
 
     def listener(
-        ack: Ack,
         body: dict[str, Any],
         action: dict[str, Any],
         client: WebClient,
         respond: Any,
         pipe: Pipe,
     ) -> None:
-        ack()
         handle(read_click(body, action, client, respond, pipe))
 
     listener.__name__ = listener.__qualname__ = handle.__name__
@@ -231,7 +228,6 @@ def push_close(click: Click) -> None:
 
 
 def push_close_pick(
-    ack: Ack,
     body: dict[str, Any],
     action: dict[str, Any],
     client: WebClient,
@@ -239,7 +235,6 @@ def push_close_pick(
     pipe: Pipe,
 ) -> None:
     """Move the close date to the day picked in a reminder's datepicker."""
-    ack()
     ref = str(action.get("block_id") or "").removeprefix(REMINDER_BLOCK)
     click = read_click(body, {**action, "value": ref}, client, respond, pipe)
     new = date.fromisoformat(str(action["selected_date"]))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack
 from slack_sdk import WebClient
 
 from handlers.commands.deals import list_deals
@@ -25,7 +24,6 @@ def _replacing(respond: Any) -> Any:
 
 
 def page(
-    ack: Ack,
     body: dict[str, Any],
     action: dict[str, Any],
     client: WebClient,
@@ -33,7 +31,6 @@ def page(
     pipe: Pipe,
 ) -> None:
     """Show another page of the same list."""
-    ack()
     offset_text, _, query = str(action.get("value") or "").partition("|")
     if not offset_text.isdigit():
         raise InvalidInput("That page button no longer works; run `/deal list` again.")
