@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -34,9 +33,17 @@ def wait(bot: Bot, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
     return seen[-1]
 
 
-def settle(bot: Bot, seconds: float = 0.6) -> None:
-    """Give a listener that should do nothing visible the time to do something wrong."""
-    time.sleep(seconds)
+# Generous: a slow machine makes a test slower; only work that never ends fails it.
+IDLE_TIMEOUT = 60.0
+
+
+def idle(bot: Bot) -> None:
+    """Wait until the bot has finished the work of every request it acked so far.
+
+    What a listener should not do (post, edit, write) it has not done by then: a test that
+    asserts that nothing happened waits for this, never for a fixed time.
+    """
+    assert bot.app.wait_idle(IDLE_TIMEOUT), f"the bot was still working after {IDLE_TIMEOUT} s"
 
 
 def detail(bot: Bot, number: int, team: str = DEFAULT_TEAM_ID) -> DealDetail | None:

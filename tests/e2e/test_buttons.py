@@ -25,8 +25,8 @@ from tests.e2e.helpers import (
     detail,
     edits,
     ephemerals_for,
+    idle,
     must,
-    settle,
     thread_texts,
     wait,
 )
@@ -122,7 +122,7 @@ def test_overflow_push_close_date_a_week(bot: Bot) -> None:
         date(2026, 12, 22),
     )
     assert "22 Dec 2026" in str(card(bot, msg.ts).blocks)
-    settle(bot, 0.2)
+    idle(bot)
     assert thread_texts(bot, msg.ts) == []  # not a stage change: no thread note
 
 
@@ -199,7 +199,7 @@ def test_a_stale_card_changes_nothing_is_refreshed_and_explained(bot: Bot) -> No
     told = wait(bot, lambda: ephemerals_for(bot, ALICE, "changed since you saw it"))
     assert "now in Demo" in told[0]
     assert "<@U0BOB>" in told[0]
-    settle(bot, 0.2)
+    idle(bot)
     assert thread_texts(bot, msg.ts) == []
 
 
@@ -211,7 +211,7 @@ def test_a_double_click_applies_once(bot: Bot) -> None:
     click_as_shown(bot, ALICE, msg.ts, "deal_advance", shown)
     wait(bot, lambda: ephemerals_for(bot, ALICE, "changed since you saw it"))
     wait(bot, lambda: thread_texts(bot, msg.ts))
-    settle(bot, 0.3)
+    idle(bot)
     deal = must(bot, 1)
     assert [c.to_stage for c in deal.stage_changes] == ["lead", "qualified"]
     assert thread_texts(bot, msg.ts) == ["<@U0ALICE> moved #1 to Qualified"]
@@ -226,7 +226,7 @@ def test_a_redelivered_click_applies_once_and_shows_nothing(bot: Bot) -> None:
 
     again = bot.slack.redeliver(first)
     assert again.status == 200
-    settle(bot)
+    idle(bot)
 
     deal = must(bot, 1)
     assert [c.to_stage for c in deal.stage_changes] == ["lead", "qualified"]
@@ -240,7 +240,7 @@ def test_a_redelivered_modal_button_opens_one_modal(bot: Bot) -> None:
     first = bot.slack.click(ALICE, CHANNEL, msg.ts, "deal_lost")
     wait(bot, lambda: bot.fake.views_for(ALICE))
     bot.slack.redeliver(first)
-    settle(bot)
+    idle(bot)
     assert len(bot.fake.views_for(ALICE)) == 1  # a second views.open would reuse the trigger
 
 

@@ -19,9 +19,9 @@ from tests.e2e.helpers import (
     cards,
     detail,
     edits,
+    idle,
     must,
     open_modal,
-    settle,
     submit_and_wait,
     thread_texts,
     view_errors,
@@ -167,7 +167,7 @@ def test_a_duplicate_submission_creates_one_deal(bot: Bot) -> None:
     first = submit_and_wait(bot, ALICE, {"name": "Globex"}, view.id)
     wait(bot, lambda: cards(bot))
     assert bot.slack.redeliver(first).status == 200
-    settle(bot)
+    idle(bot)
     assert len(cards(bot)) == 1
     assert detail(bot, 2) is None
 
@@ -303,7 +303,7 @@ def test_a_lost_submission_from_another_team_finds_no_deal(bot: Bot) -> None:
     answer = delivery.json()
     assert answer["response_action"] == "errors"
     assert answer["errors"] == {"reason": "There is no deal #1."}
-    settle(bot, 0.3)
+    idle(bot)
     assert must(bot, 1).status == DealStatus.OPEN
     assert edits(bot, msg.ts) == 0
 
@@ -337,7 +337,7 @@ def test_log_activity_submitted_twice_logs_once(bot: Bot) -> None:
     first = submit_and_wait(bot, ALICE, {"text": "Called"}, view.id)
     wait(bot, lambda: edits(bot, msg.ts) == 1)
     bot.slack.redeliver(first)
-    settle(bot)
+    idle(bot)
     assert len(must(bot, 1).activities) == 1
 
 

@@ -15,9 +15,9 @@ from tests.e2e.helpers import (
     CHANNEL,
     cards,
     detail,
+    idle,
     must,
     open_modal,
-    settle,
     submit_and_wait,
     view_errors,
     wait,
@@ -90,7 +90,7 @@ def test_a_redelivered_shortcut_opens_one_modal(bot: Bot) -> None:
     first = bot.slack.message_shortcut(ALICE, CHANNEL, message.ts, "deal_from_message")
     wait(bot, lambda: bot.fake.views_for(ALICE))
     bot.slack.redeliver(first)
-    settle(bot)
+    idle(bot)
     assert len(bot.fake.views_for(ALICE)) == 1
 
 
@@ -144,7 +144,7 @@ def test_log_to_deal_submitted_twice_logs_once(bot: Bot) -> None:
     first = submit_and_wait(bot, ALICE, {"deal": "1"}, view.id)
     wait(bot, lambda: bot.fake.ephemerals(ALICE))
     bot.slack.redeliver(first)
-    settle(bot)
+    idle(bot)
     assert len(must(bot, 1).activities) == 1
     assert len(bot.fake.ephemerals(ALICE)) == 1
 
