@@ -79,7 +79,6 @@ def guarded(listener: Callable[..., Any]) -> Callable[[Args], Any]:
             request=args.request,
             response=args.response,
             this_func=listener,
-            next_keys_required=False,
         )
         try:
             return listener(**kwargs)
