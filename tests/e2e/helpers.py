@@ -12,6 +12,7 @@ from sandbox.payloads import FORM, Delivery, action_for, block_actions, encode_i
 from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_TEAM_ID, DEFAULT_USER, Message, View
 from storage.unit_of_work import service_in
 from tests.e2e.conftest import Bot
+from views.ids import Block
 
 ALICE = DEFAULT_USER
 BOB = "U0BOB"
@@ -67,7 +68,7 @@ def cards(bot: Bot, channel: str = CHANNEL) -> list[Message]:
     return [
         m
         for m in bot.fake.messages(channel)
-        if m.is_bot and any(str(b.get("block_id", "")).startswith("deal_actions") for b in m.blocks)
+        if m.is_bot and any(str(b.get("block_id", "")).startswith(Block.ACTIONS) for b in m.blocks)
     ]
 
 
