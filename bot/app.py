@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
 
-from slack_bolt import Ack, App, BoltRequest
+from slack_bolt import App, BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
 )
 
-from bot import errors
 from bot.middleware import pipe_middleware
 from bot.settings import Settings
+from handlers import register_all
+from handlers.errors import handle_error
 from pipeline.clock import Clock, utcnow
 from pipeline.service import TeamDefaults
 from storage.db import Database
@@ -66,20 +68,54 @@ def require(settings: Settings, *, socket_mode: bool) -> None:
 WORKERS = 5
 
 
+T = TypeVar("T")
+
+
+class WorkPool(ThreadPoolExecutor):
+    """The threads that run the work after the ack, counting it so one can wait until done."""
+
+    def __init__(self, workers: int) -> None:
+        super().__init__(max_workers=workers, thread_name_prefix="pipebot-work")
+        self._running = 0
+        self._changed = threading.Condition()
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        """Queue `fn`, counted as running until it has finished."""
+        with self._changed:
+            self._running += 1
+        try:
+            future = super().submit(fn, *args, **kwargs)
+        except BaseException:
+            self._finished(None)
+            raise
+        future.add_done_callback(self._finished)
+        return future
+
+    def _finished(self, _: Future[Any] | None) -> None:
+        with self._changed:
+            self._running -= 1
+            self._changed.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no work is queued or running; False if some is still there at `timeout`."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._running == 0, timeout)
+
+
 class PipebotApp(App):
-    """A Bolt app that acks every request at once and never lets an exception escape.
+    """A Bolt app whose listeners answer Slack first and do their work after the ack.
 
     Bolt runs listeners on one small thread pool, first in first out; in its default mode an
     ack waits for the work of every request queued ahead of it (a burst of clicks pushed acks
     past a second in the ack benchmark). So the app runs with `process_before_response=True`
-    and registers each listener as Bolt's lazy listener behind an immediate ack: the HTTP
-    response leaves before the work starts. Modal submissions are the exception: their answer
-    (close, or errors on a field) depends on the write, so they register `ack=` (the write,
-    inline) and `lazy=` (the Slack calls that show its result). See `errors.guard`.
+    and each listener is registered as Bolt's lazy listener behind an `ack=` that only acks
+    (`handlers.listeners`): the HTTP response leaves before the work starts. Modal submissions
+    are the exception: their answer (close, or errors on a field) depends on the write, so
+    their `ack=` part writes inline and their `lazy=` part shows the result.
     """
 
     def __init__(self, *args: Any, workers: int = WORKERS, **kwargs: Any) -> None:
-        self.work = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pipebot-work")
+        self.work = WorkPool(workers)
         # With token verification Bolt calls auth.test here, so no ack ever waits for it.
         self.knows_identity = bool(kwargs.get("token_verification_enabled", True))
         super().__init__(*args, listener_executor=self.work, **kwargs)
@@ -92,45 +128,13 @@ class PipebotApp(App):
         """
         return self.knows_identity and request.body.get("type") != "view_submission"
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until the work of every request acked so far has finished (False at timeout)."""
+        return self.work.wait_idle(timeout)
+
     def drain(self) -> None:
         """Finish the work of every request already acked; call it before the process ends."""
         self.work.shutdown(wait=True)
-
-    def command(self, *args: Any, **kwargs: Any) -> Any:
-        """Register a slash command listener: ack at once, run it after the ack, guarded."""
-        return _after_ack(super().command(*args, **kwargs))
-
-    def action(self, *args: Any, **kwargs: Any) -> Any:
-        """Register a block action listener: ack at once, run it after the ack, guarded."""
-        return _after_ack(super().action(*args, **kwargs))
-
-    def shortcut(self, *args: Any, **kwargs: Any) -> Any:
-        """Register a shortcut listener: ack at once, run it after the ack, guarded."""
-        return _after_ack(super().shortcut(*args, **kwargs))
-
-    def event(self, *args: Any, **kwargs: Any) -> Any:
-        """Register an event listener: ack at once, run it after the ack, guarded."""
-        return _after_ack(super().event(*args, **kwargs))
-
-    def view(self, *args: Any, **kwargs: Any) -> Any:
-        """Register a view submission as `(ack=<answer the modal>, lazy=[<show the result>])`."""
-        register = super().view(*args, **kwargs)
-
-        def decorator(*, ack: Callable[..., Any], lazy: list[Callable[..., Any]]) -> Any:
-            return register(ack=errors.guard(ack), lazy=[errors.guard(f) for f in lazy])
-
-        return decorator
-
-
-def _ack_at_once(ack: Ack) -> None:
-    ack()
-
-
-def _after_ack(register: Callable[..., Any]) -> Callable[..., Any]:
-    def decorator(*functions: Callable[..., Any]) -> Any:
-        return register(ack=_ack_at_once, lazy=[errors.guard(f) for f in functions])
-
-    return decorator
 
 
 def build_client(settings: Settings) -> WebClient:
@@ -158,8 +162,6 @@ def build_app(
     know_identity: bool = False,
 ) -> PipebotApp:
     """The Bolt app with every listener registered; `know_identity` asks auth.test now."""
-    from handlers import register_all  # handlers import bot's views; keep bot importable alone
-
     app = PipebotApp(
         workers=settings.workers,
         # The client carries the bot token (one install, one token, from the environment);
@@ -173,6 +175,6 @@ def build_app(
     )
     defaults = TeamDefaults(timezone=settings.default_timezone, currency=settings.default_currency)
     app.use(pipe_middleware(db, clock, defaults))
-    errors.register(app)
+    app.error(handle_error)
     register_all(app)
     return app

@@ -8,6 +8,8 @@ from pathlib import Path
 import yaml
 from slack_sdk import WebClient
 
+from views.ids import Callback
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("cli", "bot", "handlers", "scheduler", "views", "storage", "pipeline")
 
@@ -67,8 +69,8 @@ def test_manifest_declares_the_command_shortcuts_and_events() -> None:
     assert [c["command"] for c in features["slash_commands"]] == ["/deal"]
     assert features["slash_commands"][0]["should_escape"] is True
     assert {s["callback_id"] for s in features["shortcuts"]} == {
-        "deal_from_message",
-        "log_to_deal",
+        Callback.FROM_MESSAGE,
+        Callback.LOG_TO_DEAL,
     }
     assert features["app_home"]["home_tab_enabled"] is True
     settings = manifest["settings"]

@@ -24,7 +24,7 @@ from pipeline.schemas import DealOut, StageOut
 from pipeline.types import DealStatus
 from sandbox.blockkit import validate_blocks, validate_view
 from views.cards import build_deal_card
-from views.ids import Block
+from views.ids import Block, Callback
 from views.lists import PAGE_SIZE, build_deal_list
 from views.modals import (
     CardLocation,
@@ -193,7 +193,7 @@ def test_create_modal_with_forty_stages_offers_them_all() -> None:
 
 def test_edit_modal_shows_the_deal_as_it_is() -> None:
     view = build_edit_modal(deal(stage="stage_3", currency="GBP"), stages(), meta=META)
-    assert view["callback_id"] == "deal_edit"
+    assert view["callback_id"] == Callback.EDIT
     assert view["title"]["text"] == "Edit #12"
     assert initial(view, "name") == "Acme Corp"
     assert initial(view, "amount") == "50000"
@@ -219,17 +219,17 @@ def test_titles_stay_within_24_characters() -> None:
 
 def test_snooze_modal_prefills_the_date() -> None:
     view = build_snooze_modal(deal(), meta=META, until=date(2026, 11, 30))
-    assert view["callback_id"] == "deal_snooze"
+    assert view["callback_id"] == Callback.SNOOZE
     assert initial(view, "until") == "2026-11-30"
 
 
 def test_lost_and_log_modals() -> None:
     lost = build_lost_modal(deal(name="<Evil & Co>"), meta=META)
-    assert lost["callback_id"] == "deal_lost"
+    assert lost["callback_id"] == Callback.LOST
     assert block(lost, "reason")["element"]["multiline"] is True
     assert "&lt;Evil &amp; Co&gt;" in json.dumps(lost)
     log = build_log_modal(deal(), meta=META)
-    assert log["callback_id"] == "deal_log"
+    assert log["callback_id"] == Callback.LOG
     kinds = [o["value"] for o in block(log, "kind")["element"]["options"]]
     assert kinds == ["call", "email", "meeting", "note"]
 

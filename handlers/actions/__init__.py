@@ -7,18 +7,22 @@ import re
 from slack_bolt import App
 
 from handlers.actions import cards, paging
+from handlers.listeners import ack_now, guarded
 from views.ids import Action
+
+# The deal list's Previous and Next buttons.
+PAGE_BUTTONS = re.compile(rf"^{Action.PAGE}:(prev|next)$")
 
 
 def register(app: App) -> None:
     """Register the actions listeners."""
-    app.action(Action.ADVANCE)(cards.advance)
-    app.action(Action.WON)(cards.won)
-    app.action(Action.LOST)(cards.lost)
-    app.action(Action.EDIT)(cards.edit)
-    app.action(Action.LOG)(cards.log)
-    app.action(Action.SNOOZE)(cards.snooze)
-    app.action(Action.OVERFLOW)(cards.overflow)
-    app.action(Action.PUSH_CLOSE)(cards.push_close)
-    app.action(Action.PUSH_CLOSE_PICK)(cards.push_close_pick)
-    app.action(re.compile(rf"^{Action.PAGE}:(prev|next)$"))(paging.page)
+    app.action(Action.ADVANCE)(ack=ack_now, lazy=[guarded(cards.advance)])
+    app.action(Action.WON)(ack=ack_now, lazy=[guarded(cards.won)])
+    app.action(Action.LOST)(ack=ack_now, lazy=[guarded(cards.lost)])
+    app.action(Action.EDIT)(ack=ack_now, lazy=[guarded(cards.edit)])
+    app.action(Action.LOG)(ack=ack_now, lazy=[guarded(cards.log)])
+    app.action(Action.SNOOZE)(ack=ack_now, lazy=[guarded(cards.snooze)])
+    app.action(Action.OVERFLOW)(ack=ack_now, lazy=[guarded(cards.overflow)])
+    app.action(Action.PUSH_CLOSE)(ack=ack_now, lazy=[guarded(cards.push_close)])
+    app.action(Action.PUSH_CLOSE_PICK)(ack=ack_now, lazy=[guarded(cards.push_close_pick)])
+    app.action(PAGE_BUTTONS)(ack=ack_now, lazy=[guarded(paging.page)])

@@ -1,4 +1,4 @@
-"""Deal card buttons: ack, apply once against the card's version, refresh the card in place."""
+"""Deal card buttons: apply once against the card's version, refresh the card in place."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from slack_bolt import Ack
-from slack_sdk import WebClient
+from slack_bolt.kwargs_injection import Args
 
 from handlers.common import Request, require_owner_or_admin
+from handlers.listeners import acting
 from handlers.surfaces import card_location, note_in_thread, show_card
 from handlers.views import modals
 from pipeline.errors import AlreadyApplied, Conflict, InvalidInput, NotFound
@@ -18,7 +18,6 @@ from pipeline.schemas import DealOut
 from pipeline.service import PipelineService
 from pipeline.stages import next_stage
 from pipeline.types import DealStatus
-from storage.unit_of_work import Pipe
 from views.cards import CardRef, card_text
 from views.history import build_history
 from views.ids import Overflow
@@ -30,6 +29,7 @@ PUSH_DAYS = 7
 
 Op = Callable[[PipelineService], DealOut]
 Note = Callable[[PipelineService, DealOut], str]
+OpenModal = Callable[[Request, DealOut, CardLocation | None], None]
 
 
 @dataclass(frozen=True)
@@ -49,27 +49,16 @@ class Click:
         return self.req.user_id
 
 
-def read_click(
-    body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Any, pipe: Pipe
-) -> Click:
+def read_click(args: Args, action: dict[str, Any]) -> Click:
     """Parse a card click; a value that is not a card's means the card is unusable."""
     raw = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
     try:
         verb, ref = CardRef.decode(str(raw))
     except ValueError:
         raise InvalidInput("That button no longer works; use `/deal show` for the deal.") from None
-    user_id = str(body["user"]["id"])
-    container = body.get("container") or {}
-    req = Request(
-        pipe=pipe,
-        client=client,
-        user_id=user_id,
-        channel_id=container.get("channel_id") or (body.get("channel") or {}).get("id"),
-        respond=respond,
-        trigger_id=body.get("trigger_id"),
-    )
+    req, body = acting(args), args.body
     # Slack resends the same action_ts on a retry; a second click has a new one.
-    key = f"click:{action.get('action_ts')}:{user_id}:{action.get('action_id')}"
+    key = f"click:{action.get('action_ts')}:{req.user_id}:{action.get('action_id')}"
     return Click(req, ref, verb, key, card_location(body, ref.number), body.get("message") or None)
 
 
@@ -131,6 +120,13 @@ def opening(click: Click, *, check_version: bool = True) -> DealOut | None:
         raise
 
 
+def open_on(click: Click, open_modal: OpenModal, *, check_version: bool = True) -> None:
+    """Open a modal on the clicked deal, once per click (a redelivery's trigger is spent)."""
+    deal = opening(click, check_version=check_version)
+    if deal is not None:
+        open_modal(click.req, deal, click.card)
+
+
 def _stage_name(p: PipelineService, key: str) -> str:
     return next((s.name for s in p.stages() if s.key == key), key)
 
@@ -145,18 +141,10 @@ def pushed_close_date(close_date: date | None, today: date, days: int = PUSH_DAY
 
 
 def on_click(handle: Callable[[Click], None]) -> Callable[..., None]:
-    """A card button listener: ack at once, read the click, then let `handle` act on it."""
+    """A card button listener: read the click, then let `handle` act on it."""
 
-    def listener(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        respond: Any,
-        pipe: Pipe,
-    ) -> None:
-        ack()
-        handle(read_click(body, action, client, respond, pipe))
+    def listener(args: Args) -> None:
+        handle(read_click(args, args.action or {}))
 
     listener.__name__ = listener.__qualname__ = handle.__name__
     listener.__doc__ = handle.__doc__
@@ -195,33 +183,25 @@ def won(click: Click) -> None:
 @on_click
 def lost(click: Click) -> None:
     """Open the Lost modal for the reason."""
-    deal = opening(click)
-    if deal is not None:
-        modals.open_lost_modal(click.req, deal, click.card)
+    open_on(click, modals.open_lost_modal)
 
 
 @on_click
 def edit(click: Click) -> None:
     """Open the Edit modal."""
-    deal = opening(click)
-    if deal is not None:
-        modals.open_edit_modal(click.req, deal, click.card)
+    open_on(click, modals.open_edit_modal)
 
 
 @on_click
 def log(click: Click) -> None:
     """Open the Log activity modal; logging never conflicts, so a stale card is fine."""
-    deal = opening(click, check_version=False)
-    if deal is not None:
-        modals.open_log_modal(click.req, deal, click.card)
+    open_on(click, modals.open_log_modal, check_version=False)
 
 
 @on_click
 def snooze(click: Click) -> None:
     """Open the Snooze modal, its date prefilled three days ahead."""
-    deal = opening(click)
-    if deal is not None:
-        modals.open_snooze_modal(click.req, deal, click.card)
+    open_on(click, modals.open_snooze_modal)
 
 
 @on_click
@@ -230,18 +210,11 @@ def push_close(click: Click) -> None:
     _push(click)
 
 
-def push_close_pick(
-    ack: Ack,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: WebClient,
-    respond: Any,
-    pipe: Pipe,
-) -> None:
+def push_close_pick(args: Args) -> None:
     """Move the close date to the day picked in a reminder's datepicker."""
-    ack()
+    action = args.action or {}
     ref = str(action.get("block_id") or "").removeprefix(REMINDER_BLOCK)
-    click = read_click(body, {**action, "value": ref}, client, respond, pipe)
+    click = read_click(args, {**action, "value": ref})
     new = date.fromisoformat(str(action["selected_date"]))
     n, v, user = click.ref.number, click.ref.version, click.user
     apply(click, lambda p: p.push_close_date(n, new, actor=user, expected_version=v))

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from slack_bolt import Ack
-from slack_sdk import WebClient
+from slack_bolt.kwargs_injection import Args
 
 from handlers.commands.deals import list_deals
-from handlers.common import Request
+from handlers.listeners import acting
 from pipeline.errors import InvalidInput
-from storage.unit_of_work import Pipe
 
 
 def _replacing(respond: Any) -> Any:
@@ -24,26 +23,10 @@ def _replacing(respond: Any) -> Any:
     return replace
 
 
-def page(
-    ack: Ack,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: WebClient,
-    respond: Any,
-    pipe: Pipe,
-) -> None:
+def page(args: Args) -> None:
     """Show another page of the same list."""
-    ack()
-    offset_text, _, query = str(action.get("value") or "").partition("|")
+    offset_text, _, query = str((args.action or {}).get("value") or "").partition("|")
     if not offset_text.isdigit():
         raise InvalidInput("That page button no longer works; run `/deal list` again.")
-    container = body.get("container") or {}
-    req = Request(
-        pipe=pipe,
-        client=client,
-        user_id=str(body["user"]["id"]),
-        channel_id=container.get("channel_id"),
-        respond=_replacing(respond),
-        trigger_id=body.get("trigger_id"),
-    )
-    list_deals(req, query, int(offset_text))
+    req = acting(args)
+    list_deals(replace(req, respond=_replacing(req.respond)), query, int(offset_text))

@@ -5,13 +5,14 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import App, Respond
 from slack_sdk import WebClient
 
 from handlers.commands import admin, deals, digest, reports
 from handlers.commands.deals import Verb
 from handlers.commands.grammar import first_word
 from handlers.common import Request
+from handlers.listeners import ack_now, guarded
 from pipeline.errors import InvalidInput
 from storage.unit_of_work import Pipe
 from views.help import HELP_TEXT, build_help
@@ -19,11 +20,8 @@ from views.help import HELP_TEXT, build_help
 VERBS: dict[str, Verb] = {**deals.VERBS, **reports.VERBS, **admin.VERBS, **digest.VERBS}
 
 
-def deal_command(
-    ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond, pipe: Pipe
-) -> None:
+def deal_command(command: dict[str, Any], client: WebClient, respond: Respond, pipe: Pipe) -> None:
     """Handle `/deal <verb> ...`; every answer comes after the ack."""
-    ack()
     # Slack escapes &, < and > in what people type; mentions and links keep real brackets.
     verb, rest = first_word(html.unescape(command.get("text") or ""))
     request = Request(
@@ -48,4 +46,4 @@ def deal_command(
 
 def register(app: App) -> None:
     """Register /deal."""
-    app.command("/deal")(deal_command)
+    app.command("/deal")(ack=ack_now, lazy=[guarded(deal_command)])

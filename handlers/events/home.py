@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from handlers.listeners import ack_now, guarded
 from pipeline.metrics import compute
 from pipeline.types import DealStatus
 from storage.unit_of_work import Pipe
@@ -42,4 +43,4 @@ def app_home_opened(event: dict[str, Any], client: WebClient, pipe: Pipe) -> Non
 
 def register(app: App) -> None:
     """Register the App Home listener."""
-    app.event("app_home_opened")(app_home_opened)
+    app.event("app_home_opened")(ack=ack_now, lazy=[guarded(app_home_opened)])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack
 from slack_sdk import WebClient
 
 from handlers.common import Request
@@ -43,9 +42,8 @@ def _first_delivery(shortcut: dict[str, Any], pipe: Pipe) -> bool:
     return True
 
 
-def deal_from_message(ack: Ack, shortcut: dict[str, Any], client: WebClient, pipe: Pipe) -> None:
+def deal_from_message(shortcut: dict[str, Any], client: WebClient, pipe: Pipe) -> None:
     """Open New deal prefilled from the message: first line, amount, close date."""
-    ack()
     if not _first_delivery(shortcut, pipe):
         return
     req = _request(shortcut, client, pipe)
@@ -56,9 +54,8 @@ def deal_from_message(ack: Ack, shortcut: dict[str, Any], client: WebClient, pip
     open_create_modal(req, prefill)
 
 
-def log_to_deal(ack: Ack, shortcut: dict[str, Any], client: WebClient, pipe: Pipe) -> None:
+def log_to_deal(shortcut: dict[str, Any], client: WebClient, pipe: Pipe) -> None:
     """Ask which deal to log the message on."""
-    ack()
     if not _first_delivery(shortcut, pipe):
         return
     text = message_text(str((shortcut.get("message") or {}).get("text") or ""))

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from slack_bolt import App
 
+from handlers.listeners import guarded
 from handlers.views import submissions
 from views.ids import Callback
 
 
 def register(app: App) -> None:
     """Register the views listeners."""
-    # The first part answers the modal (inline); the second shows the result after the ack.
-    app.view(Callback.CREATE)(ack=submissions.create_submitted, lazy=[submissions.create_shown])
-    changed = [submissions.change_shown]
-    app.view(Callback.EDIT)(ack=submissions.edit_submitted, lazy=changed)
-    app.view(Callback.LOST)(ack=submissions.lost_submitted, lazy=changed)
-    app.view(Callback.LOG)(ack=submissions.log_submitted, lazy=changed)
-    app.view(Callback.SNOOZE)(ack=submissions.snooze_submitted, lazy=changed)
+    # The `ack=` part writes and answers the modal; the `lazy=` part shows the result after.
+    app.view(Callback.CREATE)(
+        ack=guarded(submissions.create_submitted), lazy=[guarded(submissions.create_shown)]
+    )
+    changed = [guarded(submissions.change_shown)]
+    app.view(Callback.EDIT)(ack=guarded(submissions.edit_submitted), lazy=changed)
+    app.view(Callback.LOST)(ack=guarded(submissions.lost_submitted), lazy=changed)
+    app.view(Callback.LOG)(ack=guarded(submissions.log_submitted), lazy=changed)
+    app.view(Callback.SNOOZE)(ack=guarded(submissions.snooze_submitted), lazy=changed)
     app.view(Callback.LOG_TO_DEAL_SUBMIT)(
-        ack=submissions.log_to_deal_submitted, lazy=[submissions.log_to_deal_shown]
+        ack=guarded(submissions.log_to_deal_submitted),
+        lazy=[guarded(submissions.log_to_deal_shown)],
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import Ack, BoltContext
+from slack_bolt.kwargs_injection import Args
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -71,11 +72,14 @@ def _deal_ref(meta: ModalMeta, block: Block) -> tuple[int, int]:
     return meta.number, meta.version
 
 
+def _form(args: Args) -> tuple[dict[str, Any], ModalMeta, str]:
+    """The submitted view, what our modal keeps in it, and who submitted it."""
+    view = args.view or {}
+    return view, ModalMeta.decode(view.get("private_metadata")), _user(args.body)
+
+
 def _submit(
-    ack: Ack,
-    client: WebClient,
-    pipe: Pipe,
-    context: BoltContext,
+    args: Args,
     write: Callable[[PipelineService], DealOut],
     note: Callable[[DealOut], str | None] = lambda deal: None,
 ) -> None:
@@ -83,17 +87,18 @@ def _submit(
 
     What it wrote, and the thread note to show with it, go to the context for after the ack.
     """
+    ack = args.ack
     try:
-        with pipe.write() as p:
+        with args.context["pipe"].write() as p:
             deal = write(p)
     except AlreadyApplied:
         ack()  # a resubmission of a form already applied: just close it
         return
     except FormErrors as exc:
-        ack(response_action="errors", errors=plain_errors(client, exc.errors))
+        ack(response_action="errors", errors=plain_errors(args.client, exc.errors))
         return
     ack()
-    context[SUBMITTED] = Submitted(deal, note(deal))
+    args.context[SUBMITTED] = Submitted(deal, note(deal))
 
 
 def _permalink(client: WebClient, source: MessageRef | None) -> str | None:
@@ -108,16 +113,10 @@ def _permalink(client: WebClient, source: MessageRef | None) -> str | None:
         return None
 
 
-def create_submitted(
-    ack: Ack,
-    body: dict[str, Any],
-    view: dict[str, Any],
-    client: WebClient,
-    pipe: Pipe,
-    context: BoltContext,
-) -> None:
+def create_submitted(args: Args) -> None:
     """New deal: create it."""
-    user_id, key = _user(body), view_key(view)
+    view, _, user_id = _form(args)
+    key = view_key(view)
 
     def write(p: PipelineService) -> DealOut:
         fields = read_fields(view)
@@ -137,7 +136,7 @@ def create_submitted(
                 idempotency_key=key,
             )
 
-    _submit(ack, client, pipe, context, write)
+    _submit(args, write)
 
 
 def create_shown(
@@ -165,16 +164,9 @@ def create_shown(
     post_new_card(client, pipe, user_id, meta.channel, deal)
 
 
-def edit_submitted(
-    ack: Ack,
-    body: dict[str, Any],
-    view: dict[str, Any],
-    client: WebClient,
-    pipe: Pipe,
-    context: BoltContext,
-) -> None:
+def edit_submitted(args: Args) -> None:
     """Edit: every change in one transaction, refused whole when the deal changed meanwhile."""
-    meta, user_id = ModalMeta.decode(view.get("private_metadata")), _user(body)
+    view, meta, user_id = _form(args)
     moved: list[str] = []
 
     def write(p: PipelineService) -> DealOut:
@@ -199,7 +191,7 @@ def edit_submitted(
             moved.append(p.resolve_stage(deal.stage).name)
         if form.owner and form.owner != deal.owner_id:
             with blame(Block.OWNER):
-                require_owner_or_admin(client, p, deal, user_id, "give it to someone else")
+                require_owner_or_admin(args.client, p, deal, user_id, "give it to someone else")
                 deal = p.assign(number, form.owner, actor=user_id)
         step_now = (deal.next_step_text, deal.next_step_due)
         step_new = (form.next_step.text, form.next_step.due) if form.next_step else (None, None)
@@ -211,19 +203,12 @@ def edit_submitted(
     def note(deal: DealOut) -> str | None:
         return f"<@{user_id}> moved #{deal.number} to {moved[0]}" if moved else None
 
-    _submit(ack, client, pipe, context, write, note)
+    _submit(args, write, note)
 
 
-def lost_submitted(
-    ack: Ack,
-    body: dict[str, Any],
-    view: dict[str, Any],
-    client: WebClient,
-    pipe: Pipe,
-    context: BoltContext,
-) -> None:
+def lost_submitted(args: Args) -> None:
     """Lost: close the deal with the reason given."""
-    meta, user_id = ModalMeta.decode(view.get("private_metadata")), _user(body)
+    view, meta, user_id = _form(args)
 
     def write(p: PipelineService) -> DealOut:
         number, version = _deal_ref(meta, Block.REASON)
@@ -237,19 +222,12 @@ def lost_submitted(
         reason = esc(clip(deal.lost_reason or "", 200))
         return f"<@{user_id}> marked #{deal.number} lost: {reason}"
 
-    _submit(ack, client, pipe, context, write, note)
+    _submit(args, write, note)
 
 
-def log_submitted(
-    ack: Ack,
-    body: dict[str, Any],
-    view: dict[str, Any],
-    client: WebClient,
-    pipe: Pipe,
-    context: BoltContext,
-) -> None:
+def log_submitted(args: Args) -> None:
     """Log activity on a card's deal."""
-    meta, user_id = ModalMeta.decode(view.get("private_metadata")), _user(body)
+    view, meta, user_id = _form(args)
 
     def write(p: PipelineService) -> DealOut:
         if meta.number is None:
@@ -266,19 +244,12 @@ def log_submitted(
                 idempotency_key=view_key(view),
             )
 
-    _submit(ack, client, pipe, context, write)
+    _submit(args, write)
 
 
-def snooze_submitted(
-    ack: Ack,
-    body: dict[str, Any],
-    view: dict[str, Any],
-    client: WebClient,
-    pipe: Pipe,
-    context: BoltContext,
-) -> None:
+def snooze_submitted(args: Args) -> None:
     """Snooze until the chosen date."""
-    meta, user_id = ModalMeta.decode(view.get("private_metadata")), _user(body)
+    view, meta, user_id = _form(args)
 
     def write(p: PipelineService) -> DealOut:
         number, version = _deal_ref(meta, Block.UNTIL)
@@ -289,7 +260,7 @@ def snooze_submitted(
         with blame(Block.UNTIL):
             return p.snooze(number, fields.until, actor=user_id, expected_version=version)
 
-    _submit(ack, client, pipe, context, write)
+    _submit(args, write)
 
 
 def change_shown(

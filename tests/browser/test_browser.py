@@ -16,6 +16,7 @@ from pipeline.schemas import ActivityOut
 from pipeline.types import ActivityKind
 from storage.services import service_in
 from tests.browser.conftest import ALICE, BOB, SALES, Running, chromium_path
+from views.ids import Block
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
@@ -68,7 +69,7 @@ def card_ts(ws: Running, name: str) -> str:
     def find() -> str | None:
         for message in reversed(ws.state()["messages"][SALES]):
             blocks = message["blocks"]
-            if message["bot"] and name in message["text"] and "deal_actions" in str(blocks):
+            if message["bot"] and name in message["text"] and Block.ACTIONS in str(blocks):
                 return str(message["ts"])
         return None
 

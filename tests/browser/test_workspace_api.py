@@ -14,6 +14,7 @@ from sandbox import workspace
 from sandbox.payloads import sign
 from storage.services import service_in
 from tests.browser.conftest import ALICE, BOB, SALES, Running
+from views.ids import Action, Block, Callback
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "sandbox" / "static"
@@ -77,7 +78,7 @@ def cards(ws: Running) -> list[dict[str, Any]]:
     return [
         m
         for m in bot_messages(ws)
-        if any(str(b.get("block_id", "")).startswith("deal_actions") for b in m["blocks"])
+        if any(str(b.get("block_id", "")).startswith(Block.ACTIONS) for b in m["blocks"])
     ]
 
 
@@ -215,7 +216,7 @@ def test_a_card_button_sends_block_actions_with_the_whole_message(ws: Running) -
     assert card["text"].startswith("#1 Acme Corp")
     status, body = ws.post(
         "/workspace/click",
-        {"user": ALICE, "channel": SALES, "ts": card["ts"], "action_id": "deal_advance"},
+        {"user": ALICE, "channel": SALES, "ts": card["ts"], "action_id": Action.ADVANCE},
     )
     assert (status, body["status"]) == (200, 200)
     payload = last_payload(ws, "block_actions deal_advance")
@@ -233,7 +234,7 @@ def test_a_card_button_sends_block_actions_with_the_whole_message(ws: Running) -
     assert payload["message"]["blocks"]
     [action] = payload["actions"]
     assert set(action) >= ACTION_KEYS | {"value"}
-    assert action["action_id"] == "deal_advance"
+    assert action["action_id"] == Action.ADVANCE
     ws.wait(lambda: "Qualified" in cards(ws)[-1]["text"])
     assert cards(ws)[-1]["edited"]
 
@@ -244,7 +245,7 @@ def test_an_overflow_choice_carries_the_selected_option(ws: Running) -> None:
         e
         for b in card["blocks"]
         for e in b.get("elements") or []
-        if e.get("action_id") == "deal_overflow"
+        if e.get("action_id") == Action.OVERFLOW
     )
     show = next(o for o in element["options"] if o["value"].startswith("show:"))
     ws.post(
@@ -253,7 +254,7 @@ def test_an_overflow_choice_carries_the_selected_option(ws: Running) -> None:
             "user": ALICE,
             "channel": SALES,
             "ts": card["ts"],
-            "action_id": "deal_overflow",
+            "action_id": Action.OVERFLOW,
             "value": show["value"],
         },
     )
@@ -267,10 +268,10 @@ def test_a_modal_submission_with_errors_shows_them_then_a_fix_closes_it(ws: Runn
     card = add_deal(ws)
     ws.post(
         "/workspace/click",
-        {"user": ALICE, "channel": SALES, "ts": card["ts"], "action_id": "deal_log"},
+        {"user": ALICE, "channel": SALES, "ts": card["ts"], "action_id": Action.LOG},
     )
     shown = modal(ws)
-    assert shown["callback_id"] == "deal_log"
+    assert shown["callback_id"] == Callback.LOG
     assert {b["block_id"] for b in shown["blocks"] if b["type"] == "input"} == {"kind", "text"}
 
     status, body = ws.post(
@@ -305,7 +306,7 @@ def test_a_modal_submission_with_errors_shows_them_then_a_fix_closes_it(ws: Runn
 def test_closing_a_modal_closes_it(ws: Running) -> None:
     ws.post("/workspace/send", {"user": ALICE, "channel": SALES, "text": "/deal add"})
     shown = modal(ws)
-    assert shown["callback_id"] == "deal_create"
+    assert shown["callback_id"] == Callback.CREATE
     assert ws.post("/workspace/close", {"user": ALICE, "view_id": shown["id"]})[0] == 200
     assert ws.state()["modal"] is None
     assert ws.post("/workspace/submit", {"user": ALICE, "view_id": shown["id"]})[0] == 400
@@ -317,7 +318,12 @@ def test_a_message_shortcut_sends_message_action_and_opens_the_prefilled_modal(
     message = next(m for m in seeded.state()["messages"][SALES] if "Vandelay" in m["text"])
     status, _ = seeded.post(
         "/workspace/shortcut",
-        {"user": ALICE, "channel": SALES, "ts": message["ts"], "callback_id": "deal_from_message"},
+        {
+            "user": ALICE,
+            "channel": SALES,
+            "ts": message["ts"],
+            "callback_id": Callback.FROM_MESSAGE,
+        },
     )
     assert status == 200
     payload = last_payload(seeded, "message_action deal_from_message")
@@ -325,7 +331,7 @@ def test_a_message_shortcut_sends_message_action_and_opens_the_prefilled_modal(
     assert payload["message_ts"] == message["ts"]
     assert payload["message"]["user"] == BOB
     shown = modal(seeded)
-    assert shown["callback_id"] == "deal_create"
+    assert shown["callback_id"] == Callback.CREATE
     prefill = {
         b["block_id"]: b["element"].get("initial_value") or b["element"].get("initial_date")
         for b in shown["blocks"]
@@ -355,7 +361,7 @@ def test_app_home_is_published_on_app_home_opened_and_its_buttons_work(seeded: R
         e
         for b in home["blocks"]
         for e in b.get("elements") or []
-        if e.get("action_id") == "deal_log"
+        if e.get("action_id") == Action.LOG
     )
     seeded.post(
         "/workspace/click_in_view",
@@ -364,7 +370,7 @@ def test_app_home_is_published_on_app_home_opened_and_its_buttons_work(seeded: R
     clicked = last_payload(seeded, "block_actions deal_log")
     assert clicked["container"] == {"type": "view", "view_id": home["id"]}
     assert clicked["view"]["id"] == home["id"]
-    assert modal(seeded, BOB)["callback_id"] == "deal_log"
+    assert modal(seeded, BOB)["callback_id"] == Callback.LOG
 
 
 def test_the_bots_endpoint_checks_slacks_signature(ws: Running) -> None:
@@ -444,7 +450,7 @@ def test_bad_requests_get_a_400_with_the_reason(ws: Running) -> None:
     assert "'channel'" in body["error"]
     status, body = ws.post(
         "/workspace/click",
-        {"user": ALICE, "channel": SALES, "ts": "1.000001", "action_id": "deal_advance"},
+        {"user": ALICE, "channel": SALES, "ts": "1.000001", "action_id": Action.ADVANCE},
     )
     assert status == 400
     assert "no message" in body["error"]

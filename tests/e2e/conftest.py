@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.app import build_app
+from bot.app import PipebotApp, build_app
 from bot.server import build_asgi
 from bot.settings import Settings
 from sandbox.payloads import SlackClientSimulator
@@ -24,6 +24,7 @@ class Bot:
     """A running bot and everything around it."""
 
     fake: FakeSlack
+    app: PipebotApp
     slack: SlackClientSimulator
     db: Database
     clock: FrozenClock
@@ -55,6 +56,6 @@ def bot(db: Database, clock: FrozenClock, fake_server: FakeSlackServer) -> Itera
     with ThreadedServer(build_asgi(app, db)) as server:
         url = f"{server.url}/slack/events"
         slack = SlackClientSimulator(url, SECRET, fake_server.fake)
-        yield Bot(fake=fake_server.fake, slack=slack, db=db, clock=clock, url=url)
+        yield Bot(fake=fake_server.fake, app=app, slack=slack, db=db, clock=clock, url=url)
     app.drain()
     assert fake_server.fake.violations == [], fake_server.fake.violations

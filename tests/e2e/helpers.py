@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +12,7 @@ from sandbox.payloads import FORM, Delivery, action_for, block_actions, encode_i
 from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_TEAM_ID, DEFAULT_USER, Message, View
 from storage.services import service_in
 from tests.e2e.conftest import Bot
+from views.ids import Block
 
 ALICE = DEFAULT_USER
 BOB = "U0BOB"
@@ -34,9 +34,17 @@ def wait(bot: Bot, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
     return seen[-1]
 
 
-def settle(bot: Bot, seconds: float = 0.6) -> None:
-    """Give a listener that should do nothing visible the time to do something wrong."""
-    time.sleep(seconds)
+# Generous: a slow machine makes a test slower; only work that never ends fails it.
+IDLE_TIMEOUT = 60.0
+
+
+def idle(bot: Bot) -> None:
+    """Wait until the bot has finished the work of every request it acked so far.
+
+    What a listener should not do (post, edit, write) it has not done by then: a test that
+    asserts that nothing happened waits for this, never for a fixed time.
+    """
+    assert bot.app.wait_idle(IDLE_TIMEOUT), f"the bot was still working after {IDLE_TIMEOUT} s"
 
 
 def detail(bot: Bot, number: int, team: str = DEFAULT_TEAM_ID) -> DealDetail | None:
@@ -60,7 +68,7 @@ def cards(bot: Bot, channel: str = CHANNEL) -> list[Message]:
     return [
         m
         for m in bot.fake.messages(channel)
-        if m.is_bot and any(str(b.get("block_id", "")).startswith("deal_actions") for b in m.blocks)
+        if m.is_bot and any(str(b.get("block_id", "")).startswith(Block.ACTIONS) for b in m.blocks)
     ]
 
 

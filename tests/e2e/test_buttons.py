@@ -25,12 +25,13 @@ from tests.e2e.helpers import (
     detail,
     edits,
     ephemerals_for,
+    idle,
     must,
-    settle,
     thread_texts,
     wait,
 )
 from views.cards import build_deal_card, card_text
+from views.ids import Action, Overflow
 
 CAROL = "U0CAROL"
 TODAY = date(2026, 11, 27)
@@ -40,7 +41,7 @@ def overflow_value(bot: Bot, ts: str, verb: str) -> str:
     """The overflow option of a card for one verb."""
     for block in card(bot, ts).blocks:
         for element in block.get("elements") or []:
-            if element.get("action_id") == "deal_overflow":
+            if element.get("action_id") == Action.OVERFLOW:
                 for option in element["options"]:
                     if option["value"].startswith(f"{verb}:"):
                         return str(option["value"])
@@ -62,23 +63,23 @@ def test_advance_moves_to_the_next_stage_refreshes_the_card_and_notes_the_thread
     bot: Bot,
 ) -> None:
     msg = add_deal(bot, "Acme Corp 50k")
-    assert button_value(msg.blocks, "deal_advance") == f"1:{must(bot, 1).version}"
+    assert button_value(msg.blocks, Action.ADVANCE) == f"1:{must(bot, 1).version}"
 
-    click_and_wait_update(bot, ALICE, msg.ts, "deal_advance")
+    click_and_wait_update(bot, ALICE, msg.ts, Action.ADVANCE)
 
     deal = must(bot, 1)
     assert deal.stage == "qualified"
     assert [c.to_stage for c in deal.stage_changes] == ["lead", "qualified"]
     assert deal.stage_changes[-1].by == ALICE
     assert "Qualified" in card(bot, msg.ts).text
-    assert button_value(card(bot, msg.ts).blocks, "deal_advance") == f"1:{deal.version}"
+    assert button_value(card(bot, msg.ts).blocks, Action.ADVANCE) == f"1:{deal.version}"
     assert wait(bot, lambda: thread_texts(bot, msg.ts)) == ["<@U0ALICE> moved #1 to Qualified"]
 
 
 def test_advance_on_the_last_stage_wins(bot: Bot) -> None:
     msg = add_deal(bot, "Acme Corp 50k negotiation")
     assert must(bot, 1).stage == "negotiation"
-    click_and_wait_update(bot, ALICE, msg.ts, "deal_advance")
+    click_and_wait_update(bot, ALICE, msg.ts, Action.ADVANCE)
     assert must(bot, 1).status == DealStatus.WON
     assert "won" in card(bot, msg.ts).text
     assert wait(bot, lambda: thread_texts(bot, msg.ts)) == ["<@U0ALICE> marked #1 won :tada:"]
@@ -86,21 +87,21 @@ def test_advance_on_the_last_stage_wins(bot: Bot) -> None:
 
 def test_won_closes_the_deal_and_the_card_loses_its_stage_buttons(bot: Bot) -> None:
     msg = add_deal(bot)
-    click_and_wait_update(bot, BOB, msg.ts, "deal_won")
+    click_and_wait_update(bot, BOB, msg.ts, Action.WON)
     deal = must(bot, 1)
     assert deal.status == DealStatus.WON
     assert deal.stage_changes[-1].by == BOB
     actions = {e.get("action_id") for _, e in block_elements(card(bot, msg.ts).blocks)}
-    assert actions == {"deal_log", "deal_overflow"}
+    assert actions == {Action.LOG, Action.OVERFLOW}
     assert wait(bot, lambda: thread_texts(bot, msg.ts)) == ["<@U0BOB> marked #1 won :tada:"]
 
 
 def test_overflow_reopen_after_won(bot: Bot) -> None:
     msg = add_deal(bot, "Acme Corp 50k demo")
-    click_and_wait_update(bot, ALICE, msg.ts, "deal_won")
+    click_and_wait_update(bot, ALICE, msg.ts, Action.WON)
     wait(bot, lambda: thread_texts(bot, msg.ts))
     click_and_wait_update(
-        bot, ALICE, msg.ts, "deal_overflow", overflow_value(bot, msg.ts, "reopen")
+        bot, ALICE, msg.ts, Action.OVERFLOW, overflow_value(bot, msg.ts, Overflow.REOPEN)
     )
     deal = must(bot, 1)
     assert deal.status == DealStatus.OPEN
@@ -113,7 +114,7 @@ def test_overflow_reopen_after_won(bot: Bot) -> None:
 def test_overflow_push_close_date_a_week(bot: Bot) -> None:
     msg = add_deal(bot, "Acme Corp 50k close:2026-12-15")
     click_and_wait_update(
-        bot, ALICE, msg.ts, "deal_overflow", overflow_value(bot, msg.ts, "push_week")
+        bot, ALICE, msg.ts, Action.OVERFLOW, overflow_value(bot, msg.ts, Overflow.PUSH_WEEK)
     )
     deal = must(bot, 1)
     assert deal.close_date == date(2026, 12, 22)
@@ -122,7 +123,7 @@ def test_overflow_push_close_date_a_week(bot: Bot) -> None:
         date(2026, 12, 22),
     )
     assert "22 Dec 2026" in str(card(bot, msg.ts).blocks)
-    settle(bot, 0.2)
+    idle(bot)
     assert thread_texts(bot, msg.ts) == []  # not a stage change: no thread note
 
 
@@ -135,7 +136,7 @@ def test_pushing_a_past_or_missing_close_date_starts_from_today() -> None:
 def test_overflow_snooze_a_week(bot: Bot) -> None:
     msg = add_deal(bot)
     click_and_wait_update(
-        bot, ALICE, msg.ts, "deal_overflow", overflow_value(bot, msg.ts, "snooze_week")
+        bot, ALICE, msg.ts, Action.OVERFLOW, overflow_value(bot, msg.ts, Overflow.SNOOZE_WEEK)
     )
     assert must(bot, 1).snoozed_until == date(2026, 12, 4)
     assert "snoozed until" in str(card(bot, msg.ts).blocks)
@@ -144,7 +145,7 @@ def test_overflow_snooze_a_week(bot: Bot) -> None:
 def test_overflow_show_history_is_ephemeral(bot: Bot) -> None:
     msg = add_deal(bot)
     bot.slack.click(
-        BOB, CHANNEL, msg.ts, "deal_overflow", value=overflow_value(bot, msg.ts, "show")
+        BOB, CHANNEL, msg.ts, Action.OVERFLOW, value=overflow_value(bot, msg.ts, Overflow.SHOW)
     )
     seen = wait(bot, lambda: bot.fake.ephemerals(BOB))
     assert "*History*" in str(seen[-1].blocks)
@@ -155,7 +156,7 @@ def test_overflow_show_history_is_ephemeral(bot: Bot) -> None:
 def test_overflow_delete_by_the_owner_replaces_the_card(bot: Bot) -> None:
     msg = add_deal(bot)
     click_and_wait_update(
-        bot, ALICE, msg.ts, "deal_overflow", overflow_value(bot, msg.ts, "delete")
+        bot, ALICE, msg.ts, Action.OVERFLOW, overflow_value(bot, msg.ts, Overflow.DELETE)
     )
     assert detail(bot, 1) is None
     now = card(bot, msg.ts)
@@ -166,7 +167,7 @@ def test_overflow_delete_by_the_owner_replaces_the_card(bot: Bot) -> None:
 def test_overflow_delete_is_refused_to_someone_else(bot: Bot) -> None:
     msg = add_deal(bot)  # Alice's deal; Bob is neither its owner nor an admin
     bot.slack.click(
-        BOB, CHANNEL, msg.ts, "deal_overflow", value=overflow_value(bot, msg.ts, "delete")
+        BOB, CHANNEL, msg.ts, Action.OVERFLOW, value=overflow_value(bot, msg.ts, Overflow.DELETE)
     )
     refused = wait(bot, lambda: ephemerals_for(bot, BOB, "belongs to"))
     assert "only they or a pipeline admin can delete it" in refused[0]
@@ -177,7 +178,7 @@ def test_overflow_delete_is_refused_to_someone_else(bot: Bot) -> None:
 def test_an_admin_may_delete_someone_elses_deal(bot: Bot) -> None:
     msg = add_deal(bot, user=BOB)
     click_and_wait_update(
-        bot, ALICE, msg.ts, "deal_overflow", overflow_value(bot, msg.ts, "delete")
+        bot, ALICE, msg.ts, Action.OVERFLOW, overflow_value(bot, msg.ts, Overflow.DELETE)
     )
     assert detail(bot, 1) is None
 
@@ -188,18 +189,18 @@ def test_a_stale_card_changes_nothing_is_refreshed_and_explained(bot: Bot) -> No
     wait(bot, lambda: must(bot, 1).stage == "demo" and len(bot.fake.messages(CHANNEL)) == 2)
     version = must(bot, 1).version
 
-    click_and_wait_update(bot, ALICE, msg.ts, "deal_advance")
+    click_and_wait_update(bot, ALICE, msg.ts, Action.ADVANCE)
 
     deal = must(bot, 1)
     assert deal.stage == "demo"
     assert deal.version == version
     assert [c.to_stage for c in deal.stage_changes] == ["lead", "demo"]
     assert "Demo" in card(bot, msg.ts).text  # refreshed in place
-    assert button_value(card(bot, msg.ts).blocks, "deal_advance") == f"1:{version}"
+    assert button_value(card(bot, msg.ts).blocks, Action.ADVANCE) == f"1:{version}"
     told = wait(bot, lambda: ephemerals_for(bot, ALICE, "changed since you saw it"))
     assert "now in Demo" in told[0]
     assert "<@U0BOB>" in told[0]
-    settle(bot, 0.2)
+    idle(bot)
     assert thread_texts(bot, msg.ts) == []
 
 
@@ -207,11 +208,11 @@ def test_a_double_click_applies_once(bot: Bot) -> None:
     msg = add_deal(bot)
     shown = bot.fake.message_payload(CHANNEL, msg.ts)
     # Both clicks come from the card as first rendered, whichever lands first.
-    click_as_shown(bot, ALICE, msg.ts, "deal_advance", shown)
-    click_as_shown(bot, ALICE, msg.ts, "deal_advance", shown)
+    click_as_shown(bot, ALICE, msg.ts, Action.ADVANCE, shown)
+    click_as_shown(bot, ALICE, msg.ts, Action.ADVANCE, shown)
     wait(bot, lambda: ephemerals_for(bot, ALICE, "changed since you saw it"))
     wait(bot, lambda: thread_texts(bot, msg.ts))
-    settle(bot, 0.3)
+    idle(bot)
     deal = must(bot, 1)
     assert [c.to_stage for c in deal.stage_changes] == ["lead", "qualified"]
     assert thread_texts(bot, msg.ts) == ["<@U0ALICE> moved #1 to Qualified"]
@@ -220,13 +221,13 @@ def test_a_double_click_applies_once(bot: Bot) -> None:
 
 def test_a_redelivered_click_applies_once_and_shows_nothing(bot: Bot) -> None:
     msg = add_deal(bot)
-    first = click_and_wait_update(bot, ALICE, msg.ts, "deal_advance")
+    first = click_and_wait_update(bot, ALICE, msg.ts, Action.ADVANCE)
     wait(bot, lambda: thread_texts(bot, msg.ts))
     updates = edits(bot, msg.ts)
 
     again = bot.slack.redeliver(first)
     assert again.status == 200
-    settle(bot)
+    idle(bot)
 
     deal = must(bot, 1)
     assert [c.to_stage for c in deal.stage_changes] == ["lead", "qualified"]
@@ -237,10 +238,10 @@ def test_a_redelivered_click_applies_once_and_shows_nothing(bot: Bot) -> None:
 
 def test_a_redelivered_modal_button_opens_one_modal(bot: Bot) -> None:
     msg = add_deal(bot)
-    first = bot.slack.click(ALICE, CHANNEL, msg.ts, "deal_lost")
+    first = bot.slack.click(ALICE, CHANNEL, msg.ts, Action.LOST)
     wait(bot, lambda: bot.fake.views_for(ALICE))
     bot.slack.redeliver(first)
-    settle(bot)
+    idle(bot)
     assert len(bot.fake.views_for(ALICE)) == 1  # a second views.open would reuse the trigger
 
 
@@ -254,10 +255,10 @@ def test_a_click_from_another_team_finds_no_deal_and_leaks_nothing(bot: Bot) -> 
     msg = add_deal(bot, "Acme Corp 50k")
     before = must(bot, 1)
 
-    _foreign_click(bot, msg.ts, "deal_won")
-    _foreign_click(bot, msg.ts, "deal_lost")
-    _foreign_click(bot, msg.ts, "deal_edit")
-    _foreign_click(bot, msg.ts, "deal_overflow", overflow_value(bot, msg.ts, "show"))
+    _foreign_click(bot, msg.ts, Action.WON)
+    _foreign_click(bot, msg.ts, Action.LOST)
+    _foreign_click(bot, msg.ts, Action.EDIT)
+    _foreign_click(bot, msg.ts, Action.OVERFLOW, overflow_value(bot, msg.ts, Overflow.SHOW))
 
     told = wait(bot, lambda: len(ephemerals_for(bot, CAROL)) == 4 and ephemerals_for(bot, CAROL))
     assert all("There is no deal #1" in text for text in told)
@@ -274,7 +275,7 @@ def test_an_ephemeral_card_is_replaced_in_place(bot: Bot) -> None:
     bot.slack.command(ALICE, "show #1")
     shown = wait(bot, lambda: bot.fake.ephemerals(ALICE))[-1]
 
-    bot.slack.click(ALICE, CHANNEL, shown.ts, "deal_won")
+    bot.slack.click(ALICE, CHANNEL, shown.ts, Action.WON)
 
     wait(bot, lambda: must(bot, 1).status == DealStatus.WON)
     replaced = wait(bot, lambda: (e := bot.fake.ephemeral(shown.ts)) is not None and e.edits and e)
@@ -293,7 +294,7 @@ def test_a_card_in_app_home_applies_the_click_and_republishes_home(bot: Bot) -> 
         view={"type": "home", "blocks": build_deal_card(deal, stages, today=today)},
     )["view"]
 
-    assert bot.slack.click_in_view(ALICE, home["id"], "deal_won").status == 200
+    assert bot.slack.click_in_view(ALICE, home["id"], Action.WON).status == 200
 
     wait(bot, lambda: must(bot, 1).status == DealStatus.WON)
     assert card_text(must(bot, 1), stages).endswith("won")
@@ -325,6 +326,6 @@ def test_list_paging_replaces_the_page(bot: Bot) -> None:
 
 def test_amounts_are_kept_by_clicks(bot: Bot) -> None:
     msg = add_deal(bot, "Acme Corp 12.5k EUR")
-    click_and_wait_update(bot, ALICE, msg.ts, "deal_advance")
+    click_and_wait_update(bot, ALICE, msg.ts, Action.ADVANCE)
     deal = must(bot, 1)
     assert (deal.amount, deal.currency) == (Decimal("12500.00"), "EUR")

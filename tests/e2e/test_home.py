@@ -18,6 +18,7 @@ from sandbox.slack_api import DEFAULT_TEAM_ID, DEFAULT_USER, View
 from storage.services import service_in
 from storage.unit_of_work import Pipe
 from tests.e2e.conftest import TOKEN, Bot
+from views.ids import Action
 
 ALICE = DEFAULT_USER
 BOB = "U0BOB"
@@ -79,7 +80,7 @@ def test_opening_home_publishes_my_deals_overdue_steps_and_the_team_pipeline(bot
     assert "Team pipeline" in body
     assert "3 open deals · $75,000" in body
     actions = next(b for b in home.blocks if b.get("block_id") == "deal_actions:1")
-    assert {e["action_id"] for e in actions["elements"]} >= {"deal_advance", "deal_won"}
+    assert {e["action_id"] for e in actions["elements"]} >= {Action.ADVANCE, Action.WON}
 
 
 def test_home_of_someone_without_deals(bot: Bot) -> None:

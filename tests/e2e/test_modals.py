@@ -19,14 +19,15 @@ from tests.e2e.helpers import (
     cards,
     detail,
     edits,
+    idle,
     must,
     open_modal,
-    settle,
     submit_and_wait,
     thread_texts,
     view_errors,
     wait,
 )
+from views.ids import Action, Block, Callback
 
 
 def initial(view: View, block_id: str) -> Any:
@@ -62,21 +63,21 @@ def closed(bot: Bot, view: View) -> bool:
 
 def test_deal_add_alone_opens_the_new_deal_modal_with_defaults(bot: Bot) -> None:
     view = open_create(bot)
-    assert view.callback_id == "deal_create"
-    assert initial(view, "currency") == "USD"
-    assert initial(view, "owner") == ALICE
-    assert initial(view, "stage") == "lead"
+    assert view.callback_id == Callback.CREATE
+    assert initial(view, Block.CURRENCY) == "USD"
+    assert initial(view, Block.OWNER) == ALICE
+    assert initial(view, Block.STAGE) == "lead"
     kinds = {b["block_id"]: b["element"]["type"] for b in view.blocks if b["type"] == "input"}
     assert kinds == {
-        "name": "plain_text_input",
-        "amount": "plain_text_input",
-        "currency": "static_select",
-        "stage": "static_select",
-        "owner": "users_select",
-        "close_date": "datepicker",
-        "next_step": "plain_text_input",
-        "next_due": "datepicker",
-        "source": "plain_text_input",
+        Block.NAME: "plain_text_input",
+        Block.AMOUNT: "plain_text_input",
+        Block.CURRENCY: "static_select",
+        Block.STAGE: "static_select",
+        Block.OWNER: "users_select",
+        Block.CLOSE_DATE: "datepicker",
+        Block.NEXT_STEP: "plain_text_input",
+        Block.NEXT_DUE: "datepicker",
+        Block.SOURCE: "plain_text_input",
     }
 
 
@@ -86,15 +87,15 @@ def test_a_valid_new_deal_is_created_and_its_card_posted_where_asked(bot: Bot) -
         bot,
         ALICE,
         {
-            "name": "Globex",
-            "amount": "12.5k",
-            "currency": "EUR",
-            "stage": "demo",
-            "owner": BOB,
-            "close_date": "2026-12-31",
-            "next_step": "Send the proposal",
-            "next_due": "2026-12-04",
-            "source": "webinar",
+            Block.NAME: "Globex",
+            Block.AMOUNT: "12.5k",
+            Block.CURRENCY: "EUR",
+            Block.STAGE: "demo",
+            Block.OWNER: BOB,
+            Block.CLOSE_DATE: "2026-12-31",
+            Block.NEXT_STEP: "Send the proposal",
+            Block.NEXT_DUE: "2026-12-04",
+            Block.SOURCE: "webinar",
         },
         view.id,
     )
@@ -111,7 +112,7 @@ def test_a_valid_new_deal_is_created_and_its_card_posted_where_asked(bot: Bot) -
 
 def test_an_amount_with_its_own_currency_wins_over_the_select(bot: Bot) -> None:
     view = open_create(bot)
-    submit_and_wait(bot, ALICE, {"name": "Initech", "amount": "£3,000"}, view.id)
+    submit_and_wait(bot, ALICE, {Block.NAME: "Initech", Block.AMOUNT: "£3,000"}, view.id)
     wait(bot, lambda: cards(bot))
     deal = must(bot, 1)
     assert (deal.amount, deal.currency) == (Decimal("3000.00"), "GBP")
@@ -119,14 +120,14 @@ def test_an_amount_with_its_own_currency_wins_over_the_select(bot: Bot) -> None:
 
 def test_invalid_fields_show_on_their_inputs_and_a_fix_then_goes_through(bot: Bot) -> None:
     view = open_create(bot)
-    submit_and_wait(bot, ALICE, {"name": "   ", "amount": "lots of money"}, view.id)
+    submit_and_wait(bot, ALICE, {Block.NAME: "   ", Block.AMOUNT: "lots of money"}, view.id)
     errors = view_errors(bot, view.id)
-    assert set(errors) == {"name", "amount"}
-    assert "lots of money" in errors["amount"]
+    assert set(errors) == {Block.NAME, Block.AMOUNT}
+    assert "lots of money" in errors[Block.AMOUNT]
     assert not closed(bot, view)
     assert detail(bot, 1) is None
 
-    submit_and_wait(bot, ALICE, {"name": "Globex", "amount": "50k"}, view.id)
+    submit_and_wait(bot, ALICE, {Block.NAME: "Globex", Block.AMOUNT: "50k"}, view.id)
     assert closed(bot, view)
     wait(bot, lambda: cards(bot))
     assert must(bot, 1).amount == Decimal("50000.00")
@@ -134,40 +135,43 @@ def test_invalid_fields_show_on_their_inputs_and_a_fix_then_goes_through(bot: Bo
 
 def test_a_next_step_needs_its_due_date_and_the_reverse(bot: Bot) -> None:
     view = open_create(bot)
-    submit_and_wait(bot, ALICE, {"name": "Globex", "next_step": "Call back"}, view.id)
-    assert set(view_errors(bot, view.id)) == {"next_due"}
+    submit_and_wait(bot, ALICE, {Block.NAME: "Globex", Block.NEXT_STEP: "Call back"}, view.id)
+    assert set(view_errors(bot, view.id)) == {Block.NEXT_DUE}
     submit_and_wait(
-        bot, ALICE, {"name": "Globex", "next_step": None, "next_due": "2026-12-01"}, view.id
+        bot,
+        ALICE,
+        {Block.NAME: "Globex", Block.NEXT_STEP: None, Block.NEXT_DUE: "2026-12-01"},
+        view.id,
     )
-    assert set(view_errors(bot, view.id)) == {"next_step"}
+    assert set(view_errors(bot, view.id)) == {Block.NEXT_STEP}
     assert detail(bot, 1) is None
 
 
 def test_an_unknown_stage_is_an_error_on_the_stage(bot: Bot) -> None:
     view = open_create(bot)
     ghost = {"text": {"type": "plain_text", "text": "Ghost"}, "value": "ghost"}
-    submit_and_wait(bot, ALICE, {"name": "Globex", "stage": ghost}, view.id)
+    submit_and_wait(bot, ALICE, {Block.NAME: "Globex", Block.STAGE: ghost}, view.id)
     errors = view_errors(bot, view.id)
-    assert set(errors) == {"stage"}
-    assert 'no stage "ghost"' in errors["stage"]
+    assert set(errors) == {Block.STAGE}
+    assert 'no stage "ghost"' in errors[Block.STAGE]
     assert detail(bot, 1) is None
 
 
 def test_a_domain_refusal_lands_on_its_field(bot: Bot) -> None:
     view = open_create(bot)
-    submit_and_wait(bot, ALICE, {"name": "#42", "amount": "9999999999999999"}, view.id)
-    assert set(view_errors(bot, view.id)) == {"amount"}  # checked before the database
-    submit_and_wait(bot, ALICE, {"name": "#42", "amount": "5k"}, view.id)
-    assert "reads as a deal number" in view_errors(bot, view.id)["name"]
+    submit_and_wait(bot, ALICE, {Block.NAME: "#42", Block.AMOUNT: "9999999999999999"}, view.id)
+    assert set(view_errors(bot, view.id)) == {Block.AMOUNT}  # checked before the database
+    submit_and_wait(bot, ALICE, {Block.NAME: "#42", Block.AMOUNT: "5k"}, view.id)
+    assert "reads as a deal number" in view_errors(bot, view.id)[Block.NAME]
     assert detail(bot, 1) is None
 
 
 def test_a_duplicate_submission_creates_one_deal(bot: Bot) -> None:
     view = open_create(bot)
-    first = submit_and_wait(bot, ALICE, {"name": "Globex"}, view.id)
+    first = submit_and_wait(bot, ALICE, {Block.NAME: "Globex"}, view.id)
     wait(bot, lambda: cards(bot))
     assert bot.slack.redeliver(first).status == 200
-    settle(bot)
+    idle(bot)
     assert len(cards(bot)) == 1
     assert detail(bot, 2) is None
 
@@ -177,15 +181,20 @@ def test_a_duplicate_submission_creates_one_deal(bot: Bot) -> None:
 
 def test_edit_from_the_card_updates_it_in_place(bot: Bot) -> None:
     msg = add_deal(bot, "Acme Corp 50k close:2026-12-15")
-    view = click_for_modal(bot, ALICE, msg.ts, "deal_edit")
-    assert view.callback_id == "deal_edit"
-    assert (initial(view, "name"), initial(view, "amount")) == ("Acme Corp", "50000")
-    assert initial(view, "close_date") == "2026-12-15"
+    view = click_for_modal(bot, ALICE, msg.ts, Action.EDIT)
+    assert view.callback_id == Callback.EDIT
+    assert (initial(view, Block.NAME), initial(view, Block.AMOUNT)) == ("Acme Corp", "50000")
+    assert initial(view, Block.CLOSE_DATE) == "2026-12-15"
 
     submit_and_wait(
         bot,
         ALICE,
-        {"name": "Acme Corporation", "amount": "60k", "stage": "demo", "source": "referral"},
+        {
+            Block.NAME: "Acme Corporation",
+            Block.AMOUNT: "60k",
+            Block.STAGE: "demo",
+            Block.SOURCE: "referral",
+        },
         view.id,
     )
 
@@ -206,28 +215,28 @@ def test_edit_from_the_card_updates_it_in_place(bot: Bot) -> None:
 
 def test_edit_of_a_deal_changed_meanwhile_says_who_changed_it(bot: Bot) -> None:
     msg = add_deal(bot)
-    view = click_for_modal(bot, ALICE, msg.ts, "deal_edit")
+    view = click_for_modal(bot, ALICE, msg.ts, Action.EDIT)
     bot.slack.command(BOB, "move #1 demo")
     wait(bot, lambda: must(bot, 1).stage == "demo")
 
-    submit_and_wait(bot, ALICE, {"name": "Renamed"}, view.id)
+    submit_and_wait(bot, ALICE, {Block.NAME: "Renamed"}, view.id)
 
     errors = view_errors(bot, view.id)
-    assert set(errors) == {"name"}
-    assert "changed since you saw it" in errors["name"]
-    assert "now in Demo" in errors["name"]
-    assert "@bob" in errors["name"]
-    assert "<@" not in errors["name"]
+    assert set(errors) == {Block.NAME}
+    assert "changed since you saw it" in errors[Block.NAME]
+    assert "now in Demo" in errors[Block.NAME]
+    assert "@bob" in errors[Block.NAME]
+    assert "<@" not in errors[Block.NAME]
     assert must(bot, 1).name == "Acme Corp"
 
 
 def test_edit_giving_away_someone_elses_deal_is_refused_on_the_owner(bot: Bot) -> None:
     msg = add_deal(bot)  # Alice's
-    view = click_for_modal(bot, BOB, msg.ts, "deal_edit")
-    submit_and_wait(bot, BOB, {"name": "Bob's now", "owner": BOB}, view.id)
+    view = click_for_modal(bot, BOB, msg.ts, Action.EDIT)
+    submit_and_wait(bot, BOB, {Block.NAME: "Bob's now", Block.OWNER: BOB}, view.id)
     errors = view_errors(bot, view.id)
-    assert set(errors) == {"owner"}
-    assert "belongs to @alice" in errors["owner"]
+    assert set(errors) == {Block.OWNER}
+    assert "belongs to @alice" in errors[Block.OWNER]
     deal = must(bot, 1)
     assert (deal.name, deal.owner_id) == ("Acme Corp", ALICE)  # one transaction: nothing kept
 
@@ -237,9 +246,9 @@ def test_edit_giving_away_someone_elses_deal_is_refused_on_the_owner(bot: Bot) -
 
 def test_lost_asks_for_the_reason_and_closes_the_deal(bot: Bot) -> None:
     msg = add_deal(bot)
-    view = click_for_modal(bot, ALICE, msg.ts, "deal_lost")
-    assert view.callback_id == "deal_lost"
-    submit_and_wait(bot, ALICE, {"reason": "Went with a competitor"}, view.id)
+    view = click_for_modal(bot, ALICE, msg.ts, Action.LOST)
+    assert view.callback_id == Callback.LOST
+    submit_and_wait(bot, ALICE, {Block.REASON: "Went with a competitor"}, view.id)
     wait(bot, lambda: edits(bot, msg.ts) == 1)
     deal = must(bot, 1)
     assert (deal.status, deal.lost_reason) == (DealStatus.LOST, "Went with a competitor")
@@ -251,19 +260,19 @@ def test_lost_asks_for_the_reason_and_closes_the_deal(bot: Bot) -> None:
 
 def test_lost_without_a_reason_is_an_error_on_the_reason(bot: Bot) -> None:
     msg = add_deal(bot)
-    view = click_for_modal(bot, ALICE, msg.ts, "deal_lost")
-    submit_and_wait(bot, ALICE, {"reason": "   "}, view.id)
-    assert set(view_errors(bot, view.id)) == {"reason"}
+    view = click_for_modal(bot, ALICE, msg.ts, Action.LOST)
+    submit_and_wait(bot, ALICE, {Block.REASON: "   "}, view.id)
+    assert set(view_errors(bot, view.id)) == {Block.REASON}
     assert must(bot, 1).status == DealStatus.OPEN
 
 
 def test_lost_on_a_deal_won_meanwhile_is_refused(bot: Bot) -> None:
     msg = add_deal(bot)
-    view = click_for_modal(bot, ALICE, msg.ts, "deal_lost")
+    view = click_for_modal(bot, ALICE, msg.ts, Action.LOST)
     bot.slack.command(BOB, "won #1")
     wait(bot, lambda: must(bot, 1).status == DealStatus.WON)
-    submit_and_wait(bot, ALICE, {"reason": "No budget"}, view.id)
-    error = view_errors(bot, view.id)["reason"]
+    submit_and_wait(bot, ALICE, {Block.REASON: "No budget"}, view.id)
+    error = view_errors(bot, view.id)[Block.REASON]
     assert "is now won" in error
     assert "@bob" in error
     assert must(bot, 1).status == DealStatus.WON
@@ -274,7 +283,7 @@ def test_deal_lost_command_without_reason_uses_the_modal_and_posts_the_card(bot:
     before = len(bot.fake.views_for(ALICE))
     bot.slack.command(ALICE, "lost #1")
     view = open_modal(bot, ALICE, before)
-    submit_and_wait(bot, ALICE, {"reason": "Timing"}, view.id)
+    submit_and_wait(bot, ALICE, {Block.REASON: "Timing"}, view.id)
     posted = wait(bot, lambda: len(cards(bot)) == 2 and cards(bot))
     assert "lost" in posted[1].text
     assert wait(bot, lambda: thread_texts(bot, posted[1].ts)) == [
@@ -285,7 +294,7 @@ def test_deal_lost_command_without_reason_uses_the_modal_and_posts_the_card(bot:
 
 def test_a_lost_submission_from_another_team_finds_no_deal(bot: Bot) -> None:
     msg = add_deal(bot)
-    view = click_for_modal(bot, ALICE, msg.ts, "deal_lost")
+    view = click_for_modal(bot, ALICE, msg.ts, Action.LOST)
     bot.fake.set_view_state(
         view.id, {"reason": {"reason": {"type": "plain_text_input", "value": "Spite"}}}
     )
@@ -302,8 +311,8 @@ def test_a_lost_submission_from_another_team_finds_no_deal(bot: Bot) -> None:
     delivery = bot.slack.post(bot.slack.interactivity_url, encode_interaction(payload), FORM)
     answer = delivery.json()
     assert answer["response_action"] == "errors"
-    assert answer["errors"] == {"reason": "There is no deal #1."}
-    settle(bot, 0.3)
+    assert answer["errors"] == {Block.REASON: "There is no deal #1."}
+    idle(bot)
     assert must(bot, 1).status == DealStatus.OPEN
     assert edits(bot, msg.ts) == 0
 
@@ -313,9 +322,9 @@ def test_a_lost_submission_from_another_team_finds_no_deal(bot: Bot) -> None:
 
 def test_log_activity_records_it_and_refreshes_the_card(bot: Bot) -> None:
     msg = add_deal(bot)
-    view = click_for_modal(bot, BOB, msg.ts, "deal_log")
-    assert view.callback_id == "deal_log"
-    submit_and_wait(bot, BOB, {"kind": "meeting", "text": "Demo with their CTO"}, view.id)
+    view = click_for_modal(bot, BOB, msg.ts, Action.LOG)
+    assert view.callback_id == Callback.LOG
+    submit_and_wait(bot, BOB, {Block.KIND: "meeting", Block.TEXT: "Demo with their CTO"}, view.id)
     wait(bot, lambda: edits(bot, msg.ts) == 1)
     activities = must(bot, 1).activities
     assert [(a.kind, a.text, a.by) for a in activities] == [
@@ -325,19 +334,19 @@ def test_log_activity_records_it_and_refreshes_the_card(bot: Bot) -> None:
 
 def test_log_activity_needs_text(bot: Bot) -> None:
     msg = add_deal(bot)
-    view = click_for_modal(bot, ALICE, msg.ts, "deal_log")
-    submit_and_wait(bot, ALICE, {"text": None}, view.id)
-    assert set(view_errors(bot, view.id)) == {"text"}
+    view = click_for_modal(bot, ALICE, msg.ts, Action.LOG)
+    submit_and_wait(bot, ALICE, {Block.TEXT: None}, view.id)
+    assert set(view_errors(bot, view.id)) == {Block.TEXT}
     assert must(bot, 1).activities == []
 
 
 def test_log_activity_submitted_twice_logs_once(bot: Bot) -> None:
     msg = add_deal(bot)
-    view = click_for_modal(bot, ALICE, msg.ts, "deal_log")
-    first = submit_and_wait(bot, ALICE, {"text": "Called"}, view.id)
+    view = click_for_modal(bot, ALICE, msg.ts, Action.LOG)
+    first = submit_and_wait(bot, ALICE, {Block.TEXT: "Called"}, view.id)
     wait(bot, lambda: edits(bot, msg.ts) == 1)
     bot.slack.redeliver(first)
-    settle(bot)
+    idle(bot)
     assert len(must(bot, 1).activities) == 1
 
 
@@ -346,9 +355,9 @@ def test_log_activity_submitted_twice_logs_once(bot: Bot) -> None:
 
 def test_snooze_opens_a_date_three_days_ahead_and_snoozes(bot: Bot) -> None:
     msg = add_deal(bot)
-    view = click_for_modal(bot, ALICE, msg.ts, "deal_snooze")
-    assert view.callback_id == "deal_snooze"
-    assert initial(view, "until") == "2026-11-30"
+    view = click_for_modal(bot, ALICE, msg.ts, Action.SNOOZE)
+    assert view.callback_id == Callback.SNOOZE
+    assert initial(view, Block.UNTIL) == "2026-11-30"
     submit_and_wait(bot, ALICE, {}, view.id)
     wait(bot, lambda: edits(bot, msg.ts) == 1)
     assert must(bot, 1).snoozed_until == date(2026, 11, 30)
@@ -357,9 +366,9 @@ def test_snooze_opens_a_date_three_days_ahead_and_snoozes(bot: Bot) -> None:
 
 def test_snooze_into_the_past_is_an_error_on_the_date(bot: Bot) -> None:
     msg = add_deal(bot)
-    view = click_for_modal(bot, ALICE, msg.ts, "deal_snooze")
-    submit_and_wait(bot, ALICE, {"until": "2026-11-01"}, view.id)
-    assert set(view_errors(bot, view.id)) == {"until"}
+    view = click_for_modal(bot, ALICE, msg.ts, Action.SNOOZE)
+    submit_and_wait(bot, ALICE, {Block.UNTIL: "2026-11-01"}, view.id)
+    assert set(view_errors(bot, view.id)) == {Block.UNTIL}
     assert must(bot, 1).snoozed_until is None
 
 
@@ -367,7 +376,7 @@ def test_a_stale_card_opens_no_modal(bot: Bot) -> None:
     msg = add_deal(bot)
     bot.slack.command(BOB, "move #1 demo")
     wait(bot, lambda: must(bot, 1).stage == "demo")
-    bot.slack.click(ALICE, CHANNEL, msg.ts, "deal_lost")
+    bot.slack.click(ALICE, CHANNEL, msg.ts, Action.LOST)
     wait(bot, lambda: edits(bot, msg.ts) == 1)
     wait(bot, lambda: [e for e in bot.fake.ephemerals(ALICE) if "changed since" in e.text])
     assert bot.fake.views_for(ALICE) == []

@@ -15,6 +15,7 @@ from scheduler.sender import Outcome, Pacer
 from storage.services import service_in
 from tests.e2e.conftest import TOKEN, Bot
 from tests.e2e.helpers import ALICE, must, wait
+from views.ids import Action
 
 
 def poll(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -48,20 +49,20 @@ def post_reminder(bot: Bot) -> str:
 
 def test_reminder_buttons_push_pick_advance_and_snooze(bot: Bot) -> None:
     ts = post_reminder(bot)
-    bot.slack.click(ALICE, DEFAULT_CHANNEL, ts, "deal_push_close", block_id="reminder:1:1")
+    bot.slack.click(ALICE, DEFAULT_CHANNEL, ts, Action.PUSH_CLOSE, block_id="reminder:1:1")
     poll(lambda: must(bot, 1).close_date == date(2026, 12, 17))
     bot.slack.click(
         ALICE,
         DEFAULT_CHANNEL,
         ts,
-        "deal_push_close_pick",
+        Action.PUSH_CLOSE_PICK,
         value="2027-01-15",
         block_id="reminder:1:1",
     )
     # The reminder still shows version 1 of #1: the pick is refused as out of date.
     wait(bot, lambda: any("changed since" in e.text for e in bot.fake.ephemerals(ALICE)))
     assert must(bot, 1).close_date == date(2026, 12, 17)
-    bot.slack.click(ALICE, DEFAULT_CHANNEL, ts, "deal_advance", block_id="reminder:2:1")
+    bot.slack.click(ALICE, DEFAULT_CHANNEL, ts, Action.ADVANCE, block_id="reminder:2:1")
     poll(lambda: must(bot, 2).stage == "qualified")
     assert must(bot, 2).status == DealStatus.OPEN
     replies = wait(bot, lambda: bot.fake.thread(DEFAULT_CHANNEL, ts))

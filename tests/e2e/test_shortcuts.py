@@ -15,14 +15,15 @@ from tests.e2e.helpers import (
     CHANNEL,
     cards,
     detail,
+    idle,
     must,
     open_modal,
-    settle,
     submit_and_wait,
     view_errors,
     wait,
 )
 from tests.e2e.test_modals import closed, initial
+from views.ids import Block, Callback
 
 
 def run_shortcut(bot: Bot, text: str, callback_id: str) -> tuple[str, View]:
@@ -53,19 +54,19 @@ def test_a_deal_from_a_message_is_prefilled_from_it(bot: Bot) -> None:
     _, view = run_shortcut(
         bot,
         "<https://globex.com|Globex> wants 120k EUR of seats\nThey sign by 15/12, says their CFO",
-        "deal_from_message",
+        Callback.FROM_MESSAGE,
     )
-    assert view.callback_id == "deal_create"
-    assert initial(view, "name") == "Globex wants 120k EUR of seats"
-    assert initial(view, "amount") == "120k EUR"
-    assert initial(view, "currency") == "EUR"
-    assert initial(view, "close_date") == "2026-12-15"
-    assert initial(view, "owner") == ALICE
+    assert view.callback_id == Callback.CREATE
+    assert initial(view, Block.NAME) == "Globex wants 120k EUR of seats"
+    assert initial(view, Block.AMOUNT) == "120k EUR"
+    assert initial(view, Block.CURRENCY) == "EUR"
+    assert initial(view, Block.CLOSE_DATE) == "2026-12-15"
+    assert initial(view, Block.OWNER) == ALICE
 
 
 def test_a_deal_from_a_message_keeps_the_messages_link_as_a_note(bot: Bot) -> None:
-    ts, view = run_shortcut(bot, "Initech renewal, 40k\nby 2026-12-31", "deal_from_message")
-    submit_and_wait(bot, ALICE, {"name": "Initech renewal"}, view.id)
+    ts, view = run_shortcut(bot, "Initech renewal, 40k\nby 2026-12-31", Callback.FROM_MESSAGE)
+    submit_and_wait(bot, ALICE, {Block.NAME: "Initech renewal"}, view.id)
     assert closed(bot, view)
     posted = wait(bot, lambda: cards(bot))
     assert posted[0].text.startswith("#1 Initech renewal: $40,000")
@@ -78,19 +79,19 @@ def test_a_deal_from_a_message_keeps_the_messages_link_as_a_note(bot: Bot) -> No
 
 
 def test_a_deal_from_a_message_validates_like_new_deal(bot: Bot) -> None:
-    _, view = run_shortcut(bot, "Need a quote for 3 seats", "deal_from_message")
-    assert initial(view, "amount") is None  # "3 seats" is no amount
-    submit_and_wait(bot, ALICE, {"amount": "three grand"}, view.id)
-    assert set(view_errors(bot, view.id)) == {"amount"}
+    _, view = run_shortcut(bot, "Need a quote for 3 seats", Callback.FROM_MESSAGE)
+    assert initial(view, Block.AMOUNT) is None  # "3 seats" is no amount
+    submit_and_wait(bot, ALICE, {Block.AMOUNT: "three grand"}, view.id)
+    assert set(view_errors(bot, view.id)) == {Block.AMOUNT}
     assert detail(bot, 1) is None
 
 
 def test_a_redelivered_shortcut_opens_one_modal(bot: Bot) -> None:
     message = bot.fake.post_user_message(CHANNEL, BOB, "Hooli, 10k")
-    first = bot.slack.message_shortcut(ALICE, CHANNEL, message.ts, "deal_from_message")
+    first = bot.slack.message_shortcut(ALICE, CHANNEL, message.ts, Callback.FROM_MESSAGE)
     wait(bot, lambda: bot.fake.views_for(ALICE))
     bot.slack.redeliver(first)
-    settle(bot)
+    idle(bot)
     assert len(bot.fake.views_for(ALICE)) == 1
 
 
@@ -99,18 +100,18 @@ def test_a_redelivered_shortcut_opens_one_modal(bot: Bot) -> None:
 
 def test_log_to_deal_offers_open_deals_most_recently_active_first(bot: Bot) -> None:
     seed(bot, "Older", "Newer")
-    _, view = run_shortcut(bot, "Spoke with their CFO: budget approved", "log_to_deal")
-    assert view.callback_id == "log_to_deal_submit"
-    deal_block = next(b for b in view.blocks if b.get("block_id") == "deal")
+    _, view = run_shortcut(bot, "Spoke with their CFO: budget approved", Callback.LOG_TO_DEAL)
+    assert view.callback_id == Callback.LOG_TO_DEAL_SUBMIT
+    deal_block = next(b for b in view.blocks if b.get("block_id") == Block.DEAL)
     assert [o["value"] for o in deal_block["element"]["options"]] == ["2", "1"]
-    assert initial(view, "text") == "Spoke with their CFO: budget approved"
-    assert initial(view, "kind") == "note"
+    assert initial(view, Block.TEXT) == "Spoke with their CFO: budget approved"
+    assert initial(view, Block.KIND) == "note"
 
 
 def test_log_to_deal_logs_the_message_with_its_link(bot: Bot) -> None:
     seed(bot, "Acme", "Globex")
-    ts, view = run_shortcut(bot, "Spoke with their CFO: budget approved", "log_to_deal")
-    submit_and_wait(bot, ALICE, {"deal": "1", "kind": "call"}, view.id)
+    ts, view = run_shortcut(bot, "Spoke with their CFO: budget approved", Callback.LOG_TO_DEAL)
+    submit_and_wait(bot, ALICE, {Block.DEAL: "1", Block.KIND: "call"}, view.id)
     assert closed(bot, view)
     told = wait(bot, lambda: bot.fake.ephemerals(ALICE))
     assert told[0].text == ":memo: Logged the message as a call on #1 Acme."
@@ -123,33 +124,33 @@ def test_log_to_deal_logs_the_message_with_its_link(bot: Bot) -> None:
 
 def test_log_to_deal_needs_a_deal(bot: Bot) -> None:
     seed(bot, "Acme")
-    _, view = run_shortcut(bot, "hello", "log_to_deal")
+    _, view = run_shortcut(bot, "hello", Callback.LOG_TO_DEAL)
     submit_and_wait(bot, ALICE, {}, view.id)
-    assert set(view_errors(bot, view.id)) == {"deal"}
+    assert set(view_errors(bot, view.id)) == {Block.DEAL}
     assert must(bot, 1).activities == []
 
 
 def test_log_to_deal_on_a_deal_deleted_meanwhile_says_so(bot: Bot) -> None:
     seed(bot, "Acme")
-    _, view = run_shortcut(bot, "hello", "log_to_deal")
+    _, view = run_shortcut(bot, "hello", Callback.LOG_TO_DEAL)
     with bot.db.session_scope() as session:
         service_in(session, DEFAULT_TEAM_ID, clock=bot.clock).delete(1, actor=ALICE)
-    submit_and_wait(bot, ALICE, {"deal": "1"}, view.id)
-    assert view_errors(bot, view.id) == {"deal": "There is no deal #1."}
+    submit_and_wait(bot, ALICE, {Block.DEAL: "1"}, view.id)
+    assert view_errors(bot, view.id) == {Block.DEAL: "There is no deal #1."}
 
 
 def test_log_to_deal_submitted_twice_logs_once(bot: Bot) -> None:
     seed(bot, "Acme")
-    _, view = run_shortcut(bot, "hello", "log_to_deal")
-    first = submit_and_wait(bot, ALICE, {"deal": "1"}, view.id)
+    _, view = run_shortcut(bot, "hello", Callback.LOG_TO_DEAL)
+    first = submit_and_wait(bot, ALICE, {Block.DEAL: "1"}, view.id)
     wait(bot, lambda: bot.fake.ephemerals(ALICE))
     bot.slack.redeliver(first)
-    settle(bot)
+    idle(bot)
     assert len(must(bot, 1).activities) == 1
     assert len(bot.fake.ephemerals(ALICE)) == 1
 
 
 def test_log_to_deal_without_open_deals_explains(bot: Bot) -> None:
-    _, view = run_shortcut(bot, "hello", "log_to_deal")
+    _, view = run_shortcut(bot, "hello", Callback.LOG_TO_DEAL)
     assert "submit" not in view.view
     assert "no open deal" in str(view.blocks)

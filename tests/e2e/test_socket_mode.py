@@ -32,6 +32,7 @@ from sandbox.socket_mode import (
 from storage.db import Database
 from storage.services import service_in
 from tests.e2e.conftest import SECRET, TOKEN
+from views.ids import Action, Block
 
 BOOT_TIMEOUT = 60.0
 
@@ -112,7 +113,7 @@ def deal_cards(fake: FakeSlack) -> list[Message]:
     return [
         m
         for m in fake.messages(DEFAULT_CHANNEL)
-        if any(str(b.get("block_id", "")).startswith("deal_actions") for b in m.blocks)
+        if any(str(b.get("block_id", "")).startswith(Block.ACTIONS) for b in m.blocks)
     ]
 
 
@@ -137,7 +138,7 @@ def test_pipebot_run_serves_commands_clicks_and_events_over_socket_mode(
     assert stages(db) == {"Acme Corp": "lead"}
 
     before = len(fake.updates)
-    click = click_payload(fake, DEFAULT_USER, DEFAULT_CHANNEL, card.ts, "deal_advance")
+    click = click_payload(fake, DEFAULT_USER, DEFAULT_CHANNEL, card.ts, Action.ADVANCE)
     ack = bot.deliver("interactive", click)
     assert ack.payload is None, "Slack drops a block_actions ack payload"
     fake.wait_until(lambda: len(fake.updates) > before, timeout=10)

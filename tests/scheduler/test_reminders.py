@@ -20,6 +20,7 @@ from storage.models import Delivery
 from storage.reports import reports_in
 from storage.services import service_in
 from tests.scheduler.conftest import Harness
+from views.ids import Action
 
 T = "T0DEMO"
 ALICE, BOB = "U0ALICE", "U0BOB"
@@ -83,7 +84,7 @@ def test_reminder_lists_what_metrics_call_due_grouped_by_owner(harness: Harness)
     assert message.text.startswith("Deals to follow up today: 3 deals")
     actions = [b for b in message.blocks if b["type"] == "actions"]
     ids = {e["action_id"].split(":")[0] for b in actions for e in b["elements"]}
-    assert {"deal_advance", "deal_log", "deal_push_close", "deal_snooze", "deal_lost"} <= ids
+    assert {Action.ADVANCE, Action.LOG, Action.PUSH_CLOSE, Action.SNOOZE, Action.LOST} <= ids
 
 
 def test_nothing_posted_on_a_day_with_nothing_due(harness: Harness) -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 import secrets
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App, BoltResponse
-from slack_bolt.kwargs_injection import Args
+from slack_bolt import BoltResponse
+from slack_bolt.kwargs_injection import Args, build_required_kwargs
+from slack_bolt.util.utils import get_arg_names_of_callable
 from slack_sdk import WebClient
 
 from pipeline.errors import PipebotError
@@ -49,39 +49,37 @@ def tell(client: WebClient, body: dict[str, Any], text: str, respond: Any | None
         logger.warning("could not tell the user about an error: %s", exc)
 
 
-def register(app: App) -> None:
-    """Install the one global error handler."""
-
-    @app.error
-    def handle_error(
-        error: Exception,
-        body: dict[str, Any],
-        client: WebClient,
-        response: BoltResponse | None,
-        respond: Any = None,
-    ) -> BoltResponse | None:
-        tell(client, body, user_message(error), respond)
-        # Not acked yet: answer 200 so Slack shows our message rather than its own error.
-        return BoltResponse(status=200, body="") if response is not None else None
+def handle_error(
+    error: Exception,
+    body: dict[str, Any],
+    client: WebClient,
+    response: BoltResponse | None,
+    respond: Any = None,
+) -> BoltResponse | None:
+    """Bolt's global error handler (`app.error`): tell the user what went wrong."""
+    tell(client, body, user_message(error), respond)
+    # Not acked yet: answer 200 so Slack shows our message rather than its own error.
+    return BoltResponse(status=200, body="") if response is not None else None
 
 
-def guard(listener: Callable[..., Any]) -> Callable[..., Any]:
-    """Run a listener so that no exception escapes it: ack if it has not, then tell the user.
+def guarded(listener: Callable[..., Any]) -> Callable[[Args], Any]:
+    """`listener`, given the arguments Bolt injects, with no exception escaping it.
 
-    A listener that raises in the ack phase would turn Slack's answer into an HTTP 500, and
-    after the ack (Bolt's lazy listeners) Bolt would only log the error: the user must hear
-    about it either way, so errors are mapped here, in one place.
+    Bolt hands a lazy listener's exception to no error handler (it only logs it), and one
+    raised while acking turns Slack's answer into an HTTP 500: either way the user must hear
+    about it, so listeners run inside this wrapper. It takes Bolt's `args` and lets Bolt's own
+    injection pick the listener's arguments, so a listener declares them as in any Bolt app.
     """
-    names = inspect.getfullargspec(inspect.unwrap(listener)).args
-    aliases = {"request": "req", "response": "resp"}
+    names = get_arg_names_of_callable(listener)
 
-    def guarded(args: Args) -> Any:
-        kwargs = {
-            name: getattr(args, aliases.get(name, name), None)
-            if hasattr(args, aliases.get(name, name))
-            else args.context.get(name)
-            for name in names
-        }
+    def run(args: Args) -> Any:
+        kwargs = build_required_kwargs(
+            logger=args.logger,
+            required_arg_names=list(names),  # Bolt may pop a leading self/cls from it
+            request=args.request,
+            response=args.response,
+            this_func=listener,
+        )
         try:
             return listener(**kwargs)
         except Exception as error:
@@ -91,6 +89,7 @@ def guard(listener: Callable[..., Any]) -> Callable[..., Any]:
             tell(args.client, args.body, user_message(error), respond)
             return None
 
-    guarded.__name__ = getattr(listener, "__name__", "listener")
-    guarded.__qualname__ = getattr(listener, "__qualname__", guarded.__name__)
-    return guarded
+    # Bolt names a lazy listener's run (and its debug logs) after the function.
+    run.__name__ = getattr(listener, "__name__", "listener")
+    run.__qualname__ = getattr(listener, "__qualname__", run.__name__)
+    return run
