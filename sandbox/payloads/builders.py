@@ -65,12 +65,12 @@ def _interaction(kind: str, sender: Sender) -> JSON:
 
 def slash_command(
     *,
-    response_url: str,
-    trigger_id: str,
-    text: str = "",
-    command: str = "/deal",
     channel_id: str = DEFAULT_CHANNEL,
     channel_name: str = "sales",
+    command: str = "/deal",
+    text: str = "",
+    response_url: str,
+    trigger_id: str,
     **sender: Unpack[Sender],
 ) -> dict[str, str]:
     """The form fields of a slash command request."""
@@ -253,12 +253,12 @@ def app_home_opened_event(
 
 def message_event(
     *,
-    user_id: str,
     channel_id: str,
-    text: str,
     ts: str,
-    team_id: str = DEFAULT_TEAM_ID,
     thread_ts: str | None = None,
+    user_id: str,
+    text: str,
+    team_id: str = DEFAULT_TEAM_ID,
     channel_type: str = "channel",
     event_id: str | None = None,
 ) -> JSON:

@@ -59,8 +59,8 @@ def click_payload(
     message_ts: str,
     action_id: str,
     *,
-    value: object = None,
     block_id: str | None = None,
+    value: object = None,
 ) -> JSON:
     """A block_actions payload for a click on an element of a message (or an ephemeral, by its
     ts); `block_id` picks which one when several blocks hold the same action id."""

@@ -10,24 +10,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.payloads.builders import (
-    app_home_opened_event,
-    block_actions,
-    global_shortcut,
-    message_action,
-    view_closed,
-    view_submission,
-)
+from sandbox.payloads import builders, signing
 from sandbox.payloads.elements import action_for, find_element, selection, top_view, view_state
 from sandbox.payloads.from_fake import channel_name, click_payload, command_payload, sender
-from sandbox.payloads.signing import (
-    FORM,
-    JSON_TYPE,
-    encode_event,
-    encode_form,
-    encode_interaction,
-    sign,
-)
 from sandbox.slack_api import DEFAULT_CHANNEL, FakeSlack
 
 JSON = dict[str, Any]
@@ -94,7 +79,9 @@ class SlackClientSimulator:
     ) -> Delivery:
         """POST a signed body (override secret/timestamp to test signature checks)."""
         stamp = timestamp if timestamp is not None else int(self.clock())
-        headers = sign(body, secret or self.signing_secret, stamp, content_type=content_type)
+        headers = signing.sign(
+            body, secret or self.signing_secret, stamp, content_type=content_type
+        )
         headers.update(extra_headers or {})
         request = urllib.request.Request(url, data=body, headers=headers, method="POST")
         started = time.monotonic()
@@ -129,7 +116,7 @@ class SlackClientSimulator:
 
     def _interaction(self, payload: JSON, what: str) -> Delivery:
         return self._deliver(
-            self.interactivity_url, encode_interaction(payload), FORM, what, payload
+            self.interactivity_url, signing.encode_interaction(payload), signing.FORM, what, payload
         )
 
     # -- user actions
@@ -145,7 +132,11 @@ class SlackClientSimulator:
         """Type a slash command; the ack body is shown to the user as Slack would."""
         fields = command_payload(self.fake, user_id, text, command=command, channel_id=channel_id)
         delivery = self._deliver(
-            self.commands_url, encode_form(fields), FORM, f"command {command}", fields
+            self.commands_url,
+            signing.encode_form(fields),
+            signing.FORM,
+            f"command {command}",
+            fields,
         )
         delivery.trigger_id, delivery.response_url = fields["trigger_id"], fields["response_url"]
         if delivery.status == 200:
@@ -189,7 +180,7 @@ class SlackClientSimulator:
             }
             fake.set_view_state(view_id, state)
         trigger_id = fake.new_trigger_id(user_id)
-        payload = block_actions(
+        payload = builders.block_actions(
             actions=[action],
             trigger_id=trigger_id,
             view=fake.view_payload(view_id),
@@ -219,7 +210,7 @@ class SlackClientSimulator:
                     state.setdefault(block_id, {})[aid] = entry
         fake.set_view_state(view.id, state)
         trigger_id = fake.new_trigger_id(user_id)
-        payload = view_submission(
+        payload = builders.view_submission(
             view=fake.view_payload(view.id), trigger_id=trigger_id, **sender(fake, user_id)
         )
         delivery = self._interaction(payload, f"view_submission {view.callback_id}")
@@ -237,7 +228,7 @@ class SlackClientSimulator:
         fake.close_view(user_id, view.id)
         if not view.view.get("notify_on_close"):
             return None
-        payload = view_closed(view=view.to_api(fake.team_id), **sender(fake, user_id))
+        payload = builders.view_closed(view=view.to_api(fake.team_id), **sender(fake, user_id))
         return self._interaction(payload, f"view_closed {view.callback_id}")
 
     def message_shortcut(
@@ -247,7 +238,7 @@ class SlackClientSimulator:
         fake = self.fake
         trigger_id = fake.new_trigger_id(user_id)
         response_url = fake.new_response_url(channel_id, user_id)
-        payload = message_action(
+        payload = builders.message_action(
             callback_id=callback_id,
             trigger_id=trigger_id,
             response_url=response_url,
@@ -264,7 +255,7 @@ class SlackClientSimulator:
         """Run a global shortcut."""
         fake = self.fake
         trigger_id = fake.new_trigger_id(user_id)
-        payload = global_shortcut(
+        payload = builders.global_shortcut(
             callback_id=callback_id, trigger_id=trigger_id, **sender(fake, user_id)
         )
         delivery = self._interaction(payload, f"shortcut {callback_id}")
@@ -275,7 +266,7 @@ class SlackClientSimulator:
         """Open the app's Home tab (sends app_home_opened with the current home view)."""
         fake = self.fake
         home = fake.home(user_id)
-        envelope = app_home_opened_event(
+        envelope = builders.app_home_opened_event(
             user_id=user_id,
             channel_id=fake.dm_channel(user_id),
             team_id=fake.team_id,
@@ -287,7 +278,9 @@ class SlackClientSimulator:
     def send_event(self, envelope: JSON) -> Delivery:
         """Deliver an Events API envelope (see event_callback and friends)."""
         kind = envelope.get("event", {}).get("type", "?")
-        return self._deliver(self.url, encode_event(envelope), JSON_TYPE, f"event {kind}", envelope)
+        return self._deliver(
+            self.url, signing.encode_event(envelope), signing.JSON_TYPE, f"event {kind}", envelope
+        )
 
     def redeliver(
         self, delivery: Delivery, *, retry_num: int = 1, reason: str = "http_timeout"

@@ -260,11 +260,11 @@ class UploadedFile:
     filename: str
     length: int
     upload_url: str
+    completed: bool = False
+    data: bytes | None = None
     title: str | None = None
     alt_txt: str | None = None
     snippet_type: str | None = None
-    data: bytes | None = None
-    completed: bool = False
     channels: list[str] = field(default_factory=list)
     initial_comment: str | None = None
     thread_ts: str | None = None

@@ -50,11 +50,11 @@ class Envelope:
     payload: JSON
     accepts_response_payload: bool
     connection_id: str
+    expired: bool = False
     retry_attempt: int | None = None
     retry_reason: str | None = None
     sent_at: float | None = None
     acked_at: float | None = None
-    expired: bool = False
 
     def to_message(self) -> JSON:
         """The JSON frame Slack sends for this envelope."""

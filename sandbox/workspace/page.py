@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import mimetypes
 from collections.abc import Mapping
 from typing import Any
@@ -159,12 +160,4 @@ def _modal_json(view: View, depth: int) -> JSON:
 
 def logged_json(entry: Logged) -> JSON:
     """One delivery as the developer panel lists it."""
-    return {
-        "id": entry.id,
-        "what": entry.what,
-        "status": entry.status,
-        "elapsed_ms": entry.elapsed_ms,
-        "ack": entry.ack,
-        "payload": entry.payload,
-        "at": entry.at,
-    }
+    return dataclasses.asdict(entry)
