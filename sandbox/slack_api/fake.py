@@ -41,7 +41,11 @@ Handler = Callable[[JSON, str], JSON]
 
 
 class FakeSlack(ChatApi, ConversationsApi, UsersApi, ViewsApi, FilesApi, ResponsesApi):
-    """Thread-safe in-memory Slack workspace answering Web API calls like Slack would."""
+    """Thread-safe in-memory Slack workspace answering Web API calls like Slack would.
+
+    Built from keyword options (store.StoreOptions: team, token, clock, rate limit, members and
+    channels); each API family's methods come from its mixin, the state from SlackStore.
+    """
 
     def __init__(self, **options: Unpack[StoreOptions]) -> None:
         super().__init__(**options)

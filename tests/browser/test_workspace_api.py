@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from sandbox.workspace import routes
 from sandbox.payloads import sign
+from sandbox.workspace import routes
 from storage.unit_of_work import service_in
 from tests.browser.conftest import ALICE, BOB, SALES, Running
 
