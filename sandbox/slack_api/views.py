@@ -47,39 +47,43 @@ class ViewsApi(SlackStore):
         with self._lock:
             current = self._views[view_id]
             if action == "errors":
-                errors = payload.get("errors")
-                if not isinstance(errors, dict) or not errors:
-                    self._violate("view_submission ack: response_action=errors without errors")
-                    return
-                known = {str(b.get("block_id")) for b in current.blocks if isinstance(b, dict)}
-                unknown = sorted(set(errors) - known)
-                if unknown:
-                    self._violate(f"view_submission ack: errors for unknown block_ids {unknown}")
-                current.errors = {str(k): str(v) for k, v in errors.items()}
-                return
-            if action in ("update", "push"):
-                view = payload.get("view")
-                problems = validate_view(view)
-                if not problems and isinstance(view, dict) and view.get("type") != "modal":
-                    problems = ["view.type: must be modal"]
-                if problems or not isinstance(view, dict):
-                    self._violate(f"view_submission ack: invalid view: {problems}")
-                    return
-                if action == "update":
-                    self._replace_view(current, normalized_view(view))
-                    return
-                try:
-                    self._push_view(user_id, normalized_view(view))
-                except ApiError as exc:
-                    self._violate(f"view_submission ack: push failed: {exc.error}")
-                return
-            if action == "clear":
+                self._show_errors(current, payload.get("errors"))
+            elif action in ("update", "push"):
+                self._ack_view(user_id, current, str(action), payload.get("view"))
+            elif action == "clear":
                 stack = self._stacks.get(user_id) or [view_id]
                 self.close_view(user_id, stack[0])
-                return
-            if action is not None:
-                self._violate(f"view_submission ack: unknown response_action {action!r}")
-            self.close_view(user_id, view_id)
+            else:
+                if action is not None:
+                    self._violate(f"view_submission ack: unknown response_action {action!r}")
+                self.close_view(user_id, view_id)
+
+    def _show_errors(self, current: View, errors: object) -> None:
+        """response_action=errors: the modal stays open, each message under its block."""
+        if not isinstance(errors, dict) or not errors:
+            self._violate("view_submission ack: response_action=errors without errors")
+            return
+        known = {str(b.get("block_id")) for b in current.blocks if isinstance(b, dict)}
+        unknown = sorted(set(errors) - known)
+        if unknown:
+            self._violate(f"view_submission ack: errors for unknown block_ids {unknown}")
+        current.errors = {str(k): str(v) for k, v in errors.items()}
+
+    def _ack_view(self, user_id: str, current: View, action: str, view: object) -> None:
+        """response_action=update (replace the submitted modal) or push (stack a new one)."""
+        problems = validate_view(view)
+        if not problems and isinstance(view, dict) and view.get("type") != "modal":
+            problems = ["view.type: must be modal"]
+        if problems or not isinstance(view, dict):
+            self._violate(f"view_submission ack: invalid view: {problems}")
+            return
+        if action == "update":
+            self._replace_view(current, normalized_view(view))
+            return
+        try:
+            self._push_view(user_id, normalized_view(view))
+        except ApiError as exc:
+            self._violate(f"view_submission ack: push failed: {exc.error}")
 
     def _use_trigger(self, trigger_id: str) -> Trigger:
         trigger = self._triggers.get(trigger_id)
