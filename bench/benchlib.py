@@ -30,9 +30,9 @@ from sandbox.slack_api import (
     FakeSlack,
     FakeSlackServer,
     RateLimit,
-    _ApiError,
-    _default_channels,
 )
+from sandbox.slack_api import ApiError as _ApiError
+from sandbox.slack_api import default_channels as _default_channels
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"

@@ -30,15 +30,24 @@ def _usd(amount: int) -> Money:
 
 
 def _script(today: date) -> list[Step]:
-    def d(days: int) -> date:
-        return today + timedelta(days=days)
+    """Every step of the demo team's history, oldest first."""
+    return _settings() + _first_months() + _last_weeks(today)
 
+
+def _settings() -> list[Step]:
+    """Four months ago: the manager sets the team up."""
     return [
         (120, lambda p: p.set_currency("EUR")),
         (120, lambda p: p.set_timezone("Europe/Paris")),
         (120, lambda p: p.set_rate("USD", Decimal("0.92"))),
         (120, lambda p: p.set_channel(CHANNEL)),
         (120, lambda p: p.set_admins([MANAGER])),
+    ]
+
+
+def _first_months() -> list[Step]:
+    """Deals opened, moved, won and lost over the first three months."""
+    return [
         (118, lambda p: p.create("Northwind Traders", actor=REP_A, amount=_eur(48_000))),
         (115, lambda p: p.create("Globex", actor=REP_B, amount=_usd(120_000), stage="qualified")),
         (110, lambda p: p.move("Northwind", "demo", actor=REP_A)),
@@ -54,6 +63,16 @@ def _script(today: date) -> list[Step]:
         (60, lambda p: p.move("Umbrella", "proposal", actor=REP_B)),
         (55, lambda p: p.move("Stark", "qualified", actor=REP_A)),
         (50, lambda p: p.lose("Umbrella", "Went with a competitor", actor=REP_B)),
+    ]
+
+
+def _last_weeks(today: date) -> list[Step]:
+    """The last six weeks: deals with close dates and next steps around `today`."""
+
+    def d(days: int) -> date:
+        return today + timedelta(days=days)
+
+    return [
         (
             45,
             lambda p: p.create(

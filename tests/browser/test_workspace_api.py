@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from sandbox import workspace
 from sandbox.payloads import sign
+from sandbox.workspace import routes
 from storage.services import service_in
 from tests.browser.conftest import ALICE, BOB, SALES, Running
 from views.ids import Action, Block, Callback
@@ -154,13 +154,13 @@ def test_the_shortcuts_offered_are_the_manifests(ws: Running) -> None:
 def test_the_long_poll_answers_at_once_on_a_change_and_waits_otherwise(
     ws: Running, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(workspace, "LONG_POLL", 0.5)
+    monkeypatch.setattr(routes, "LONG_POLL", 0.5)
     version = ws.state()["version"]
     started = time.monotonic()
     assert ws.get(f"/workspace/state?user={ALICE}&since={version}")[1]["version"] == version
     assert time.monotonic() - started >= 0.45
 
-    monkeypatch.setattr(workspace, "LONG_POLL", 10.0)
+    monkeypatch.setattr(routes, "LONG_POLL", 10.0)
     seen: list[str] = []
     poller = threading.Thread(
         target=lambda: seen.append(

@@ -13,21 +13,17 @@ from typing import Any
 
 import pytest
 
-from sandbox.payloads import app_home_opened_event
+from sandbox.payloads import app_home_opened_event, click_payload, command_payload
 from sandbox.slack_api import (
+    DEFAULT_APP_TOKEN,
     DEFAULT_CHANNEL,
     DEFAULT_TEAM_ID,
     DEFAULT_USER,
+    EnvelopeKind,
     FakeSlack,
     FakeSlackServer,
     Message,
-)
-from sandbox.socket_mode import (
-    DEFAULT_APP_TOKEN,
-    EnvelopeKind,
     SocketAck,
-    click_payload,
-    command_payload,
 )
 from storage.db import Database
 from storage.services import service_in

@@ -18,9 +18,15 @@ from starlette.routing import Mount
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from sandbox.payloads import event_callback, view_submission
-from sandbox.slack_api import DEFAULT_TOKEN, FakeSlack, FakeSlackServer, ThreadedServer, create_app
-from sandbox.socket_mode import DEFAULT_APP_TOKEN, click_payload, command_payload
+from sandbox.payloads import click_payload, command_payload, event_callback, view_submission
+from sandbox.slack_api import (
+    DEFAULT_APP_TOKEN,
+    DEFAULT_TOKEN,
+    FakeSlack,
+    FakeSlackServer,
+    ThreadedServer,
+    create_app,
+)
 
 JSON = dict[str, Any]
 SALES = "C0SALES"

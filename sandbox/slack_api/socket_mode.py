@@ -21,12 +21,11 @@ from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
-from sandbox.blockkit import block_elements
-from sandbox.payloads import action_for, block_actions, slash_command
-from sandbox.slack_api import APP_ID, DEFAULT_CHANNEL, _ApiError
+from sandbox.slack_api.errors import ApiError
+from sandbox.slack_api.models import APP_ID
 
 if TYPE_CHECKING:
-    from sandbox.slack_api import FakeSlack
+    from sandbox.slack_api.fake import FakeSlack
 
 JSON = dict[str, Any]
 EnvelopeKind = Literal["slash_commands", "interactive", "events_api"]
@@ -51,11 +50,11 @@ class Envelope:
     payload: JSON
     accepts_response_payload: bool
     connection_id: str
+    expired: bool = False
     retry_attempt: int | None = None
     retry_reason: str | None = None
     sent_at: float | None = None
     acked_at: float | None = None
-    expired: bool = False
 
     def to_message(self) -> JSON:
         """The JSON frame Slack sends for this envelope."""
@@ -143,12 +142,12 @@ class SocketModeHub:
     def connections_open(self, token: str | None, origin: str) -> JSON:
         """apps.connections.open: a one-time WebSocket URL for an app-level token."""
         if token is None:
-            raise _ApiError("not_authed")
+            raise ApiError("not_authed")
         if not token.startswith("xapp-"):
             # Slack's answer to a bot or user token here: it wants the app-level token.
-            raise _ApiError("not_allowed_token_type")
+            raise ApiError("not_allowed_token_type")
         if token != self.app_token:
-            raise _ApiError("invalid_auth")
+            raise ApiError("invalid_auth")
         ticket = uuid.uuid4().hex
         with self._changed:
             self._tickets[ticket] = None
@@ -461,67 +460,3 @@ class SocketModeHub:
         self.fake.report_violation(message)
         with self._changed:
             self._changed.notify_all()
-
-
-# ---------------------------------------------------------------------- payloads to push
-
-
-def command_payload(
-    fake: FakeSlack,
-    user_id: str,
-    text: str = "",
-    *,
-    command: str = "/deal",
-    channel_id: str = DEFAULT_CHANNEL,
-) -> dict[str, str]:
-    """A slash command as Socket Mode carries it, with a fresh trigger_id and response_url."""
-    channel = fake.channels.get(channel_id)
-    user = fake.users.get(user_id)
-    return slash_command(
-        user_id=user_id,
-        response_url=fake.new_response_url(channel_id, user_id),
-        trigger_id=fake.new_trigger_id(user_id),
-        text=text,
-        command=command,
-        team_id=fake.team_id,
-        team_domain=fake.team_domain,
-        channel_id=channel_id,
-        channel_name=channel.name if channel is not None and not channel.is_im else "directmessage",
-        user_name=user.name if user is not None else None,
-        enterprise_id=fake.enterprise_id,
-    )
-
-
-def click_payload(
-    fake: FakeSlack,
-    user_id: str,
-    channel_id: str,
-    message_ts: str,
-    action_id: str,
-    *,
-    value: object = None,
-) -> JSON:
-    """A block_actions payload for a click on an element of a message in a channel."""
-    message = fake.message(channel_id, message_ts)
-    if message is None:
-        raise LookupError(f"no message {message_ts} in {channel_id}")
-    found = [(b, e) for b, e in block_elements(message.blocks) if e.get("action_id") == action_id]
-    if not found:
-        raise LookupError(f"no element with action_id {action_id!r} in {message_ts}")
-    block_id, element = found[0]
-    channel = fake.channels.get(channel_id)
-    user = fake.users.get(user_id)
-    return block_actions(
-        user_id=user_id,
-        actions=[action_for(element, block_id, value=value)],
-        trigger_id=fake.new_trigger_id(user_id),
-        team_id=fake.team_id,
-        team_domain=fake.team_domain,
-        channel_id=channel_id,
-        channel_name=channel.name if channel is not None else channel_id,
-        message=fake.message_payload(channel_id, message_ts),
-        message_ts=message_ts,
-        response_url=fake.new_response_url(channel_id, user_id, message_ts=message_ts),
-        user_name=user.name if user is not None else None,
-        enterprise_id=fake.enterprise_id,
-    )
