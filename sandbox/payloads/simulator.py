@@ -163,14 +163,20 @@ class SlackClientSimulator:
         return delivery
 
     def click_in_view(
-        self, user_id: str, view_id: str, action_id: str, *, value: object = None
+        self,
+        user_id: str,
+        view_id: str,
+        action_id: str,
+        *,
+        value: object = None,
+        block_id: str | None = None,
     ) -> Delivery:
-        """Click/select an element in a modal or the App Home."""
+        """Click/select an element in a modal or the App Home (in `block_id`, when given)."""
         fake = self.fake
         view = fake.view(view_id)
         if view is None:
             raise LookupError(f"no view {view_id}")
-        block_id, element = find_element(view.blocks, action_id)
+        block_id, element = find_element(view.blocks, action_id, block_id)
         action = action_for(element, block_id, value=value)
         if element.get("type") not in ("button", "workflow_button"):
             state = dict(view.state_values)

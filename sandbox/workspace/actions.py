@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from pipeline.dates import iso_week
 from sandbox.blockkit import block_elements
 from sandbox.payloads import Delivery, SlackClientSimulator, selection
+from sandbox.payloads.escaping import escape_command_text
 from sandbox.slack_api import FakeSlack, View
 from sandbox.workspace.clock import DemoClock
 from scheduler import jobs
@@ -132,15 +133,30 @@ class Workspace:
                     f"{command} is not a valid command here; try /deal help "
                     "(Slack reads every message starting with / as a command)"
                 )
-            return self._logged(self.slack.command(user, rest.strip(), channel_id=channel))
+            # The manifest asks for should_escape: Slack escapes the text and links mentions.
+            escaped = escape_command_text(
+                rest.strip(), self.fake.users.values(), self.fake.channels.values()
+            )
+            return self._logged(self.slack.command(user, escaped, channel_id=channel))
         self.fake.post_user_message(channel, user, text, thread_ts=thread_ts or None)
         return self._logged(None)
 
-    def click(self, user: str, channel: str, ts: str, action_id: str, value: object = None) -> JSON:
-        """Click or pick something in a message (ephemeral ones included)."""
+    def click(
+        self,
+        user: str,
+        channel: str,
+        ts: str,
+        action_id: str,
+        value: object = None,
+        *,
+        block_id: str | None = None,
+    ) -> JSON:
+        """Click or pick something in a message (ephemeral ones included), in `block_id`."""
         user, channel = self.person(user), self._channel(channel)
         try:
-            delivery = self.slack.click(user, channel, ts, action_id, value=value or None)
+            delivery = self.slack.click(
+                user, channel, ts, action_id, value=value or None, block_id=block_id
+            )
         except LookupError as exc:
             raise ActionError(str(exc)) from None
         return self._logged(delivery)
@@ -152,6 +168,8 @@ class Workspace:
         action_id: str,
         value: object = None,
         inputs: Mapping[str, Any] | None = None,
+        *,
+        block_id: str | None = None,
     ) -> JSON:
         """Click or pick something in a modal or the App Home, with what is typed so far."""
         user = self.person(user)
@@ -159,7 +177,9 @@ class Workspace:
         if inputs:
             self.fake.set_view_state(view_id, _merged_state(view, inputs))
         try:
-            delivery = self.slack.click_in_view(user, view_id, action_id, value=value or None)
+            delivery = self.slack.click_in_view(
+                user, view_id, action_id, value=value or None, block_id=block_id
+            )
         except LookupError as exc:
             raise ActionError(str(exc)) from None
         return self._logged(delivery)

@@ -107,12 +107,14 @@ def _send(ws: Workspace, d: JSON) -> JSON:
 
 def _click(ws: Workspace, d: JSON) -> JSON:
     where = (_text(d, "user"), _text(d, "channel"), _text(d, "ts"))
-    return ws.click(*where, _text(d, "action_id"), d.get("value"))
+    block_id = _text(d, "block_id", required=False) or None
+    return ws.click(*where, _text(d, "action_id"), d.get("value"), block_id=block_id)
 
 
 def _click_in_view(ws: Workspace, d: JSON) -> JSON:
     user, view_id, action_id = _text(d, "user"), _text(d, "view_id"), _text(d, "action_id")
-    return ws.click_in_view(user, view_id, action_id, d.get("value"), _inputs(d))
+    block_id = _text(d, "block_id", required=False) or None
+    return ws.click_in_view(user, view_id, action_id, d.get("value"), _inputs(d), block_id=block_id)
 
 
 def _submit(ws: Workspace, d: JSON) -> JSON:

@@ -4,12 +4,16 @@ dates show in the reader's timezone, ephemeral messages are gone after a reload.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.browser.conftest import Running, chromium_path
+from pipeline.schemas import DealDetail
+from storage.services import service_in
+from tests.browser.conftest import ALICE, Running, chromium_path
 from tests.browser.test_browser import CHROMIUM_ARGS, TIMEOUT_MS, _missing, type_command
+from views.ids import Action
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -96,3 +100,51 @@ def test_ephemeral_messages_are_gone_after_a_reload(
     expect(ephemeral).to_have_count(0)
     type_command(page, "/deal help")
     expect(ephemeral).to_have_count(1)
+
+
+def a_deal(ws: Running, number: int) -> DealDetail:
+    with ws.demo.db.read_scope() as session:
+        return service_in(session, "T0DEMO", clock=ws.demo.clock).detail(f"#{number}")
+
+
+def test_the_readmes_headline_command_works_as_typed(
+    browser: Browser, sqlite_seeded: Running
+) -> None:
+    from playwright.sync_api import expect
+
+    page = open_page(browser, sqlite_seeded, 1400)
+    type_command(page, "/deal add Acme Corp 50k proposal close:next friday @alice")
+    card = page.get_by_test_id("messages").locator(".message.from-bot", has_text="Acme Corp")
+    expect(card).to_contain_text("Proposal")
+    number = int(card.locator("b", has_text="#").first.inner_text().split()[0].lstrip("#"))
+    deal = a_deal(sqlite_seeded, number)
+    assert (deal.name, deal.owner_id, deal.stage) == ("Acme Corp", ALICE, "proposal")
+    assert deal.amount == Decimal("50000.00")
+    assert deal.close_date is not None
+    assert deal.close_date.weekday() == 4  # a Friday
+
+
+def test_a_click_on_the_third_card_acts_on_the_third_deal(
+    browser: Browser, sqlite_seeded: Running
+) -> None:
+    from playwright.sync_api import expect
+
+    page = open_page(browser, sqlite_seeded, 1400)
+    type_command(page, "/deal list")
+    listing = page.get_by_test_id("messages").locator(".message.ephemeral", has_text="Open deals")
+    expect(listing).to_be_visible()
+    advances = listing.locator(f"[data-action-id={Action.ADVANCE}]")
+    expect(advances.nth(2)).to_be_visible()
+    numbers = [
+        int(block_id.rsplit(":", 1)[1])
+        for block_id in listing.locator(f"[data-action-id={Action.ADVANCE}]").evaluate_all(
+            "els => els.map(e => e.dataset.blockId)"
+        )
+    ]
+    before = {n: a_deal(sqlite_seeded, n).stage for n in numbers[:3]}
+    advances.nth(2).click()
+    third = numbers[2]
+    sqlite_seeded.wait(lambda: a_deal(sqlite_seeded, third).stage != before[third])
+    assert {n: a_deal(sqlite_seeded, n).stage for n in numbers[:2]} == {
+        n: before[n] for n in numbers[:2]
+    }
