@@ -10,13 +10,10 @@ from typing import Any, TypeVar
 
 from slack_bolt import App, BoltRequest
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-)
 
 from bot.middleware import pipe_middleware
 from bot.settings import Settings
+from bot.slack_client import retry_handlers
 from handlers import register_all
 from handlers.errors import handle_error
 from pipeline.clock import Clock, utcnow
@@ -118,6 +115,8 @@ class PipebotApp(App):
         self.work = WorkPool(workers)
         # With token verification Bolt calls auth.test here, so no ack ever waits for it.
         self.knows_identity = bool(kwargs.get("token_verification_enabled", True))
+        # The HTTP door checks signatures itself, before any parsing (bot/gate.py).
+        self.signing_secret: str = kwargs.get("signing_secret") or ""
         super().__init__(*args, listener_executor=self.work, **kwargs)
 
     def acks_at_once(self, request: BoltRequest) -> bool:
@@ -138,7 +137,7 @@ class PipebotApp(App):
 
 
 def build_client(settings: Settings) -> WebClient:
-    """A Web API client for SLACK_API_URL that retries connection errors and rate limits."""
+    """A Web API client for SLACK_API_URL that retries refused connections and rate limits."""
     base_url = settings.slack_api_url
     if not base_url.endswith("/"):
         base_url += "/"
@@ -146,10 +145,8 @@ def build_client(settings: Settings) -> WebClient:
         token=settings.slack_bot_token,
         base_url=base_url,
         timeout=10,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=3),
-        ],
+        # Never a blind resend of a call that may have reached Slack (bot/slack_client.py).
+        retry_handlers=retry_handlers(),
     )
 
 
