@@ -19,6 +19,7 @@ class Action(StrEnum):
     PUSH_CLOSE_PICK = "deal_push_close_pick"
     PAGE = "deal_list_page"
     LOG_PICK = "log_to_deal_pick"
+    DELETE_DUPLICATE = "deal_delete_duplicate"
 
 
 class Overflow(StrEnum):
@@ -42,6 +43,7 @@ class Callback(StrEnum):
     FROM_MESSAGE = "deal_from_message"
     LOG_TO_DEAL = "log_to_deal"
     LOG_TO_DEAL_SUBMIT = "log_to_deal_submit"
+    DELETE = "deal_delete"
 
 
 class Block(StrEnum):

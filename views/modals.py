@@ -487,6 +487,20 @@ def build_lost_modal(deal: DealOut, *, meta: ModalMeta) -> ViewJson:
     return _modal(Callback.LOST, "Mark deal lost", blocks, meta, submit="Mark lost")
 
 
+def build_delete_modal(deal: DealOut, *, meta: ModalMeta) -> ViewJson:
+    """Delete asks first: the deal and its whole history go, and that can't be undone."""
+    blocks: list[Block] = [
+        _deal_line(deal),
+        SectionBlock(
+            text=MarkdownTextObject(
+                text="Delete this deal and its whole history? This can't be undone; its "
+                "number is never reused."
+            )
+        ),
+    ]
+    return _modal(Callback.DELETE, "Delete deal", blocks, meta, submit="Delete")
+
+
 def build_log_modal(deal: DealOut, *, meta: ModalMeta) -> ViewJson:
     """The Log activity modal: kind and what happened."""
     blocks: list[Block] = [
