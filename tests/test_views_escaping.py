@@ -15,8 +15,10 @@ from pipeline.reminders import Item, Reason
 from pipeline.schemas import ActivityOut, CloseDateChangeOut, DealDetail, DealOut, StageOut
 from pipeline.types import ActivityKind, DealStatus
 from views.cards import build_deal_card, card_text
+from views.duplicates import build_duplicate_warning, duplicate_text
 from views.history import build_history
 from views.lists import build_deal_list
+from views.modals import ModalMeta, build_delete_modal
 from views.refresh import build_deleted_card, deleted_text
 from views.reminders import build_reminder
 
@@ -105,6 +107,9 @@ def rendered(text: str) -> list[Any]:
         reminder.text,
         reminder.blocks,
         reminder.thread,
+        duplicate_text(deals[0], deals[1:]),
+        build_duplicate_warning(deals[0], deals[1:]),
+        build_delete_modal(deals[0], meta=ModalMeta(number=12, version=3)),
     ]
 
 
