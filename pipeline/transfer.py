@@ -35,10 +35,11 @@ from pipeline.money import (
 )
 from pipeline.schedule import normalize_digest, normalize_reminder_mode, normalize_reminders
 from pipeline.schemas import StageOut
-from pipeline.service import MAX_ADMINS, MAX_TEXT, PipelineService, TeamDefaults, validate_deal_name
+from pipeline.service import MAX_ADMINS, MAX_TEXT, TeamDefaults, validate_deal_name
 from pipeline.types import LOST, OUTCOMES, WON, ActivityKind, DealStatus
 from storage import repositories as repo
 from storage.models import Activity, Base, CloseDateChange, Deal, Rate, Stage, StageChange, Team
+from storage.unit_of_work import service_in
 
 if TYPE_CHECKING:
     import psycopg
@@ -1340,7 +1341,7 @@ def import_csv(
             f'"{actor}" is not a Slack user id.', example=USER_EXAMPLE, field="actor"
         )
     currency = normalize_currency(default_currency)
-    service = PipelineService(session, team_id, clock=clock, defaults=defaults or TeamDefaults())
+    service = service_in(session, team_id, clock=clock, defaults=defaults)
     team = _CsvTeam(
         team_id=team_id,
         stages=service.stages(),

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from pipeline.clock import Clock, utcnow
 from pipeline.service import PipelineService, TeamDefaults
 from storage.db import Database
+from storage.pipeline_store import SqlPipelineStore
 
 
 def service_in(
@@ -22,7 +23,15 @@ def service_in(
     defaults: TeamDefaults | None = None,
 ) -> PipelineService:
     """The team's pipeline service working inside `session`'s transaction."""
-    return PipelineService(session, team_id, clock=clock, defaults=defaults or TeamDefaults())
+    service = PipelineService(
+        SqlPipelineStore(session, team_id),
+        team_id,
+        clock=clock,
+        defaults=defaults or TeamDefaults(),
+    )
+    # Transitional: callers that still run their own queries reach the session here.
+    service.session = session
+    return service
 
 
 @dataclass(frozen=True)
