@@ -33,6 +33,10 @@ def _script(today: date) -> list[Step]:
     def d(days: int) -> date:
         return today + timedelta(days=days)
 
+    return _first_months() + _last_weeks(d)
+
+
+def _first_months() -> list[Step]:
     return [
         (120, lambda p: p.set_currency("EUR")),
         (120, lambda p: p.set_timezone("Europe/Paris")),
@@ -54,6 +58,11 @@ def _script(today: date) -> list[Step]:
         (60, lambda p: p.move("Umbrella", "proposal", actor=REP_B)),
         (55, lambda p: p.move("Stark", "qualified", actor=REP_A)),
         (50, lambda p: p.lose("Umbrella", "Went with a competitor", actor=REP_B)),
+    ]
+
+
+def _last_weeks(d: Callable[[int], date]) -> list[Step]:
+    return [
         (
             45,
             lambda p: p.create(
