@@ -64,10 +64,10 @@ class NewDeal:
 
     number: int
     name: str
+    stage: str
+    owner_id: str
     amount: Decimal | None
     currency: str
-    owner_id: str
-    stage: str
     created_at: datetime
     created_by: str
     close_date: date | None

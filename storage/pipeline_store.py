@@ -215,15 +215,7 @@ class SqlPipelineStore:
             updated_at=entered.at,
             updated_by=entered.by,
         )
-        row.stage_changes.append(
-            StageChange(
-                team_id=self.team_id,
-                from_stage=None,
-                to_stage=entered.to_stage,
-                at=entered.at,
-                by=entered.by,
-            )
-        )
+        self._record(row, DealHistory(entered=entered))  # a new row: no entry before it
         self.session.add(row)
         self._flush(deal.number)
         return self._out(row)
