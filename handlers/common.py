@@ -1,4 +1,4 @@
-"""What listeners share: the request at hand and the permission rule."""
+"""What listeners share: the request at hand, what a card shows with a deal, the permission rule."""
 
 from __future__ import annotations
 

@@ -202,8 +202,9 @@ class TeamPipeline:
             raise InvalidInput(
                 f"A rate is a positive number, not {rate}.", example="rate USD 0.92", field="rate"
             )
+        team = self.team  # a first use creates the team the rate belongs to
         self.store.save_rate(code, rate)
-        self._team = self.team.model_copy(update={"rates": {**self.team.rates, code: rate}})
+        self._team = team.model_copy(update={"rates": {**team.rates, code: rate}})
 
     def rates(self) -> dict[str, Decimal]:
         """The team's conversion rates into its reporting currency."""

@@ -247,3 +247,10 @@ def test_stages_and_settings_in_memory(store: MemoryStore, clock: FrozenClock) -
         [ALICE],
     )
     assert fresh.tz().key == "Europe/Paris"
+
+
+def test_a_first_write_of_settings_creates_the_team(store: MemoryStore, clock: FrozenClock) -> None:
+    svc(store, clock).set_rate("USD", Decimal("0.9"))
+    assert store.team is not None
+    assert store.team.rates == {"USD": Decimal("0.9")}
+    assert [s.key for s in store.team.stages][:2] == ["lead", "qualified"]
