@@ -196,24 +196,15 @@ class SqlPipelineStore:
 
     def insert_deal(self, deal: NewDeal, entered: StageEntry) -> DealOut:
         """Insert an open deal with its first stage entry."""
+        columns = {name: value for name, value in vars(deal).items() if name != "amount"}
         row = Deal(
             team_id=self.team_id,
-            number=deal.number,
-            name=deal.name,
             amount_cents=_cents(deal.amount),
-            currency=deal.currency,
-            owner_id=deal.owner_id,
-            stage=deal.stage,
             status=DealStatus.OPEN.value,
-            created_at=deal.created_at,
-            created_by=deal.created_by,
-            close_date=deal.close_date,
-            next_step_text=deal.next_step_text,
-            next_step_due=deal.next_step_due,
-            source=deal.source,
             last_activity_at=entered.at,
             updated_at=entered.at,
             updated_by=entered.by,
+            **columns,
         )
         self._record(row, DealHistory(entered=entered))  # a new row: no entry before it
         self.session.add(row)
