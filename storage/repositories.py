@@ -68,7 +68,8 @@ def deal_by_number(
     """A team's deal by its number; `lock` holds its row until the transaction ends."""
     stmt = select(Deal).where(Deal.team_id == team_id, Deal.number == number)
     if lock:
-        stmt = stmt.with_for_update()
+        # The locked read is the one a write trusts: refresh a row read earlier in the session.
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return session.scalars(stmt).one_or_none()
 
 
@@ -85,7 +86,8 @@ def deals_by_name(
         .limit(limit)
     )
     if lock:
-        stmt = stmt.with_for_update()
+        # The locked read is the one a write trusts: refresh a row read earlier in the session.
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return list(session.scalars(stmt))
 
 
