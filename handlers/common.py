@@ -1,16 +1,17 @@
-"""What listeners share: the request at hand and the permission rule."""
+"""What listeners share: the request at hand, what a card shows with a deal, the permission rule."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from pipeline.errors import PermissionDenied
-from pipeline.schemas import DealOut
+from pipeline.schemas import DealOut, StageOut
 from pipeline.service import PipelineService
 from storage.unit_of_work import Pipe
 
@@ -42,10 +43,22 @@ class Request:
             self.client.chat_postMessage(channel=self.user_id, text=text, blocks=blocks)
 
 
+@dataclass(frozen=True)
+class CardContext:
+    """What a deal card shows besides the deal: the team's stages and its today."""
+
+    stages: list[StageOut]
+    today: date
+
+
+def card_context(p: PipelineService) -> CardContext:
+    """The card context, read inside the request's transaction."""
+    return CardContext(p.stages(), p.today())
+
+
 def is_admin(client: WebClient, p: PipelineService, user_id: str) -> bool:
     """Pipeline admins: the team's list, or else Slack workspace admins and owners."""
-    admins = p.team.admins or []
-    if user_id in admins:
+    if user_id in p.admins():
         return True
     try:
         info = client.users_info(user=user_id)["user"]

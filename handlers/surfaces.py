@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
+from handlers.common import CardContext
 from handlers.events.home import publish_home
 from handlers.messaging import post_card, thread_note
 from pipeline.schemas import DealOut
@@ -54,13 +55,11 @@ def _replace_ephemeral(url: str | None, text: str, blocks: Blocks) -> None:
 
 
 def _content(
-    pipe: Pipe, deal: DealOut | None, number: int, name: str, actor: str
+    deal: DealOut | None, number: int, name: str, actor: str, shown: CardContext
 ) -> tuple[str, Blocks]:
     if deal is None:
         return deleted_text(number, name, actor), build_deleted_card(number, name, actor)
-    with pipe.read() as p:
-        stages, today = p.stages(), p.today()
-    return card_text(deal, stages), build_deal_card(deal, stages, today=today)
+    return card_text(deal, shown.stages), build_deal_card(deal, shown.stages, today=shown.today)
 
 
 def show_card(
@@ -70,6 +69,7 @@ def show_card(
     where: CardLocation | None,
     number: int,
     deal: DealOut | None,
+    shown: CardContext,
     *,
     message: Mapping[str, Any] | None = None,
     deleted_name: str = "",
@@ -80,7 +80,7 @@ def show_card(
     if where.kind == "home":
         publish_home(client, pipe, user_id)
         return
-    text, blocks = _content(pipe, deal, number, deleted_name, user_id)
+    text, blocks = _content(deal, number, deleted_name, user_id, shown)
     if where.kind == "ephemeral":
         _replace_ephemeral(where.response_url, text, blocks)
         return
@@ -117,15 +117,15 @@ def after_change(
     meta: ModalMeta,
     deal: DealOut,
     note: str | None,
+    shown: CardContext,
 ) -> None:
     """Show a deal changed from a modal: refresh its card, or post one where the modal began."""
     if meta.card is not None:
-        show_card(client, pipe, user_id, meta.card, deal.number, deal)
+        show_card(client, pipe, user_id, meta.card, deal.number, deal, shown)
         if note:
             note_in_thread(client, meta.card, note)
         return
-    with pipe.read() as p:
-        stages, today = p.stages(), p.today()
+    stages, today = shown.stages, shown.today
     if not _is_dm(meta.channel):
         assert meta.channel is not None
         ts = post_card(client, meta.channel, deal, stages, today=today)
@@ -137,12 +137,11 @@ def after_change(
 
 
 def post_new_card(
-    client: WebClient, pipe: Pipe, user_id: str, channel: str | None, deal: DealOut
+    client: WebClient, user_id: str, channel: str | None, deal: DealOut, shown: CardContext
 ) -> None:
     """Post a new deal's card where the user started (their DM with the bot for DMs)."""
-    with pipe.read() as p:
-        stages, today = p.stages(), p.today()
-    post_card(client, user_id if _is_dm(channel) else str(channel), deal, stages, today=today)
+    target = user_id if _is_dm(channel) else str(channel)
+    post_card(client, target, deal, shown.stages, today=shown.today)
 
 
 def tell_user(client: WebClient, user_id: str, channel: str | None, text: str) -> None:

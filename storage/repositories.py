@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
+from pipeline.ports import DealQuery
 from storage.models import AppliedOperation, Deal, Team
 
 
@@ -68,7 +68,8 @@ def deal_by_number(
     """A team's deal by its number; `lock` holds its row until the transaction ends."""
     stmt = select(Deal).where(Deal.team_id == team_id, Deal.number == number)
     if lock:
-        stmt = stmt.with_for_update()
+        # The locked read is the one a write trusts: refresh a row read earlier in the session.
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return session.scalars(stmt).one_or_none()
 
 
@@ -85,23 +86,16 @@ def deals_by_name(
         .limit(limit)
     )
     if lock:
-        stmt = stmt.with_for_update()
+        # The locked read is the one a write trusts: refresh a row read earlier in the session.
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return list(session.scalars(stmt))
 
 
-@dataclass(frozen=True)
-class DealFilter:
-    """What `list` narrows on; None means any."""
-
-    owner_id: str | None = None
-    stage: str | None = None
-    status: str | None = None
-    text: str | None = None
-    limit: int = 500
-    offset: int = 0
+# The deal list's filter is the domain's query; the old name stays for existing callers.
+DealFilter = DealQuery
 
 
-def list_deals(session: Session, team_id: str, flt: DealFilter) -> list[Deal]:
+def list_deals(session: Session, team_id: str, flt: DealQuery) -> list[Deal]:
     """A team's deals matching the filter, most recent activity first."""
     stmt = select(Deal).where(Deal.team_id == team_id)
     if flt.owner_id is not None:

@@ -1,4 +1,4 @@
-"""The pipeline service over the store, inside one session: what every unit of work yields."""
+"""The pipeline service over the SQL store, inside one session: what every unit of work yields."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from pipeline.clock import Clock, utcnow
 from pipeline.service import PipelineService, TeamDefaults
+from storage.pipeline_store import SqlPipelineStore
 
 
 def service_in(
@@ -16,4 +17,9 @@ def service_in(
     defaults: TeamDefaults | None = None,
 ) -> PipelineService:
     """The team's pipeline service working inside `session`'s transaction."""
-    return PipelineService(session, team_id, clock=clock, defaults=defaults or TeamDefaults())
+    return PipelineService(
+        SqlPipelineStore(session, team_id),
+        team_id,
+        clock=clock,
+        defaults=defaults or TeamDefaults(),
+    )

@@ -340,3 +340,21 @@ def test_team_created_once_by_concurrent_first_requests(db: Database, clock: Fro
     assert count(db, Team) == 1
     with db.read_scope() as s:
         assert len(svc(s, clock, team="TNEW").stages()) == 5
+
+
+def test_a_deal_read_earlier_in_the_transaction_is_checked_against_the_locked_row(
+    db: Database, clock: FrozenClock
+) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite serializes write transactions: the other writer would wait on us")
+    with db.session_scope() as s:
+        svc(s, clock).create("Acme", actor=ALICE)
+    # A double click: the second reads the card's deal, the first commits, the second moves.
+    with pytest.raises(Conflict) as err, db.session_scope() as s:  # noqa: PT012 - one transaction
+        second = svc(s, clock)
+        second.find("#1")
+        with db.session_scope() as other:
+            svc(other, clock).advance(1, actor=BOB, expected_version=1)
+        second.advance(1, actor=ALICE, expected_version=1)
+    assert "changed since you saw it" in err.value.message
+    assert "Qualified" in err.value.message

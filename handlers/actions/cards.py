@@ -9,7 +9,7 @@ from typing import Any
 
 from slack_bolt.kwargs_injection import Args
 
-from handlers.common import Request, require_owner_or_admin
+from handlers.common import CardContext, Request, card_context, require_owner_or_admin
 from handlers.listeners import acting
 from handlers.surfaces import card_location, note_in_thread, show_card
 from handlers.views import modals
@@ -29,7 +29,6 @@ PUSH_DAYS = 7
 
 Op = Callable[[PipelineService], DealOut]
 Note = Callable[[PipelineService, DealOut], str]
-OpenModal = Callable[[Request, DealOut, CardLocation | None], None]
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,9 @@ def read_click(args: Args, action: dict[str, Any]) -> Click:
     return Click(req, ref, verb, key, card_location(body, ref.number), body.get("message") or None)
 
 
-def _refresh(click: Click, deal: DealOut | None, *, deleted_name: str = "") -> None:
+def _refresh(
+    click: Click, deal: DealOut | None, shown: CardContext, *, deleted_name: str = ""
+) -> None:
     show_card(
         click.req.client,
         click.req.pipe,
@@ -70,18 +71,21 @@ def _refresh(click: Click, deal: DealOut | None, *, deleted_name: str = "") -> N
         click.card,
         click.ref.number,
         deal,
+        shown,
         message=click.message,
         deleted_name=deleted_name,
     )
 
 
 def _refresh_current(click: Click) -> None:
+    # The write was rolled back: the card shows the deal as another transaction left it.
     try:
         with click.req.pipe.read() as p:
             deal = p.find(f"#{click.ref.number}")
+            shown = card_context(p)
     except NotFound:
         return
-    _refresh(click, deal)
+    _refresh(click, deal, shown)
 
 
 def apply(click: Click, op: Op, note: Note | None = None, *, deleted: bool = False) -> None:
@@ -91,28 +95,34 @@ def apply(click: Click, op: Op, note: Note | None = None, *, deleted: bool = Fal
             p.claim(click.key)
             deal = op(p)
             text = note(p, deal) if note else None
+            shown = card_context(p)
     except AlreadyApplied:
         return  # Slack redelivered a click we already applied: its effect is already shown
     except Conflict:
         _refresh_current(click)
         raise  # the error handler tells the clicker what changed and by whom
     if deleted:
-        _refresh(click, None, deleted_name=deal.name)
+        _refresh(click, None, shown, deleted_name=deal.name)
     else:
-        _refresh(click, deal)
+        _refresh(click, deal, shown)
     if text:
         note_in_thread(click.req.client, click.card, text)
 
 
-def opening(click: Click, *, check_version: bool = True) -> DealOut | None:
-    """The deal a modal opens on, once per click: None for a redelivery (its trigger is spent)."""
+def opening(click: Click, *, check_version: bool = True) -> tuple[DealOut, CardContext] | None:
+    """The deal a modal opens on (and what the modal shows with it), once per click.
+
+    None for a redelivery: its trigger is spent.
+    """
     # A stale card is refreshed and Conflict raised: no modal opens on data the user never saw.
     try:
         with click.req.pipe.write() as p:
             p.claim(click.key)
             if check_version:
-                return p.expect(click.ref.number, click.ref.version)
-            return p.find(f"#{click.ref.number}")
+                deal = p.expect(click.ref.number, click.ref.version)
+            else:
+                deal = p.find(f"#{click.ref.number}")
+            return deal, card_context(p)
     except AlreadyApplied:
         return None
     except Conflict:
@@ -120,11 +130,13 @@ def opening(click: Click, *, check_version: bool = True) -> DealOut | None:
         raise
 
 
-def open_on(click: Click, open_modal: OpenModal, *, check_version: bool = True) -> None:
+def open_on(
+    click: Click, open_modal: Callable[[DealOut, CardContext], None], *, check_version: bool = True
+) -> None:
     """Open a modal on the clicked deal, once per click (a redelivery's trigger is spent)."""
-    deal = opening(click, check_version=check_version)
-    if deal is not None:
-        open_modal(click.req, deal, click.card)
+    opened = opening(click, check_version=check_version)
+    if opened is not None:
+        open_modal(*opened)
 
 
 def _stage_name(p: PipelineService, key: str) -> str:
@@ -183,25 +195,35 @@ def won(click: Click) -> None:
 @on_click
 def lost(click: Click) -> None:
     """Open the Lost modal for the reason."""
-    open_on(click, modals.open_lost_modal)
+    open_on(click, lambda deal, _: modals.open_lost_modal(click.req, deal, click.card))
 
 
 @on_click
 def edit(click: Click) -> None:
     """Open the Edit modal."""
-    open_on(click, modals.open_edit_modal)
+    open_on(
+        click,
+        lambda deal, shown: modals.open_edit_modal(click.req, deal, click.card, shown.stages),
+    )
 
 
 @on_click
 def log(click: Click) -> None:
     """Open the Log activity modal; logging never conflicts, so a stale card is fine."""
-    open_on(click, modals.open_log_modal, check_version=False)
+    open_on(
+        click,
+        lambda deal, _: modals.open_log_modal(click.req, deal, click.card),
+        check_version=False,
+    )
 
 
 @on_click
 def snooze(click: Click) -> None:
     """Open the Snooze modal, its date prefilled three days ahead."""
-    open_on(click, modals.open_snooze_modal)
+    open_on(
+        click,
+        lambda deal, shown: modals.open_snooze_modal(click.req, deal, click.card, shown.today),
+    )
 
 
 @on_click

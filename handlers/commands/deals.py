@@ -7,14 +7,14 @@ from collections.abc import Callable
 from datetime import date
 
 from handlers.commands.grammar import mention_of, parse_add, split_next, take_ref
-from handlers.common import Request, require_owner_or_admin
+from handlers.common import CardContext, Request, card_context, require_owner_or_admin
 from handlers.messaging import post_card
 from handlers.views.modals import open_create_modal, open_lost_modal
 from pipeline.dates import parse_date
 from pipeline.errors import InvalidInput
 from pipeline.money import Money, parse_amount
 from pipeline.schemas import DealOut, StageOut
-from pipeline.service import NextStep, PipelineService
+from pipeline.service import NextStep
 from pipeline.types import ActivityKind, DealStatus
 from views.cards import build_deal_card, card_text
 from views.history import build_history
@@ -54,8 +54,8 @@ def _amount_words(words: list[str], currency: str) -> tuple[Money | None, int]:
     return None, 0
 
 
-def _post_or_show(req: Request, p: PipelineService, deal: DealOut) -> None:
-    stages, today = p.stages(), p.today()
+def _post_or_show(req: Request, deal: DealOut, shown: CardContext) -> None:
+    stages, today = shown.stages, shown.today
     if req.channel_id and not req.channel_id.startswith("D"):
         post_card(req.client, req.channel_id, deal, stages, today=today)
     else:
@@ -97,8 +97,8 @@ def add(req: Request, text: str) -> None:
             source=parsed.source,
             idempotency_key=f"add:{req.trigger_id}" if req.trigger_id else None,
         )
-    with req.pipe.read() as p:
-        _post_or_show(req, p, deal)
+        shown = CardContext(stages, today)  # creating a deal changes neither
+    _post_or_show(req, deal, shown)
 
 
 LIST_WORDS = {"mine", "stale", "all", "open", "won", "lost"}
@@ -165,7 +165,8 @@ def move(req: Request, text: str) -> None:
     ref, stage = _split_last_words(text, "move #12 negotiation")
     with req.pipe.write() as p:
         deal = p.move(ref, stage, actor=req.user_id)
-    _announce(req, deal, f"moved #{deal.number} to {_stage_name(req, deal)}")
+        shown = card_context(p)
+    _announce(req, deal, f"moved #{deal.number} to {_stage_name(shown, deal)}", shown)
 
 
 def won(req: Request, text: str) -> None:
@@ -173,7 +174,8 @@ def won(req: Request, text: str) -> None:
     ref = _need_ref(text.strip(), "won #12")
     with req.pipe.write() as p:
         deal = p.win(ref, actor=req.user_id)
-    _announce(req, deal, f"marked #{deal.number} won :tada:")
+        shown = card_context(p)
+    _announce(req, deal, f"marked #{deal.number} won :tada:", shown)
 
 
 def lost(req: Request, text: str) -> None:
@@ -187,7 +189,8 @@ def lost(req: Request, text: str) -> None:
         return
     with req.pipe.write() as p:
         deal = p.lose(ref, reason, actor=req.user_id)
-    _announce(req, deal, f"marked #{deal.number} lost: {reason}")
+        shown = card_context(p)
+    _announce(req, deal, f"marked #{deal.number} lost: {reason}", shown)
 
 
 def reopen(req: Request, text: str) -> None:
@@ -196,7 +199,8 @@ def reopen(req: Request, text: str) -> None:
     ref = _need_ref(ref, "reopen #12")
     with req.pipe.write() as p:
         deal = p.reopen(ref, actor=req.user_id, stage=stage or None)
-    _announce(req, deal, f"reopened #{deal.number} in {_stage_name(req, deal)}")
+        shown = card_context(p)
+    _announce(req, deal, f"reopened #{deal.number} in {_stage_name(shown, deal)}", shown)
 
 
 KINDS = {k.value for k in ActivityKind}
@@ -253,18 +257,13 @@ def delete(req: Request, text: str) -> None:
     req.say_ephemeral(f":wastebasket: Deleted #{deal.number} {deal.name} and its history.")
 
 
-def _stage_name(req: Request, deal: DealOut) -> str:
-    with req.pipe.read() as p:
-        for stage in p.stages():
-            if stage.key == deal.stage:
-                return stage.name
-    return deal.stage
+def _stage_name(shown: CardContext, deal: DealOut) -> str:
+    return next((s.name for s in shown.stages if s.key == deal.stage), deal.stage)
 
 
-def _announce(req: Request, deal: DealOut, what: str) -> None:
+def _announce(req: Request, deal: DealOut, what: str, shown: CardContext) -> None:
     """Post the updated card where the command was typed, saying who did what."""
-    with req.pipe.read() as p:
-        stages, today = p.stages(), p.today()
+    stages, today = shown.stages, shown.today
     text = f"<@{req.user_id}> {what}"
     if req.channel_id and not req.channel_id.startswith("D"):
         ts = post_card(req.client, req.channel_id, deal, stages, today=today)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from handlers.common import Request
 from pipeline.errors import InvalidInput
-from pipeline.schemas import DealOut
+from pipeline.schemas import DealOut, StageOut, TeamOut
+from pipeline.service import PipelineService
 from pipeline.types import DealStatus
 from views.modals import (
     CardLocation,
@@ -36,10 +37,14 @@ def _meta(req: Request, deal: DealOut, card: CardLocation | None) -> ModalMeta:
     return ModalMeta(number=deal.number, version=deal.version, channel=req.channel_id, card=card)
 
 
-def open_create_modal(req: Request, prefill: CreatePrefill | None = None) -> None:
+def open_create_modal(
+    req: Request, prefill: CreatePrefill | None = None, team: TeamOut | None = None
+) -> None:
     """The New deal modal; its card is posted where the user asked for it."""
-    with req.pipe.read() as p:
-        stages, currency = p.stages(), p.team.currency
+    if team is None:  # read here unless the request's transaction already did
+        with req.pipe.read() as p:
+            team = p.team_out()
+    stages, currency = team.stages, team.currency
     meta = ModalMeta(channel=req.channel_id, source=prefill.source if prefill else None)
     view = build_create_modal(
         stages, user_id=req.user_id, currency=currency, meta=meta, prefill=prefill
@@ -47,10 +52,16 @@ def open_create_modal(req: Request, prefill: CreatePrefill | None = None) -> Non
     _open(req, view)
 
 
-def open_edit_modal(req: Request, deal: DealOut, card: CardLocation | None = None) -> None:
+def open_edit_modal(
+    req: Request,
+    deal: DealOut,
+    card: CardLocation | None = None,
+    stages: list[StageOut] | None = None,
+) -> None:
     """The Edit modal for a deal, remembering the version it shows."""
-    with req.pipe.read() as p:
-        stages = p.stages()
+    if stages is None:  # read here unless the request's transaction already did
+        with req.pipe.read() as p:
+            stages = p.stages()
     _open(req, build_edit_modal(deal, stages, meta=_meta(req, deal, card)))
 
 
@@ -64,16 +75,28 @@ def open_log_modal(req: Request, deal: DealOut, card: CardLocation | None = None
     _open(req, build_log_modal(deal, meta=_meta(req, deal, card)))
 
 
-def open_snooze_modal(req: Request, deal: DealOut, card: CardLocation | None = None) -> None:
+def open_snooze_modal(
+    req: Request, deal: DealOut, card: CardLocation | None = None, today: date | None = None
+) -> None:
     """The Snooze modal, prefilled with a date three days ahead."""
-    with req.pipe.read() as p:
-        until = p.today() + timedelta(days=SNOOZE_DAYS)
+    if today is None:  # read here unless the request's transaction already did
+        with req.pipe.read() as p:
+            today = p.today()
+    until = today + timedelta(days=SNOOZE_DAYS)
     _open(req, build_snooze_modal(deal, meta=_meta(req, deal, card), until=until))
 
 
-def open_log_to_deal_modal(req: Request, text: str, source: MessageRef) -> None:
+def log_to_deal_choices(p: PipelineService) -> list[DealOut]:
+    """The deals "Log to a deal" offers: the open ones, most recently active first."""
+    return p.list_deals(status=DealStatus.OPEN, limit=LOG_TO_DEAL_CHOICES)
+
+
+def open_log_to_deal_modal(
+    req: Request, text: str, source: MessageRef, deals: list[DealOut] | None = None
+) -> None:
     """Log a message on a deal: choose among the open deals."""
-    with req.pipe.read() as p:
-        deals = p.list_deals(status=DealStatus.OPEN, limit=LOG_TO_DEAL_CHOICES)
+    if deals is None:  # read here unless the request's transaction already did
+        with req.pipe.read() as p:
+            deals = log_to_deal_choices(p)
     meta = ModalMeta(channel=req.channel_id, source=source)
     _open(req, build_log_to_deal_modal(deals, text=text, meta=meta))

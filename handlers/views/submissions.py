@@ -17,7 +17,7 @@ from slack_bolt.kwargs_injection import Args
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from handlers.common import require_owner_or_admin
+from handlers.common import CardContext, card_context, require_owner_or_admin
 from handlers.surfaces import after_change, post_new_card, tell_user
 from handlers.views.forms import (
     Fields,
@@ -53,6 +53,7 @@ class Submitted:
     """What a form's write did, for the listener that shows it after the ack."""
 
     deal: DealOut
+    shown: CardContext
     note: str | None = None
 
 
@@ -91,6 +92,7 @@ def _submit(
     try:
         with args.context["pipe"].write() as p:
             deal = write(p)
+            shown = card_context(p)
     except AlreadyApplied:
         ack()  # a resubmission of a form already applied: just close it
         return
@@ -98,7 +100,7 @@ def _submit(
         ack(response_action="errors", errors=plain_errors(args.client, exc.errors))
         return
     ack()
-    args.context[SUBMITTED] = Submitted(deal, note(deal))
+    args.context[SUBMITTED] = Submitted(deal, shown, note(deal))
 
 
 def _permalink(client: WebClient, source: MessageRef | None) -> str | None:
@@ -161,7 +163,7 @@ def create_shown(
                 )
         except AlreadyApplied:
             pass
-    post_new_card(client, pipe, user_id, meta.channel, deal)
+    post_new_card(client, user_id, meta.channel, deal, done.shown)
 
 
 def edit_submitted(args: Args) -> None:
@@ -270,7 +272,7 @@ def change_shown(
     done = submitted(context)
     if done is not None:
         meta = ModalMeta.decode(view.get("private_metadata"))
-        after_change(client, pipe, _user(body), meta, done.deal, done.note)
+        after_change(client, pipe, _user(body), meta, done.deal, done.note, done.shown)
 
 
 def log_to_deal_submitted(
