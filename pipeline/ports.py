@@ -113,6 +113,10 @@ class PipelineStore(Protocol):
         """How many open deals sit in a stage."""
         ...
 
+    def open_names(self) -> list[tuple[str, int]]:
+        """Every open deal's name and number."""
+        ...
+
     # --- idempotency
     def claim_operation(self, key: str, now: datetime) -> bool:
         """Record an idempotency key; False when it was recorded before."""

@@ -12,7 +12,9 @@ from typing import Any
 
 from pipeline import stages as stage_rules
 from pipeline.errors import AlreadyApplied, Ambiguous, Conflict, InvalidInput, NotFound, Refused
+from pipeline.limits import TextField, check_text
 from pipeline.money import Money
+from pipeline.names import same_company
 from pipeline.ports import DealHistory, DealQuery, NewDeal, StageEntry, StaleQuery
 from pipeline.schemas import ActivityOut, CloseDateChangeOut, DealDetail, DealOut, StageOut
 from pipeline.team_settings import TeamPipeline
@@ -25,7 +27,6 @@ from pipeline.validation import (
     NextStep,
     TeamDefaults,
     _Unset,
-    clean_text,
     validate_amount,
     validate_deal_name,
     validate_source,
@@ -44,6 +45,10 @@ __all__ = [
 ]
 
 
+# A warning names a few look-alikes; more than that is a naming problem, not a duplicate.
+MAX_TWINS = 5
+
+
 class PipelineService(TeamPipeline):
     """One team's pipeline, inside one transaction."""
 
@@ -52,6 +57,11 @@ class PipelineService(TeamPipeline):
     def find(self, ref: str) -> DealOut:
         """A deal by `#12`, `12` or an unambiguous name prefix."""
         return self._find(ref)
+
+    def open_deals_named_like(self, name: str) -> list[DealOut]:
+        """Open deals that are the same company as `name` (case, accents, legal form aside)."""
+        numbers = sorted(same_company(name, self.store.open_names()))
+        return [self._find(f"#{number}") for number in numbers[:MAX_TWINS]]
 
     def detail(self, ref: str) -> DealDetail:
         """A deal with its whole history."""
@@ -340,8 +350,8 @@ class PipelineService(TeamPipeline):
         """Close an open deal as lost, with the reason."""
         now = self.clock()
         deal = self._require_open(self._load(ref, expected_version), "lose it")
-        why = clean_text(
-            reason, what="reason", example=f"lost #{deal.number} went with a competitor", limit=500
+        why = check_text(
+            reason, TextField.LOST_REASON, example=f"lost #{deal.number} went with a competitor"
         )
         return self._enter(
             deal, LOST, actor, now, status=DealStatus.LOST, closed_at=now, lost_reason=why
@@ -398,7 +408,7 @@ class PipelineService(TeamPipeline):
                 example="log #12 call Spoke with their CFO",
                 field="kind",
             ) from None
-        body = clean_text(text, what="text", example="log #12 call Spoke with their CFO")
+        body = check_text(text, TextField.ACTIVITY, example="log #12 call Spoke with their CFO")
         deal = self._load(ref, None)
         self._claim(idempotency_key, now)
         activity = ActivityOut(
@@ -410,8 +420,8 @@ class PipelineService(TeamPipeline):
     def _validate_next_step(self, step: NextStep | None) -> tuple[str | None, date | None]:
         if step is None:
             return None, None
-        text = clean_text(
-            step.text, what="next step", example="next #12 send the proposal by friday", limit=500
+        text = check_text(
+            step.text, TextField.NEXT_STEP, example="next #12 send the proposal by friday"
         )
         return text, step.due
 

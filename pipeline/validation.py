@@ -7,10 +7,11 @@ from datetime import date
 from decimal import Decimal
 
 from pipeline.errors import InvalidInput
+from pipeline.limits import LIMITS, TextField, check_text
 from pipeline.money import MAX_AMOUNT, Money, normalize_currency
 
-MAX_NAME = 200
-MAX_TEXT = 3000
+MAX_NAME = LIMITS[TextField.NAME]
+MAX_TEXT = LIMITS[TextField.ACTIVITY]
 MAX_ADMINS = 50
 CENT = Decimal("0.01")
 
@@ -41,29 +42,9 @@ class _Unset:
 UNSET = _Unset()
 
 
-def clean_text(value: str, *, what: str, example: str, limit: int = MAX_TEXT) -> str:
-    """Trimmed text that is neither empty nor longer than `limit`."""
-    text = value.strip()
-    if not text:
-        raise InvalidInput(f"The {what} is empty.", example=example, field=what)
-    if len(text) > limit:
-        raise InvalidInput(
-            f"The {what} is {len(text)} characters long; the limit is {limit}.",
-            example=example,
-            field=what,
-        )
-    return text
-
-
 def validate_deal_name(name: str) -> str:
-    """A deal name: 1 to 200 characters, not something that reads as a deal number."""
-    cleaned = " ".join(clean_text(name, what="name", example="add Acme Corp 50k").split())
-    if len(cleaned) > MAX_NAME:
-        raise InvalidInput(
-            f"A deal name is at most {MAX_NAME} characters.",
-            example="add Acme Corp 50k",
-            field="name",
-        )
+    """A deal name within its limit, spaces collapsed, not something that reads as a number."""
+    cleaned = check_text(" ".join(name.split()), TextField.NAME, example="add Acme Corp 50k")
     if cleaned.lstrip("#").isdigit():
         raise InvalidInput(
             f'"{cleaned}" reads as a deal number; give the deal a name with letters in it.',
@@ -94,7 +75,7 @@ def validate_user(value: str, *, what: str = "owner") -> str:
 
 
 def validate_source(source: str | None) -> str | None:
-    """Where a deal came from, up to 200 characters; empty means none."""
+    """Where a deal came from, within its limit; empty means none."""
     if not source:
         return None
-    return clean_text(source, what="source", example="source:webinar", limit=200)
+    return check_text(source, TextField.SOURCE, example="source:webinar")

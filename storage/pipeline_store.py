@@ -137,6 +137,13 @@ class SqlPipelineStore:
         """How many open deals sit in a stage."""
         return repo.count_open_in_stage(self.session, self.team_id, stage_key)
 
+    def open_names(self) -> list[tuple[str, int]]:
+        """Every open deal's name and number."""
+        stmt = select(Deal.name, Deal.number).where(
+            Deal.team_id == self.team_id, Deal.status == DealStatus.OPEN.value
+        )
+        return [(name, number) for name, number in self.session.execute(stmt)]
+
     # --- idempotency
 
     def claim_operation(self, key: str, now: datetime) -> bool:

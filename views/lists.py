@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import (
 
 from pipeline.schemas import DealOut, StageOut
 from views.cards import card_blocks
-from views.common import Blocks, clip, dump, esc
+from views.common import Blocks, clip, dump, esc, user
 from views.ids import Action
 
 PAGE_SIZE = 11  # 11 cards x (3 blocks + divider) + header, paging and count stays under 50
@@ -31,10 +31,15 @@ def build_deal_list(
     query: str,
     offset: int,
     has_more: bool,
+    owner_id: str | None = None,
 ) -> Blocks:
-    """One page of deals, newest activity first, each with its card buttons."""
+    """One page of deals, newest activity first, each with its card buttons.
+
+    `title` is shown as text; `owner_id`, when given, follows it as a real mention.
+    """
+    mention = f" {user(owner_id)}" if owner_id else ""
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=f"*{esc(clip(title, 200))}*")),
+        SectionBlock(text=MarkdownTextObject(text=f"*{esc(clip(title, 200))}*{mention}")),
     ]
     if not deals:
         blocks.append(

@@ -25,4 +25,5 @@ def register(app: App) -> None:
     app.action(Action.OVERFLOW)(ack=ack_now, lazy=[guarded(cards.overflow)])
     app.action(Action.PUSH_CLOSE)(ack=ack_now, lazy=[guarded(cards.push_close)])
     app.action(Action.PUSH_CLOSE_PICK)(ack=ack_now, lazy=[guarded(cards.push_close_pick)])
+    app.action(Action.DELETE_DUPLICATE)(ack=ack_now, lazy=[guarded(cards.delete_duplicate)])
     app.action(PAGE_BUTTONS)(ack=ack_now, lazy=[guarded(paging.page)])

@@ -109,7 +109,12 @@ def apply(click: Click, op: Op, note: Note | None = None, *, deleted: bool = Fal
         note_in_thread(click.req.client, click.card, text)
 
 
-def opening(click: Click, *, check_version: bool = True) -> tuple[DealOut, CardContext] | None:
+Permit = Callable[[PipelineService, DealOut], None]
+
+
+def opening(
+    click: Click, *, check_version: bool = True, permit: Permit | None = None
+) -> tuple[DealOut, CardContext] | None:
     """The deal a modal opens on (and what the modal shows with it), once per click.
 
     None for a redelivery: its trigger is spent.
@@ -122,6 +127,8 @@ def opening(click: Click, *, check_version: bool = True) -> tuple[DealOut, CardC
                 deal = p.expect(click.ref.number, click.ref.version)
             else:
                 deal = p.find(f"#{click.ref.number}")
+            if permit is not None:
+                permit(p, deal)
             return deal, card_context(p)
     except AlreadyApplied:
         return None
@@ -131,10 +138,14 @@ def opening(click: Click, *, check_version: bool = True) -> tuple[DealOut, CardC
 
 
 def open_on(
-    click: Click, open_modal: Callable[[DealOut, CardContext], None], *, check_version: bool = True
+    click: Click,
+    open_modal: Callable[[DealOut, CardContext], None],
+    *,
+    check_version: bool = True,
+    permit: Permit | None = None,
 ) -> None:
     """Open a modal on the clicked deal, once per click (a redelivery's trigger is spent)."""
-    opened = opening(click, check_version=check_version)
+    opened = opening(click, check_version=check_version, permit=permit)
     if opened is not None:
         open_modal(*opened)
 
@@ -252,7 +263,9 @@ def _push(click: Click) -> None:
     apply(click, op)
 
 
-def _delete(click: Click) -> None:
+@on_click
+def delete_duplicate(click: Click) -> None:
+    """Delete a deal just added twice (the button under the duplicate warning asks first)."""
     n, v, user = click.ref.number, click.ref.version, click.user
 
     def op(p: PipelineService) -> DealOut:
@@ -291,6 +304,12 @@ def overflow(click: Click) -> None:
     elif click.verb == Overflow.SHOW:
         _show(click)
     elif click.verb == Overflow.DELETE:
-        _delete(click)
+        open_on(
+            click,
+            lambda deal, _: modals.open_delete_modal(click.req, deal, click.card),
+            permit=lambda p, deal: require_owner_or_admin(
+                click.req.client, p, deal, click.user, "delete it"
+            ),
+        )
     else:
         raise InvalidInput("That menu choice no longer exists; use `/deal help`.")

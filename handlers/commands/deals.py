@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date
 
-from handlers.commands.grammar import mention_of, parse_add, split_next, take_ref
+from handlers.commands.add_line import parse_add_line
+from handlers.commands.grammar import mention_of, split_next, take_ref
 from handlers.common import CardContext, Request, card_context, require_owner_or_admin
 from handlers.messaging import post_card
-from handlers.views.modals import open_create_modal, open_lost_modal
-from pipeline.dates import parse_date
+from handlers.views.modals import open_create_modal, open_edit_modal, open_lost_modal
+from pipeline.dates import check_planned, parse_date, spell_day
 from pipeline.errors import InvalidInput
-from pipeline.money import Money, parse_amount
-from pipeline.schemas import DealOut, StageOut
+from pipeline.schemas import DealOut
 from pipeline.service import NextStep
 from pipeline.types import ActivityKind, DealStatus
 from views.cards import build_deal_card, card_text
+from views.common import esc
+from views.duplicates import build_duplicate_warning, duplicate_text
 from views.history import build_history
 from views.lists import PAGE_SIZE, build_deal_list
 
@@ -29,31 +30,6 @@ def _need_ref(ref: str, example: str) -> str:
     return ref
 
 
-def _stage_word(words: list[str], stages: list[StageOut]) -> tuple[str | None, int]:
-    """The stage named by the last words (exact key or name, up to 3 words)."""
-    for size in (3, 2, 1):
-        if len(words) > size:
-            candidate = " ".join(words[-size:]).lower()
-            for stage in stages:
-                if candidate in (stage.key, stage.name.lower()):
-                    return stage.key, size
-    return None, 0
-
-
-def _amount_words(words: list[str], currency: str) -> tuple[Money | None, int]:
-    """The amount in the last one or two words (`50k`, `12.5k EUR`, `12 500 €`)."""
-    for size in (3, 2, 1):
-        if len(words) > size:
-            candidate = " ".join(words[-size:])
-            if not re.search(r"\d", candidate):
-                continue
-            try:
-                return parse_amount(candidate, currency), size
-            except InvalidInput:
-                continue
-    return None, 0
-
-
 def _post_or_show(req: Request, deal: DealOut, shown: CardContext) -> None:
     stages, today = shown.stages, shown.today
     if req.channel_id and not req.channel_id.startswith("D"):
@@ -62,43 +38,54 @@ def _post_or_show(req: Request, deal: DealOut, shown: CardContext) -> None:
         req.say_ephemeral(card_text(deal, stages), build_deal_card(deal, stages, today=today))
 
 
+CLOSE_EXAMPLE = "add Acme Corp 50k close:next friday"
+NEXT_EXAMPLE = "next #12 send the proposal by friday"
+
+
 def add(req: Request, text: str) -> None:
     """`add <name> [amount] [stage] [close:<date>] [@owner] [next:<text> by <date>]`."""
     if not text.strip():
         open_create_modal(req)
         return
-    parsed = parse_add(text)
     with req.pipe.write() as p:
-        stages, today = p.stages(), p.today()
-        words = list(parsed.words)
-        stage: str | None = None
-        amount: Money | None = None
-        for _ in range(2):  # amount and stage may come in either order at the end
-            if stage is None:
-                stage, used = _stage_word(words, stages)
-                words = words[: len(words) - used] if used else words
-            if amount is None:
-                amount, used = _amount_words(words, p.team.currency)
-                words = words[: len(words) - used] if used else words
-        if not words:
-            raise InvalidInput("The deal needs a name.", example="add Acme Corp 50k proposal")
+        shown = card_context(p)
+        line = parse_add_line(
+            text, stages=shown.stages, currency=p.team.currency, today=shown.today
+        )
+        close = (
+            check_planned(line.close, today=shown.today, what="close date", example=CLOSE_EXAMPLE)
+            if line.close
+            else None
+        )
+        step = None
+        if line.next_text and line.next_due:
+            due = check_planned(
+                line.next_due, today=shown.today, what="next step", example=NEXT_EXAMPLE
+            )
+            step = NextStep(line.next_text, due)
+        twins = p.open_deals_named_like(line.name)
         deal = p.create(
-            " ".join(words),
+            line.name,
             actor=req.user_id,
-            amount=amount,
-            stage=stage,
-            owner_id=parsed.owner,
-            close_date=parse_date(parsed.close, today=today) if parsed.close else None,
-            next_step=(
-                NextStep(parsed.next_text, parse_date(parsed.next_due, today=today))
-                if parsed.next_text and parsed.next_due
-                else None
-            ),
-            source=parsed.source,
+            amount=line.amount,
+            stage=line.stage,
+            owner_id=line.owner,
+            close_date=close,
+            next_step=step,
+            source=line.source,
             idempotency_key=f"add:{req.trigger_id}" if req.trigger_id else None,
         )
-        shown = CardContext(stages, today)  # creating a deal changes neither
     _post_or_show(req, deal, shown)
+    if twins:
+        req.say_ephemeral(duplicate_text(deal, twins), build_duplicate_warning(deal, twins))
+
+
+def edit(req: Request, text: str) -> None:
+    """`edit <ref>`: the edit form for a deal."""
+    ref = _need_ref(text.strip(), "edit #12")
+    with req.pipe.read() as p:
+        deal, stages = p.find(ref), p.stages()
+    open_edit_modal(req, deal, None, stages)
 
 
 LIST_WORDS = {"mine", "stale", "all", "open", "won", "lost"}
@@ -121,7 +108,7 @@ def list_deals(req: Request, text: str, offset: int = 0) -> None:
         elif word == "stale":
             title = "Stale deals"
         elif owner:
-            title = f"Open deals of <@{owner}>"
+            title = "Open deals of"
         elif word and word != "open":
             stage_out = p.resolve_stage(query)
             stage, title = stage_out.key, f"Open deals in {stage_out.name}"
@@ -139,8 +126,10 @@ def list_deals(req: Request, text: str, offset: int = 0) -> None:
         query=query,
         offset=offset,
         has_more=len(page) > PAGE_SIZE,
+        owner_id=owner if title == "Open deals of" else None,
     )
-    req.say_ephemeral(f"{title}: {len(page[:PAGE_SIZE])} shown", blocks)
+    whose = f" <@{owner}>" if title == "Open deals of" else ""
+    req.say_ephemeral(f"{title}{whose}: {len(page[:PAGE_SIZE])} shown", blocks)
 
 
 def show(req: Request, text: str) -> None:
@@ -227,10 +216,14 @@ def next_step(req: Request, text: str) -> None:
     ref = _need_ref(ref, "next #12 send the proposal by friday")
     step_text, due_text = split_next(rest)
     with req.pipe.write() as p:
-        due: date = parse_date(due_text, today=p.today())
+        today = p.today()
+        due = check_planned(
+            parse_date(due_text, today=today), today=today, what="next step", example=NEXT_EXAMPLE
+        )
         deal = p.set_next_step(ref, NextStep(step_text, due), actor=req.user_id)
     req.say_ephemeral(
-        f":white_check_mark: Next step on #{deal.number}: {step_text} (by {due:%a %-d %b})."
+        f":white_check_mark: Next step on #{deal.number}: {esc(step_text)} "
+        f"(by {spell_day(due, today=today)})."
     )
 
 
@@ -277,6 +270,7 @@ VERBS: dict[str, Verb] = {
     "add": add,
     "new": add,
     "create": add,
+    "edit": edit,
     "list": list_deals,
     "ls": list_deals,
     "show": show,

@@ -20,6 +20,9 @@ def register(app: App) -> None:
     app.view(Callback.LOST)(ack=guarded(submissions.lost_submitted), lazy=changed)
     app.view(Callback.LOG)(ack=guarded(submissions.log_submitted), lazy=changed)
     app.view(Callback.SNOOZE)(ack=guarded(submissions.snooze_submitted), lazy=changed)
+    app.view(Callback.DELETE)(
+        ack=guarded(submissions.delete_submitted), lazy=[guarded(submissions.deleted_shown)]
+    )
     app.view(Callback.LOG_TO_DEAL_SUBMIT)(
         ack=guarded(submissions.log_to_deal_submitted),
         lazy=[guarded(submissions.log_to_deal_shown)],

@@ -16,6 +16,7 @@ from views.modals import (
     MessageRef,
     ModalMeta,
     build_create_modal,
+    build_delete_modal,
     build_edit_modal,
     build_log_modal,
     build_log_to_deal_modal,
@@ -63,6 +64,11 @@ def open_edit_modal(
         with req.pipe.read() as p:
             stages = p.stages()
     _open(req, build_edit_modal(deal, stages, meta=_meta(req, deal, card)))
+
+
+def open_delete_modal(req: Request, deal: DealOut, card: CardLocation | None = None) -> None:
+    """The modal that asks before a deal and its history are deleted."""
+    _open(req, build_delete_modal(deal, meta=_meta(req, deal, card)))
 
 
 def open_lost_modal(req: Request, deal: DealOut, card: CardLocation | None = None) -> None:

@@ -18,7 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers.common import CardContext, card_context, require_owner_or_admin
-from handlers.surfaces import after_change, post_new_card, tell_user
+from handlers.surfaces import after_change, post_new_card, show_card, tell_user
 from handlers.views.forms import (
     Fields,
     FormErrors,
@@ -29,7 +29,7 @@ from handlers.views.forms import (
     required,
     view_key,
 )
-from pipeline.errors import AlreadyApplied
+from pipeline.errors import AlreadyApplied, InvalidInput
 from pipeline.schemas import DealOut
 from pipeline.service import PipelineService
 from pipeline.types import ActivityKind
@@ -225,6 +225,38 @@ def lost_submitted(args: Args) -> None:
         return f"<@{user_id}> marked #{deal.number} lost: {reason}"
 
     _submit(args, write, note)
+
+
+def delete_submitted(args: Args) -> None:
+    """Delete, confirmed in its modal: owner or admin only, refused when the deal changed."""
+    view, meta, user_id = _form(args)
+
+    def write(p: PipelineService) -> DealOut:
+        if meta.number is None or meta.version is None:
+            raise InvalidInput("This form lost track of its deal; use `/deal delete #12`.")
+        p.claim(view_key(view))
+        require_owner_or_admin(args.client, p, p.find(f"#{meta.number}"), user_id, "delete it")
+        return p.delete(meta.number, actor=user_id, expected_version=meta.version)
+
+    _submit(args, write)
+
+
+def deleted_shown(args: Args) -> None:
+    """Show the deleted deal's card as deleted, where the menu was used."""
+    done = submitted(args.context)
+    if done is None:
+        return
+    meta = ModalMeta.decode((args.view or {}).get("private_metadata"))
+    show_card(
+        args.client,
+        args.context["pipe"],
+        _user(args.body),
+        meta.card,
+        done.deal.number,
+        None,
+        done.shown,
+        deleted_name=done.deal.name,
+    )
 
 
 def log_submitted(args: Args) -> None:

@@ -26,8 +26,9 @@ from pipeline.transfer.plan import (
     CSV_EXAMPLE,
     DAY_EXAMPLE,
     MAX_ID,
-    MAX_SHORT_TEXT,
+    MAX_REASON,
     MAX_SOURCE,
+    MAX_STEP,
     NAME_EXAMPLE,
     TIME_EXAMPLE,
     USER_EXAMPLE,
@@ -156,7 +157,7 @@ def _csv_date(cell: _Cell, team: CsvTeam) -> date:
 def _csv_text(cell: _Cell, limit: int, example: str) -> str:
     text = cell.value.strip()
     if len(text) > limit:
-        cell.fail(f"it is {len(text)} characters long; the limit is {limit}", example)
+        cell.fail(f"it is {len(text):,} characters long; the limit is {limit:,}", example)
     return text
 
 
@@ -251,11 +252,11 @@ def _csv_notes(
     """The lost reason, next step and its due date, and source."""
     lost_reason: str | None = None
     if status == LOST and "lost_reason" in cells:
-        lost_reason = _csv_text(cells["lost_reason"], MAX_SHORT_TEXT, "went with a competitor")
+        lost_reason = _csv_text(cells["lost_reason"], MAX_REASON, "went with a competitor")
     step_text: str | None = None
     step_due: date | None = None
     if "next_step" in cells:
-        step_text = _csv_text(cells["next_step"], MAX_SHORT_TEXT, "send the proposal")
+        step_text = _csv_text(cells["next_step"], MAX_STEP, "send the proposal")
         if "next_step_due" in cells:
             step_due = _csv_date(cells["next_step_due"], team)
     source: str | None = None

@@ -104,7 +104,7 @@ def as_text(value: object, path: str, *, limit: int, example: str | None = None)
     if not text.strip():
         fail(path, "is empty", example)
     if len(text) > limit:
-        fail(path, f"is {len(text)} characters long; the limit is {limit}", example)
+        fail(path, f"is {len(text):,} characters long; the limit is {limit:,}", example)
     return text
 
 

@@ -49,8 +49,9 @@ from pipeline.transfer.plan import (
     FORMAT,
     MAX_ID,
     MAX_NUMBER,
-    MAX_SHORT_TEXT,
+    MAX_REASON,
     MAX_SOURCE,
+    MAX_STEP,
     NAME_EXAMPLE,
     TIME_EXAMPLE,
     ActivityRow,
@@ -360,7 +361,7 @@ def _read_next_step(d: dict[str, object], path: str) -> tuple[str | None, date |
         return None, None
     step = as_object(d["next_step"], f"{path}.next_step")
     step_text = as_text(
-        get(step, "text", f"{path}.next_step"), f"{path}.next_step.text", limit=MAX_SHORT_TEXT
+        get(step, "text", f"{path}.next_step"), f"{path}.next_step.text", limit=MAX_STEP
     )
     return step_text, opt_date(step.get("due"), f"{path}.next_step.due")
 
@@ -416,7 +417,7 @@ def read_deal(raw: object, path: str, team_id: str, open_keys: frozenset[str]) -
         fail(f"{path}.closed_at", "an open deal has no closing time: use null")
     if status != DealStatus.OPEN and closed_at is None:
         fail(f"{path}.closed_at", f"a {status} deal needs its closing time", TIME_EXAMPLE)
-    lost_reason = opt_text(d.get("lost_reason"), f"{path}.lost_reason", limit=MAX_SHORT_TEXT)
+    lost_reason = opt_text(d.get("lost_reason"), f"{path}.lost_reason", limit=MAX_REASON)
     if lost_reason is not None and status != DealStatus.LOST:
         fail(f"{path}.lost_reason", f"only a lost deal has a lost reason; this one is {status}")
     step_text, step_due = _read_next_step(d, path)

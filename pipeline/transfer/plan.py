@@ -12,6 +12,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple, NotRequired, Required, TypedDict
 
+from pipeline.limits import LIMITS, TextField
+
 FORMAT = "pipebot/1"
 CSV_COLUMNS = (
     "number",
@@ -38,8 +40,9 @@ NAME_EXAMPLE = "Acme Corp"
 CSV_EXAMPLE = "Deal Name,Amount,Deal Stage,Deal Owner,Close Date"
 
 # The service's limits, so that everything imported could also have been typed.
-MAX_SHORT_TEXT = 500
-MAX_SOURCE = 200
+MAX_STEP = LIMITS[TextField.NEXT_STEP]
+MAX_REASON = LIMITS[TextField.LOST_REASON]
+MAX_SOURCE = LIMITS[TextField.SOURCE]
 MAX_ID = 32
 MAX_NUMBER = 2**31 - 1
 

@@ -31,7 +31,7 @@ from tests.e2e.helpers import (
     wait,
 )
 from views.cards import build_deal_card, card_text
-from views.ids import Action, Overflow
+from views.ids import Action, Callback, Overflow
 
 CAROL = "U0CAROL"
 TODAY = date(2026, 11, 27)
@@ -153,11 +153,23 @@ def test_overflow_show_history_is_ephemeral(bot: Bot) -> None:
     assert edits(bot, msg.ts) == 0
 
 
-def test_overflow_delete_by_the_owner_replaces_the_card(bot: Bot) -> None:
-    msg = add_deal(bot)
-    click_and_wait_update(
-        bot, ALICE, msg.ts, Action.OVERFLOW, overflow_value(bot, msg.ts, Overflow.DELETE)
+def confirm_delete(bot: Bot, user: str, ts: str) -> None:
+    """Choose Delete in a card's menu: a modal asks first; nothing is deleted until submitted."""
+    bot.slack.click(
+        user, CHANNEL, ts, Action.OVERFLOW, value=overflow_value(bot, ts, Overflow.DELETE)
     )
+    views = wait(
+        bot, lambda: [v for v in bot.fake.open_views(user) if v.callback_id == Callback.DELETE]
+    )
+    assert "can't be undone" in str(views[-1].blocks)
+    assert detail(bot, 1) is not None
+    assert bot.slack.submit(user).status == 200
+    idle(bot)
+
+
+def test_overflow_delete_by_the_owner_asks_then_replaces_the_card(bot: Bot) -> None:
+    msg = add_deal(bot)
+    confirm_delete(bot, ALICE, msg.ts)
     assert detail(bot, 1) is None
     now = card(bot, msg.ts)
     assert now.text == "#1 Acme Corp was deleted by <@U0ALICE>"
@@ -171,15 +183,14 @@ def test_overflow_delete_is_refused_to_someone_else(bot: Bot) -> None:
     )
     refused = wait(bot, lambda: ephemerals_for(bot, BOB, "belongs to"))
     assert "only they or a pipeline admin can delete it" in refused[0]
+    assert bot.fake.open_views(BOB) == []
     assert must(bot, 1).name == "Acme Corp"
     assert edits(bot, msg.ts) == 0
 
 
 def test_an_admin_may_delete_someone_elses_deal(bot: Bot) -> None:
     msg = add_deal(bot, user=BOB)
-    click_and_wait_update(
-        bot, ALICE, msg.ts, Action.OVERFLOW, overflow_value(bot, msg.ts, Overflow.DELETE)
-    )
+    confirm_delete(bot, ALICE, msg.ts)
     assert detail(bot, 1) is None
 
 
