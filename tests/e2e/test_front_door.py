@@ -7,11 +7,17 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
+from handlers.commands.add_line import AddLine
+from pipeline.money import Money
+from pipeline.schemas import DealOut
 from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_TEAM_ID
 from storage.services import service_in
 from tests.e2e.conftest import Bot
 from tests.e2e.helpers import ALICE, BOB, add_deal, idle
+from tests.test_add_line import AMOUNTS, GARBAGE, NAMES, lines
+from views.common import esc
 from views.help import HELP
 from views.ids import Action, Callback
 
@@ -123,3 +129,53 @@ def test_list_of_someone_shows_a_real_mention(bot: Bot) -> None:
     assert "<@U0BOB>" in said(bot)
     assert "&lt;@U0BOB&gt;" not in said(bot)
     assert BOB
+
+
+# --- round trips through the bot: line -> stored deal -> card ------------------------------
+
+
+def newest(bot: Bot) -> DealOut | None:
+    with bot.db.read_scope() as s:
+        deals = service_in(s, DEFAULT_TEAM_ID, clock=bot.clock).list_deals(status=None, limit=1000)
+    return max(deals, key=lambda d: d.number) if deals else None
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(line=lines())
+def test_a_valid_line_is_stored_as_meant_and_its_card_shows_it(
+    bot: Bot, line: tuple[str, AddLine]
+) -> None:
+    text, meant = line
+    with bot.db.session_scope() as s:  # the grammar tests' pipeline: the default one and one more
+        p = service_in(s, DEFAULT_TEAM_ID, clock=bot.clock)
+        if "contract_sent" not in {stage.key for stage in p.stages()}:
+            p.add_stage("Contract Sent", 90, 5)
+    before = newest(bot)
+    answer = run(bot, f"add {text}")
+    assert "Example:" not in answer
+    deal = newest(bot)
+    assert deal is not None
+    assert before is None or deal.number == before.number + 1
+    assert (deal.name, deal.owner_id) == (meant.name, meant.owner or ALICE)
+    assert deal.stage == (meant.stage or "lead")
+    assert (deal.amount, deal.currency) == (
+        (meant.amount.amount, meant.amount.currency) if meant.amount else (None, "USD")
+    )
+    assert deal.close_date == meant.close
+    card = next(m for m in bot.fake.messages(DEFAULT_CHANNEL) if f"#{deal.number} " in m.text)
+    assert esc(meant.name) in card.text
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(name=NAMES, amount=AMOUNTS, garbage=GARBAGE)
+def test_a_line_with_a_word_not_understood_writes_nothing(
+    bot: Bot, name: str, amount: tuple[str, Money], garbage: str
+) -> None:
+    before = deal_count(bot)
+    answer = run(bot, f"add {name} {amount[0]} {garbage}")
+    assert "Example:" in answer
+    assert deal_count(bot) == before
