@@ -394,7 +394,7 @@ def test_read_deal_reports_every_problem_at_once() -> None:
         next_step={"type": "plain_text_input", "value": "Call"},
     )
     with pytest.raises(FormErrors) as caught:
-        read_deal(read_fields(view), default_currency="USD")
+        read_deal(read_fields(view), default_currency="USD", today=NOW.date())
     assert set(caught.value.errors) == {"name", "amount", "next_due"}
 
 
@@ -404,7 +404,7 @@ def test_read_deal_uses_the_selected_currency() -> None:
         amount={"type": "plain_text_input", "value": "12.5k"},
         currency={"type": "static_select", "selected_option": {"value": "EUR"}},
     )
-    form = read_deal(read_fields(view), default_currency="USD")
+    form = read_deal(read_fields(view), default_currency="USD", today=NOW.date())
     assert form.amount is not None
     assert (form.amount.amount, form.amount.currency) == (Decimal("12500.00"), "EUR")
 

@@ -13,8 +13,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from pipeline.dates import check_planned
 from pipeline.errors import AlreadyApplied, PipebotError
 from pipeline.money import Money, parse_amount
+from pipeline.schemas import DealOut
 from pipeline.service import NextStep
 from views.ids import Block
 
@@ -124,9 +126,29 @@ class DealInput:
     source: str | None
 
 
-def read_deal(fields: Fields, *, default_currency: str) -> DealInput:
-    """The deal form, with every input's problem at once."""
+def _planned(
+    errors: dict[str, str], block: Block, value: date | None, today: date, kept: date | None
+) -> None:
+    """A date picked for the future: today to five years ahead, unless left as it was."""
+    if value is None or value == kept:
+        return
+    try:
+        check_planned(value, today=today, what="date", example="next friday")
+    except PipebotError as exc:
+        errors[block] = exc.message
+
+
+def read_deal(
+    fields: Fields,
+    *,
+    default_currency: str,
+    today: date,
+    kept: DealOut | None = None,
+) -> DealInput:
+    """The deal form, with every input's problem at once; `kept` dates may stay as they are."""
     errors: dict[str, str] = {}
+    _planned(errors, Block.CLOSE_DATE, fields.close_date, today, kept.close_date if kept else None)
+    _planned(errors, Block.NEXT_DUE, fields.next_due, today, kept.next_step_due if kept else None)
     if not fields.name:
         errors[Block.NAME] = "Give the deal a name."
     amount: Money | None = None

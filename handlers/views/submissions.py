@@ -122,7 +122,7 @@ def create_submitted(args: Args) -> None:
 
     def write(p: PipelineService) -> DealOut:
         fields = read_fields(view)
-        form = read_deal(fields, default_currency=p.team.currency)
+        form = read_deal(fields, default_currency=p.team.currency, today=p.today())
         with blame(Block.STAGE):
             stage = p.resolve_stage(form.stage).key if form.stage else None
         with blame(Block.NAME):
@@ -175,8 +175,10 @@ def edit_submitted(args: Args) -> None:
         number, version = _deal_ref(meta, Block.NAME)
         p.claim(view_key(view))
         with blame(Block.NAME):
-            p.expect(number, version)
-        form = read_deal(read_fields(view), default_currency=p.team.currency)
+            current = p.expect(number, version)
+        form = read_deal(
+            read_fields(view), default_currency=p.team.currency, today=p.today(), kept=current
+        )
         with blame(Block.NAME):
             deal = p.edit(
                 number,

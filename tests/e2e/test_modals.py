@@ -8,7 +8,8 @@ from typing import Any
 
 from pipeline.types import ActivityKind, DealStatus
 from sandbox.payloads import FORM, encode_interaction, view_submission
-from sandbox.slack_api import View
+from sandbox.slack_api import DEFAULT_TEAM_ID, View
+from storage.services import service_in
 from tests.e2e.conftest import Bot
 from tests.e2e.helpers import (
     ALICE,
@@ -380,3 +381,27 @@ def test_a_stale_card_opens_no_modal(bot: Bot) -> None:
     wait(bot, lambda: edits(bot, msg.ts) == 1)
     wait(bot, lambda: [e for e in bot.fake.ephemerals(ALICE) if "changed since" in e.text])
     assert bot.fake.views_for(ALICE) == []
+
+
+def test_a_planned_date_in_the_past_is_refused_on_its_field_but_an_untouched_one_stays(
+    bot: Bot,
+) -> None:
+    view = open_create(bot)
+    past = {Block.NAME: "Globex", Block.CLOSE_DATE: "2020-01-01"}
+    submit_and_wait(bot, ALICE, past, view.id)
+    errors = view_errors(bot, view.id)
+    assert set(errors) == {Block.CLOSE_DATE}
+    assert "Wed 1 Jan 2020 is in the past" in errors[Block.CLOSE_DATE]
+    assert detail(bot, 1) is None
+    # A deal whose close date has since passed can still be edited without moving it.
+    with bot.db.session_scope() as s:
+        service_in(s, DEFAULT_TEAM_ID, clock=bot.clock).create(
+            "Initech", actor=ALICE, close_date=bot.clock().date()
+        )
+    bot.clock.advance(days=3)
+    before = len(bot.fake.views_for(ALICE))
+    bot.slack.command(ALICE, "edit #1")
+    edit = open_modal(bot, ALICE, before)
+    submit_and_wait(bot, ALICE, {Block.NAME: "Initech Corp"}, edit.id)
+    assert closed(bot, edit)
+    assert must(bot, 1).name == "Initech Corp"
