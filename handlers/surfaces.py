@@ -144,12 +144,14 @@ def post_new_card(
     post_card(client, target, deal, shown.stages, today=shown.today)
 
 
-def tell_user(client: WebClient, user_id: str, channel: str | None, text: str) -> None:
+def tell_user(
+    client: WebClient, user_id: str, channel: str | None, text: str, blocks: Blocks | None = None
+) -> None:
     """An ephemeral note to the user in a channel, or a DM when there is none."""
     try:
         if _is_dm(channel):
-            client.chat_postMessage(channel=user_id, text=text)
+            client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
         else:
-            client.chat_postEphemeral(channel=str(channel), user=user_id, text=text)
+            client.chat_postEphemeral(channel=str(channel), user=user_id, text=text, blocks=blocks)
     except SlackApiError:
         logger.warning("could not tell %s", user_id, exc_info=True)

@@ -35,6 +35,7 @@ from pipeline.service import PipelineService
 from pipeline.types import ActivityKind
 from storage.unit_of_work import Pipe
 from views.common import clip, esc
+from views.duplicates import build_duplicate_warning, duplicate_text
 from views.ids import Block
 from views.modals import MessageRef, ModalMeta
 
@@ -44,6 +45,7 @@ FROM_MESSAGE_NOTE = "Created from a Slack message"
 
 # The context key under which a submission's ack hands what it wrote to the work after it.
 SUBMITTED = "pipebot_submitted"
+TWINS = "pipebot_twins"
 # ... and, for "Log to a deal", the checked fields (its write needs a Web API call first).
 LOG_TO_DEAL = "pipebot_log_to_deal"
 
@@ -125,6 +127,8 @@ def create_submitted(args: Args) -> None:
         form = read_deal(fields, default_currency=p.team.currency, today=p.today())
         with blame(Block.STAGE):
             stage = p.resolve_stage(form.stage).key if form.stage else None
+        # Bolt deep-copies the context for the work after the ack: the look-alikes go along.
+        args.context[TWINS] = p.open_deals_named_like(form.name)
         with blame(Block.NAME):
             return p.create(
                 form.name,
@@ -164,6 +168,15 @@ def create_shown(
         except AlreadyApplied:
             pass
     post_new_card(client, user_id, meta.channel, deal, done.shown)
+    twins: list[DealOut] = context.get(TWINS) or []
+    if twins:
+        tell_user(
+            client,
+            user_id,
+            meta.channel,
+            duplicate_text(deal, twins),
+            build_duplicate_warning(deal, twins),
+        )
 
 
 def edit_submitted(args: Args) -> None:

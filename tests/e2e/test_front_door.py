@@ -15,11 +15,11 @@ from pipeline.schemas import DealOut
 from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_TEAM_ID
 from storage.services import service_in
 from tests.e2e.conftest import Bot
-from tests.e2e.helpers import ALICE, BOB, add_deal, idle
+from tests.e2e.helpers import ALICE, BOB, add_deal, idle, must, wait
 from tests.test_add_line import AMOUNTS, GARBAGE, NAMES, lines
 from views.common import esc
 from views.help import HELP
-from views.ids import Action, Callback
+from views.ids import Action, Block, Callback
 
 
 def said(bot: Bot, user: str = ALICE) -> str:
@@ -179,3 +179,22 @@ def test_a_line_with_a_word_not_understood_writes_nothing(
     answer = run(bot, f"add {name} {amount[0]} {garbage}")
     assert "Example:" in answer
     assert deal_count(bot) == before
+
+
+def test_the_new_deal_form_flags_a_duplicate_and_its_button_deletes_the_new_deal(
+    bot: Bot,
+) -> None:
+    add_deal(bot, "Acme Corp 50k")
+    before = len(bot.fake.views_for(ALICE))
+    bot.slack.command(ALICE, "add")
+    wait(bot, lambda: len(bot.fake.views_for(ALICE)) > before)
+    assert bot.slack.submit(ALICE, {Block.NAME: "acme corp."}).status == 200
+    idle(bot)
+    warning = next(e for e in bot.fake.ephemerals(ALICE) if "#1 Acme Corp" in e.text)
+    assert deal_count(bot) == 2
+    assert (
+        bot.slack.click(ALICE, DEFAULT_CHANNEL, warning.ts, Action.DELETE_DUPLICATE).status == 200
+    )
+    idle(bot)
+    assert deal_count(bot) == 1
+    assert must(bot, 1).name == "Acme Corp"
