@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import date
+from typing import Any, TypeVar
 
 from slack_bolt import Ack, BoltContext
 from slack_bolt.kwargs_injection import Args
@@ -39,6 +40,9 @@ from views.ids import Block
 from views.modals import MessageRef, ModalMeta
 
 logger = logging.getLogger("pipebot")
+
+# What a one-question form asks for: a reason, a date.
+Answer = TypeVar("Answer", str, date)
 
 FROM_MESSAGE_NOTE = "Created from a Slack message"
 
@@ -77,6 +81,27 @@ def _form(args: Args) -> tuple[dict[str, Any], ModalMeta, str]:
     """The submitted view, what our modal keeps in it, and who submitted it."""
     view = args.view or {}
     return view, ModalMeta.decode(view.get("private_metadata")), _user(args.body)
+
+
+def _answered(
+    view: dict[str, Any],
+    meta: ModalMeta,
+    question: tuple[Block, Callable[[Fields], Answer | None], str],
+    act: Callable[[PipelineService, int, Answer, int], DealOut],
+) -> Callable[[PipelineService], DealOut]:
+    """The write of a one-question deal form: `question` is its input, answer and refusal text."""
+    block, answer, missing = question
+
+    def write(p: PipelineService) -> DealOut:
+        number, version = _deal_ref(meta, block)
+        value = answer(read_fields(view))
+        required(value, block, missing)
+        assert value is not None
+        p.claim(view_key(view))
+        with blame(block):
+            return act(p, number, value, version)
+
+    return write
 
 
 def _submit(
@@ -212,13 +237,14 @@ def lost_submitted(args: Args) -> None:
     """Lost: close the deal with the reason given."""
     view, meta, user_id = _form(args)
 
-    def write(p: PipelineService) -> DealOut:
-        number, version = _deal_ref(meta, Block.REASON)
-        fields = read_fields(view)
-        required(fields.reason, Block.REASON, "Say why the deal was lost.")
-        p.claim(view_key(view))
-        with blame(Block.REASON):
-            return p.lose(number, fields.reason or "", actor=user_id, expected_version=version)
+    write = _answered(
+        view,
+        meta,
+        (Block.REASON, lambda fields: fields.reason, "Say why the deal was lost."),
+        lambda p, number, reason, version: p.lose(
+            number, reason, actor=user_id, expected_version=version
+        ),
+    )
 
     def note(deal: DealOut) -> str:
         reason = esc(clip(deal.lost_reason or "", 200))
@@ -285,14 +311,14 @@ def snooze_submitted(args: Args) -> None:
     """Snooze until the chosen date."""
     view, meta, user_id = _form(args)
 
-    def write(p: PipelineService) -> DealOut:
-        number, version = _deal_ref(meta, Block.UNTIL)
-        fields = read_fields(view)
-        required(fields.until, Block.UNTIL, "Pick the date the snooze ends.")
-        assert fields.until is not None
-        p.claim(view_key(view))
-        with blame(Block.UNTIL):
-            return p.snooze(number, fields.until, actor=user_id, expected_version=version)
+    write = _answered(
+        view,
+        meta,
+        (Block.UNTIL, lambda fields: fields.until, "Pick the date the snooze ends."),
+        lambda p, number, until, version: p.snooze(
+            number, until, actor=user_id, expected_version=version
+        ),
+    )
 
     _submit(args, write)
 
