@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from slack_bolt import Ack, BoltContext
 from slack_bolt.kwargs_injection import Args
@@ -43,6 +43,7 @@ logger = logging.getLogger("pipebot")
 
 # What a one-question form asks for: a reason, a date.
 Answer = TypeVar("Answer", str, date)
+_Answer = TypeVar("_Answer", str, date, contravariant=True)
 
 FROM_MESSAGE_NOTE = "Created from a Slack message"
 
@@ -83,13 +84,29 @@ def _form(args: Args) -> tuple[dict[str, Any], ModalMeta, str]:
     return view, ModalMeta.decode(view.get("private_metadata")), _user(args.body)
 
 
+class _Answering(Protocol[_Answer]):
+    """A service write that takes a deal and one answer: `PipelineService.lose`, `.snooze`."""
+
+    def __call__(
+        self,
+        p: PipelineService,
+        ref: str | int,
+        answer: _Answer,
+        /,
+        *,
+        actor: str,
+        expected_version: int | None = None,
+    ) -> DealOut: ...
+
+
 def _answered(
-    view: dict[str, Any],
-    meta: ModalMeta,
+    args: Args,
     question: tuple[Block, Callable[[Fields], Answer | None], str],
-    act: Callable[[PipelineService, int, Answer, int], DealOut],
-) -> Callable[[PipelineService], DealOut]:
-    """The write of a one-question deal form: `question` is its input, answer and refusal text."""
+    act: _Answering[Answer],
+    note: Callable[[DealOut], str | None] = lambda deal: None,
+) -> None:
+    """Submit a one-question deal form: `question` is its input, answer and refusal text."""
+    view, meta, user_id = _form(args)
     block, answer, missing = question
 
     def write(p: PipelineService) -> DealOut:
@@ -99,9 +116,9 @@ def _answered(
         assert value is not None
         p.claim(view_key(view))
         with blame(block):
-            return act(p, number, value, version)
+            return act(p, number, value, actor=user_id, expected_version=version)
 
-    return write
+    _submit(args, write, note)
 
 
 def _submit(
@@ -235,22 +252,14 @@ def edit_submitted(args: Args) -> None:
 
 def lost_submitted(args: Args) -> None:
     """Lost: close the deal with the reason given."""
-    view, meta, user_id = _form(args)
-
-    write = _answered(
-        view,
-        meta,
-        (Block.REASON, lambda fields: fields.reason, "Say why the deal was lost."),
-        lambda p, number, reason, version: p.lose(
-            number, reason, actor=user_id, expected_version=version
-        ),
-    )
+    user_id = _user(args.body)
 
     def note(deal: DealOut) -> str:
         reason = esc(clip(deal.lost_reason or "", 200))
         return f"<@{user_id}> marked #{deal.number} lost: {reason}"
 
-    _submit(args, write, note)
+    why = (Block.REASON, lambda fields: fields.reason, "Say why the deal was lost.")
+    _answered(args, why, PipelineService.lose, note)
 
 
 def delete_submitted(args: Args) -> None:
@@ -309,18 +318,8 @@ def log_submitted(args: Args) -> None:
 
 def snooze_submitted(args: Args) -> None:
     """Snooze until the chosen date."""
-    view, meta, user_id = _form(args)
-
-    write = _answered(
-        view,
-        meta,
-        (Block.UNTIL, lambda fields: fields.until, "Pick the date the snooze ends."),
-        lambda p, number, until, version: p.snooze(
-            number, until, actor=user_id, expected_version=version
-        ),
-    )
-
-    _submit(args, write)
+    until = (Block.UNTIL, lambda fields: fields.until, "Pick the date the snooze ends.")
+    _answered(args, until, PipelineService.snooze)
 
 
 def change_shown(
