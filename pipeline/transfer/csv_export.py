@@ -18,21 +18,21 @@ def deals_csv(deals: Iterable[DealRecord]) -> str:
     for d in deals:
         writer.writerow(
             [
-                d.number,
-                d.name,
-                amount_text(d.amount_cents) or "",
-                d.currency,
-                d.owner_id,
-                d.stage,
-                d.status,
-                iso(d.created_at),
-                iso(d.closed_at) or "",
-                day_text(d.close_date) or "",
-                d.next_step_text or "",
-                day_text(d.next_step_due) or "",
-                d.lost_reason or "",
-                d.source or "",
-                iso(d.last_activity_at),
+                d["number"],
+                d["name"],
+                amount_text(d["amount_cents"]) or "",
+                d["currency"],
+                d["owner_id"],
+                d["stage"],
+                d["status"],
+                iso(d["created_at"]),
+                iso(d["closed_at"]) or "",
+                day_text(d["close_date"]) or "",
+                d["next_step_text"] or "",
+                day_text(d["next_step_due"]) or "",
+                d["lost_reason"] or "",
+                d["source"] or "",
+                iso(d["last_activity_at"]),
             ]
         )
     return out.getvalue()
