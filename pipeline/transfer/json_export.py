@@ -6,22 +6,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from pipeline.transfer.fields import day_text, deal_values, decimal_text, iso
-from pipeline.transfer.plan import FORMAT, DealExport, TeamRecord
+from pipeline.transfer.plan import CSV_COLUMNS, FORMAT, DealExport, TeamRecord
 
-# The deal's own values before its history, and after it: the order of `pipebot/1`.
-_HEAD = (
-    "number",
-    "name",
-    "amount",
-    "currency",
-    "owner",
-    "stage",
-    "status",
-    "created_at",
-    "closed_at",
-    "close_date",
-    "lost_reason",
-)
+# The deal's own values before its history (CSV's columns up to the next step, then the lost
+# reason), and after it: the order of `pipebot/1`.
+_HEAD = (*CSV_COLUMNS[: CSV_COLUMNS.index("next_step")], "lost_reason")
 _TAIL = ("created_by", "source", "last_activity_at", "snoozed_until", "updated_at", "updated_by")
 
 
