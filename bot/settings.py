@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 from pydantic import Field, field_validator
@@ -10,6 +11,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pipeline.dates import validate_timezone
 from pipeline.errors import PipebotError
 from pipeline.money import normalize_currency
+
+
+def _checked(check: Callable[[str], str], value: str) -> str:
+    """`check(value)`, its refusal raised as the ValueError pydantic reports for the field."""
+    try:
+        return check(value)
+    except PipebotError as exc:
+        raise ValueError(exc.user_text()) from None
 
 
 class Settings(BaseSettings):
@@ -31,18 +40,12 @@ class Settings(BaseSettings):
     @field_validator("default_timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
-        try:
-            return validate_timezone(value)
-        except PipebotError as exc:
-            raise ValueError(exc.user_text()) from None
+        return _checked(validate_timezone, value)
 
     @field_validator("default_currency")
     @classmethod
     def _currency(cls, value: str) -> str:
-        try:
-            return normalize_currency(value)
-        except PipebotError as exc:
-            raise ValueError(exc.user_text()) from None
+        return _checked(normalize_currency, value)
 
     @field_validator("database_url")
     @classmethod

@@ -82,16 +82,32 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 # --- export ---------------------------------------------------------------------------------
 
 
+# Each file command's help, and its --format's.
+_FILE_COMMANDS = {
+    "export": (
+        "write a team's pipeline as JSON (a full backup) or CSV (one row per deal)",
+        "json or csv (default: from --output, else json)",
+    ),
+    "import": (
+        "load a JSON backup into a team, or add the deals of a CSV file",
+        "json or csv (default: from the file's extension)",
+    ),
+}
+
+
+def _team_file_parser(
+    sub: Subparsers, common: argparse.ArgumentParser, name: str
+) -> argparse.ArgumentParser:
+    """The `name` command (export or import): a team's pipeline to or from a JSON or CSV file."""
+    summary, format_help = _FILE_COMMANDS[name]
+    parser = sub.add_parser(name, help=summary, parents=[common])
+    _team_option(parser)
+    parser.add_argument("--format", choices=FORMATS, help=format_help)
+    return parser
+
+
 def _add_export(sub: Subparsers, common: argparse.ArgumentParser) -> None:
-    export = sub.add_parser(
-        "export",
-        help="write a team's pipeline as JSON (a full backup) or CSV (one row per deal)",
-        parents=[common],
-    )
-    _team_option(export)
-    export.add_argument(
-        "--format", choices=FORMATS, help="json or csv (default: from --output, else json)"
-    )
+    export = _team_file_parser(sub, common, "export")
     export.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
     export.set_defaults(handler=_export)
 
@@ -116,16 +132,8 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _add_import(sub: Subparsers, common: argparse.ArgumentParser) -> None:
-    imp = sub.add_parser(
-        "import",
-        help="load a JSON backup into a team, or add the deals of a CSV file",
-        parents=[common],
-    )
+    imp = _team_file_parser(sub, common, "import")
     imp.add_argument("file", metavar="FILE", help="the file to read; - for stdin")
-    _team_option(imp)
-    imp.add_argument(
-        "--format", choices=FORMATS, help="json or csv (default: from the file's extension)"
-    )
     imp.add_argument("--replace", action="store_true", help="delete the team's deals first")
     imp.add_argument(
         "--actor",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -138,8 +138,8 @@ class Amounts(_Model):
     unpriced: int
 
 
-class ClosedDeal(_Model):
-    """A deal won or lost this week; `stage` is the stage it closed from."""
+class _DealLine(_Model):
+    """What every deal line of the digest shows."""
 
     number: int
     name: str
@@ -148,6 +148,11 @@ class ClosedDeal(_Model):
     stage_name: str
     amount: Decimal | None
     currency: str
+
+
+class ClosedDeal(_DealLine):
+    """A deal won or lost this week; `stage` is the stage it closed from."""
+
     converted: Decimal | None
     closed_at: datetime
     reason: str | None
@@ -183,16 +188,9 @@ class PushedDeals(_Model):
     deals: list[PushedDeal]
 
 
-class StaleDeal(_Model):
+class StaleDeal(_DealLine):
     """An open deal gone quiet past its stage's threshold."""
 
-    number: int
-    name: str
-    owner_id: str
-    stage: str
-    stage_name: str
-    amount: Decimal | None
-    currency: str
     last_activity_at: datetime
     days_quiet: int
 
@@ -285,13 +283,7 @@ def collect_digest(source: DigestSource, *, now: datetime) -> DigestData:
         stale_count=stale.total,
         stale=[
             StaleDeal(
-                number=d.number,
-                name=d.name,
-                owner_id=d.owner_id,
-                stage=d.stage,
-                stage_name=names.get(d.stage, d.stage),
-                amount=d.amount,
-                currency=d.currency,
+                **_line(d, names),
                 last_activity_at=d.last_activity_at,
                 days_quiet=(now - d.last_activity_at).days,
             )
@@ -348,6 +340,19 @@ def _amounts(rows: Sequence[CurrencyRow], rates: Rates) -> Amounts:
     return Amounts(count=count, amount=money(total), unpriced=unpriced)
 
 
+def _line(d: DealOut, names: Mapping[str, str]) -> dict[str, Any]:
+    """The fields of a deal's digest line: who, what, where, how much."""
+    return {
+        "number": d.number,
+        "name": d.name,
+        "owner_id": d.owner_id,
+        "stage": d.stage,
+        "stage_name": names.get(d.stage, d.stage),
+        "amount": d.amount,
+        "currency": d.currency,
+    }
+
+
 def _closed(rows: ClosedRows, rates: Rates, names: Mapping[str, str]) -> ClosedDeals:
     totals = _amounts(rows.totals, rates)
     deals = []
@@ -356,13 +361,7 @@ def _closed(rows: ClosedRows, rates: Rates, names: Mapping[str, str]) -> ClosedD
         converted = None if d.amount is None else rates.convert(int(d.amount.scaleb(2)), d.currency)
         deals.append(
             ClosedDeal(
-                number=d.number,
-                name=d.name,
-                owner_id=d.owner_id,
-                stage=d.stage,
-                stage_name=names.get(d.stage, d.stage),
-                amount=d.amount,
-                currency=d.currency,
+                **_line(d, names),
                 converted=None if converted is None else money(converted),
                 closed_at=d.closed_at,
                 reason=d.lost_reason,

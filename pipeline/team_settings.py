@@ -36,6 +36,19 @@ def default_stages() -> list[StageOut]:
     ]
 
 
+def new_team(team_id: str, *, timezone: str, currency: str) -> TeamOut:
+    """The settings a team starts with, before its first write creates its row."""
+    return TeamOut(
+        id=team_id,
+        timezone=timezone,
+        currency=currency,
+        channel_id=None,
+        admins=[],
+        stages=default_stages(),
+        rates={},
+    )
+
+
 class TeamPipeline:
     """One team's settings and stages, read and changed through its store."""
 

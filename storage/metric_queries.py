@@ -21,8 +21,11 @@ from storage.sql import seconds_between
 def team_settings(session: Session, team_id: str) -> TeamOut | None:
     """The team's settings, stages (in order) and rates, or None when there is no such team."""
     team = session.get(Team, team_id, options=[selectinload(Team.stages), selectinload(Team.rates)])
-    if team is None:
-        return None
+    return None if team is None else team_out(team)
+
+
+def team_out(team: Team) -> TeamOut:
+    """The domain value of a team row loaded with its stages and rates."""
     return TeamOut(
         id=team.id,
         timezone=team.timezone,

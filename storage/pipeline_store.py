@@ -16,6 +16,7 @@ from pipeline.schemas import DealDetail, DealOut, StageOut, TeamOut
 from pipeline.types import DealStatus
 from storage import repositories as repo
 from storage.conditions import stale_condition
+from storage.metric_queries import team_out
 from storage.models import Activity, CloseDateChange, Deal, Rate, Stage, StageChange, Team
 
 # What a deal's write may change; number, creation and version are the store's own.
@@ -68,18 +69,7 @@ class SqlPipelineStore:
         if team is None:
             return None
         self._team = team
-        return TeamOut(
-            id=team.id,
-            timezone=team.timezone,
-            currency=team.currency,
-            channel_id=team.channel_id,
-            admins=list(team.admins or []),
-            stages=[StageOut.model_validate(s) for s in team.stages],
-            rates={r.currency: r.rate for r in team.rates},
-            reminders=team.reminders,
-            reminder_mode=team.reminder_mode,
-            digest=team.digest,
-        )
+        return team_out(team)
 
     def create_team(self, team: NewTeam, stages: Sequence[StageOut]) -> None:
         """Create the team with these stages once, even when two requests race to do it."""

@@ -10,13 +10,12 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from pipeline import stages as stage_rules
 from pipeline.dates import today_in
 from pipeline.digest import ClosedRows, CurrencyRow, PushRows, StaleRows
 from pipeline.forecast import OpenRow, WonRow
 from pipeline.metrics import Cohort, FunnelRows, OpenDeals, Spread
 from pipeline.reminders import Flagged
-from pipeline.schemas import StageOut, TeamOut
+from pipeline.schemas import TeamOut
 from pipeline.service import PipelineService
 from pipeline.types import DealStatus
 from storage import (
@@ -121,29 +120,6 @@ class SqlReports:
 def reports_in(session: Session, team_id: str) -> SqlReports:
     """The team's report queries inside `session`; NotFound when there is no such team."""
     return SqlReports(session, metric_queries.require_team(session, team_id))
-
-
-def new_team(team_id: str, *, timezone: str, currency: str) -> TeamOut:
-    """The settings a team starts with, before its first write creates its row."""
-    stages = [
-        StageOut(
-            key=spec.key,
-            name=spec.name,
-            position=position,
-            probability=spec.probability,
-            stale_days=spec.stale_days,
-        )
-        for position, spec in enumerate(stage_rules.DEFAULT_STAGES)
-    ]
-    return TeamOut(
-        id=team_id,
-        timezone=timezone,
-        currency=currency,
-        channel_id=None,
-        admins=[],
-        stages=stages,
-        rates={},
-    )
 
 
 @dataclass(frozen=True)

@@ -95,12 +95,12 @@ def _deal_records(session: Session, team_id: str) -> Iterator[DealRecord]:
     """A team's deals as plain rows: no ORM objects, which a 100,000-deal team would pile up."""
     table = cast(Table, Deal.__table__)
     stmt = (
-        select(*(table.c[f] for f in DealRecord._fields))
+        select(*(table.c[f] for f in DealRecord.__annotations__))
         .where(Deal.team_id == team_id)
         .order_by(Deal.number)
     )
     for row in session.execute(stmt):
-        yield DealRecord._make(row)
+        yield cast(DealRecord, row._asdict())
 
 
 def _deal_exports(session: Session, team_id: str) -> Iterator[DealExport]:
@@ -113,9 +113,9 @@ def _deal_exports(session: Session, team_id: str) -> Iterator[DealExport]:
     for deal in _deal_records(session, team_id):
         yield DealExport(
             deal,
-            history.get(deal.id, []),
-            activities.get(deal.id, []),
-            changes.get(deal.id, []),
+            history.get(deal["id"], []),
+            activities.get(deal["id"], []),
+            changes.get(deal["id"], []),
         )
 
 

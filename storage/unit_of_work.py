@@ -9,9 +9,10 @@ from typing import Any
 
 from pipeline.clock import Clock
 from pipeline.service import PipelineService, TeamDefaults
+from pipeline.team_settings import new_team
 from storage.db import Database
 from storage.metric_queries import team_settings
-from storage.reports import Reports, SqlReports, new_team
+from storage.reports import Reports, SqlReports
 from storage.services import service_in
 
 

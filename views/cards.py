@@ -111,20 +111,22 @@ def _fields(deal: DealOut, stages: list[StageOut], today: date) -> list[Markdown
     ]
 
 
+def _overflow(ref: CardRef, *choices: tuple[str, Overflow]) -> OverflowMenuElement:
+    """The card's ⋯ menu: `choices` first, then Show history and Delete deal."""
+    every = (*choices, ("Show history", Overflow.SHOW), ("Delete deal", Overflow.DELETE))
+    return OverflowMenuElement(
+        action_id=Action.OVERFLOW,
+        options=[Option(text=text, value=ref.encode(choice)) for text, choice in every],
+    )
+
+
 def _buttons(deal: DealOut, stages: list[StageOut]) -> list[ButtonElement | OverflowMenuElement]:
     ref = CardRef(deal.number, deal.version)
     value = ref.encode()
     if deal.status != DealStatus.OPEN:
         return [
             ButtonElement(text="Log activity", action_id=Action.LOG, value=value),
-            OverflowMenuElement(
-                action_id=Action.OVERFLOW,
-                options=[
-                    Option(text="Reopen", value=ref.encode(Overflow.REOPEN)),
-                    Option(text="Show history", value=ref.encode(Overflow.SHOW)),
-                    Option(text="Delete deal", value=ref.encode(Overflow.DELETE)),
-                ],
-            ),
+            _overflow(ref, ("Reopen", Overflow.REOPEN)),
         ]
     following = next_stage(deal.stage, stages)
     if following is None:
@@ -154,14 +156,10 @@ def _buttons(deal: DealOut, stages: list[StageOut]) -> list[ButtonElement | Over
         ButtonElement(text="Log activity", action_id=Action.LOG, value=value),
         ButtonElement(text="Edit", action_id=Action.EDIT, value=value),
         ButtonElement(text="Snooze", action_id=Action.SNOOZE, value=value),
-        OverflowMenuElement(
-            action_id=Action.OVERFLOW,
-            options=[
-                Option(text="Push close date 7 days", value=ref.encode(Overflow.PUSH_WEEK)),
-                Option(text="Snooze a week", value=ref.encode(Overflow.SNOOZE_WEEK)),
-                Option(text="Show history", value=ref.encode(Overflow.SHOW)),
-                Option(text="Delete deal", value=ref.encode(Overflow.DELETE)),
-            ],
+        _overflow(
+            ref,
+            ("Push close date 7 days", Overflow.PUSH_WEEK),
+            ("Snooze a week", Overflow.SNOOZE_WEEK),
         ),
     ]
 

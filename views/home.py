@@ -57,17 +57,18 @@ def _overdue_section(late: list[DealOut], today: date) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text="\n".join([title, *lines])))
 
 
+def _headed(title: str, text: str) -> list[Block]:
+    """A header over one line of mrkdwn: how each part of the Home tab starts."""
+    return [HeaderBlock(text=title), SectionBlock(text=MarkdownTextObject(text=text))]
+
+
 def _team_summary(metrics: Metrics) -> list[Block]:
     cur, total = metrics.currency, metrics.open
-    blocks: list[Block] = [
-        HeaderBlock(text="Team pipeline"),
-        SectionBlock(
-            text=MarkdownTextObject(
-                text=f"{plural(total.count, 'open deal')} · {whole(total.amount, cur)} "
-                f"· {whole(total.weighted, cur)} weighted"
-            )
-        ),
-    ]
+    blocks = _headed(
+        "Team pipeline",
+        f"{plural(total.count, 'open deal')} · {whole(total.amount, cur)} "
+        f"· {whole(total.weighted, cur)} weighted",
+    )
     if metrics.by_stage:
         blocks.extend(
             code_sections(pipeline_lines(metrics, name_width=SUMMARY_NAME_WIDTH), max_blocks=3)
@@ -89,18 +90,14 @@ def build_home(
 ) -> dict[str, Any]:
     """The Home tab for one user: `deals` are their open deals (all, or the first `truncated`)."""
     late = _overdue(deals, today)
-    top: list[Block] = [
-        HeaderBlock(text="Your deals"),
-        SectionBlock(
-            text=MarkdownTextObject(
-                text=f"<@{user_id}>, you own {plural(len(deals), 'open deal')}"
-                f"{'+' if truncated else ''} worth "
-                f"{_mine_total(deals, metrics.currency)}."
-                if deals
-                else "You own no open deal. Add one with `/deal add Acme Corp 50k proposal`."
-            )
-        ),
-    ]
+    top = _headed(
+        "Your deals",
+        f"<@{user_id}>, you own {plural(len(deals), 'open deal')}"
+        f"{'+' if truncated else ''} worth "
+        f"{_mine_total(deals, metrics.currency)}."
+        if deals
+        else "You own no open deal. Add one with `/deal add Acme Corp 50k proposal`.",
+    )
     if late:
         top.append(_overdue_section(late, today))
     bottom: list[Block] = [DividerBlock(), *_team_summary(metrics)]

@@ -10,10 +10,9 @@ from slack_sdk import WebClient
 
 from handlers.commands import admin, deals, digest, reports
 from handlers.commands.deals import Verb
-from handlers.commands.grammar import first_word
+from handlers.commands.grammar import chosen, first_word
 from handlers.common import Request
 from handlers.listeners import ack_now, guarded
-from pipeline.errors import InvalidInput
 from storage.unit_of_work import Pipe
 from views.help import HELP_TEXT, build_help
 
@@ -35,12 +34,8 @@ def deal_command(command: dict[str, Any], client: WebClient, respond: Respond, p
     if verb in ("", "help", "?"):
         request.say_ephemeral(HELP_TEXT, build_help())
         return
-    handler = VERBS.get(verb)
-    if handler is None:
-        raise InvalidInput(
-            f"`{verb}` is not a /deal command. Try `/deal help` for the list.",
-            example="/deal add Acme Corp 50k proposal",
-        )
+    refusal = f"`{verb}` is not a /deal command. Try `/deal help` for the list."
+    handler = chosen(VERBS, verb, refusal, "/deal add Acme Corp 50k proposal")
     handler(request, rest)
 
 

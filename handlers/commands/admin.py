@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from handlers.commands import admin_grammar as grammar
 from handlers.commands.deals import Verb
-from handlers.commands.grammar import first_word
+from handlers.commands.grammar import chosen, first_word
 from handlers.common import Request, require_admin
 from pipeline.errors import InvalidInput
 from pipeline.schedule import REMINDERS_EXAMPLE
@@ -79,12 +79,8 @@ def stages(req: Request, text: str) -> None:
             current = p.stages()
         req.say_ephemeral(stages_text(current), build_stages(current))
         return
-    change = STAGE_CHANGES.get(sub)
-    if change is None:
-        raise InvalidInput(
-            f"`stages {sub}` is not a stages command: use {STAGE_CHOICES}.",
-            example=grammar.SET_EXAMPLE,
-        )
+    refusal = f"`stages {sub}` is not a stages command: use {STAGE_CHOICES}."
+    change = chosen(STAGE_CHANGES, sub, refusal, grammar.SET_EXAMPLE)
     with req.pipe.write() as p:
         require_admin(req.client, p, req.user_id, "change the pipeline stages")
         note = change(req, p, rest)
@@ -186,12 +182,8 @@ def config(req: Request, text: str) -> None:
             team, now = p.team_out(), p.clock()
         req.say_ephemeral(config_text(team), build_config(team, now=now))
         return
-    change = CONFIG_CHANGES.get(sub)
-    if change is None:
-        raise InvalidInput(
-            f"`config {sub}` is not a setting: use {CONFIG_CHOICES}.",
-            example="config timezone Europe/Paris",
-        )
+    refusal = f"`config {sub}` is not a setting: use {CONFIG_CHOICES}."
+    change = chosen(CONFIG_CHANGES, sub, refusal, "config timezone Europe/Paris")
     with req.pipe.write() as p:
         require_admin(req.client, p, req.user_id, "change the settings")
         note = change(req, p, rest)

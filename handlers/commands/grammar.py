@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from pipeline.errors import InvalidInput
 
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 CHANNEL = re.compile(r"<#([CGD][A-Z0-9]+)(?:\|[^>]*)?>")
 KEYWORDS = ("close:", "next:", "source:")
+
+_Choice = TypeVar("_Choice")
 
 
 @dataclass
@@ -96,6 +100,14 @@ def first_word(text: str) -> tuple[str, str]:
     if not parts:
         return "", ""
     return parts[0].lower(), parts[1] if len(parts) > 1 else ""
+
+
+def chosen(choices: Mapping[str, _Choice], word: str, refusal: str, example: str) -> _Choice:
+    """What `word` picks in `choices`; a word naming nothing is refused with `refusal`."""
+    choice = choices.get(word)
+    if choice is None:
+        raise InvalidInput(refusal, example=example)
+    return choice
 
 
 def take_ref(text: str) -> tuple[str, str]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import date
+from typing import Any, Protocol, TypeVar
 
 from slack_bolt import Ack, BoltContext
 from slack_bolt.kwargs_injection import Args
@@ -40,6 +41,10 @@ from views.ids import Block
 from views.modals import MessageRef, ModalMeta
 
 logger = logging.getLogger("pipebot")
+
+# What a one-question form asks for: a reason, a date.
+Answer = TypeVar("Answer", str, date)
+_Answer = TypeVar("_Answer", str, date, contravariant=True)
 
 FROM_MESSAGE_NOTE = "Created from a Slack message"
 
@@ -79,6 +84,43 @@ def _form(args: Args) -> tuple[dict[str, Any], ModalMeta, str]:
     """The submitted view, what our modal keeps in it, and who submitted it."""
     view = args.view or {}
     return view, ModalMeta.decode(view.get("private_metadata")), _user(args.body)
+
+
+class _Answering(Protocol[_Answer]):
+    """A service write that takes a deal and one answer: `PipelineService.lose`, `.snooze`."""
+
+    def __call__(
+        self,
+        p: PipelineService,
+        ref: str | int,
+        answer: _Answer,
+        /,
+        *,
+        actor: str,
+        expected_version: int | None = None,
+    ) -> DealOut: ...
+
+
+def _answered(
+    args: Args,
+    question: tuple[Block, Callable[[Fields], Answer | None], str],
+    act: _Answering[Answer],
+    note: Callable[[DealOut], str | None] = lambda deal: None,
+) -> None:
+    """Submit a one-question deal form: `question` is its input, answer and refusal text."""
+    view, meta, user_id = _form(args)
+    block, answer, missing = question
+
+    def write(p: PipelineService) -> DealOut:
+        number, version = _deal_ref(meta, block)
+        value = answer(read_fields(view))
+        required(value, block, missing)
+        assert value is not None
+        p.claim(view_key(view))
+        with blame(block):
+            return act(p, number, value, actor=user_id, expected_version=version)
+
+    _submit(args, write, note)
 
 
 def _submit(
@@ -225,21 +267,14 @@ def edit_submitted(args: Args) -> None:
 
 def lost_submitted(args: Args) -> None:
     """Lost: close the deal with the reason given."""
-    view, meta, user_id = _form(args)
-
-    def write(p: PipelineService) -> DealOut:
-        number, version = _deal_ref(meta, Block.REASON)
-        fields = read_fields(view)
-        required(fields.reason, Block.REASON, "Say why the deal was lost.")
-        p.claim(view_key(view))
-        with blame(Block.REASON):
-            return p.lose(number, fields.reason or "", actor=user_id, expected_version=version)
+    user_id = _user(args.body)
 
     def note(deal: DealOut) -> str:
         reason = esc(clip(deal.lost_reason or "", 200))
         return f"<@{user_id}> marked #{deal.number} lost: {reason}"
 
-    _submit(args, write, note)
+    why = (Block.REASON, lambda fields: fields.reason, "Say why the deal was lost.")
+    _answered(args, why, PipelineService.lose, note)
 
 
 def delete_submitted(args: Args) -> None:
@@ -298,18 +333,8 @@ def log_submitted(args: Args) -> None:
 
 def snooze_submitted(args: Args) -> None:
     """Snooze until the chosen date."""
-    view, meta, user_id = _form(args)
-
-    def write(p: PipelineService) -> DealOut:
-        number, version = _deal_ref(meta, Block.UNTIL)
-        fields = read_fields(view)
-        required(fields.until, Block.UNTIL, "Pick the date the snooze ends.")
-        assert fields.until is not None
-        p.claim(view_key(view))
-        with blame(Block.UNTIL):
-            return p.snooze(number, fields.until, actor=user_id, expected_version=version)
-
-    _submit(args, write)
+    until = (Block.UNTIL, lambda fields: fields.until, "Pick the date the snooze ends.")
+    _answered(args, until, PipelineService.snooze)
 
 
 def change_shown(

@@ -15,7 +15,7 @@ from typing import NoReturn, TypeVar
 
 from pipeline.errors import InvalidInput, PipebotError
 from pipeline.money import CURRENCY_EXAMPLE, MAX_AMOUNT, normalize_currency
-from pipeline.transfer.plan import DAY_EXAMPLE, MAX_ID, TIME_EXAMPLE, USER_EXAMPLE
+from pipeline.transfer.plan import DAY_EXAMPLE, MAX_ID, TIME_EXAMPLE, USER_EXAMPLE, DealRecord
 from pipeline.types import OUTCOMES
 
 _MAX_SHOWN = 60
@@ -263,3 +263,28 @@ def day_text(value: date | None) -> str | None:
 def decimal_text(value: Decimal) -> str:
     """A rate without exponent or trailing zeros."""
     return format(Decimal(value).normalize(), "f")
+
+
+def deal_values(d: DealRecord) -> dict[str, int | str | None]:
+    """A deal's exported values by name (CSV's columns and more): times, days, amounts as text."""
+    return {
+        "number": d["number"],
+        "name": d["name"],
+        "amount": amount_text(d["amount_cents"]),
+        "currency": d["currency"],
+        "owner": d["owner_id"],
+        "stage": d["stage"],
+        "status": d["status"],
+        "created_at": iso(d["created_at"]),
+        "created_by": d["created_by"],
+        "closed_at": iso(d["closed_at"]),
+        "close_date": day_text(d["close_date"]),
+        "next_step": d["next_step_text"],
+        "next_step_due": day_text(d["next_step_due"]),
+        "lost_reason": d["lost_reason"],
+        "source": d["source"],
+        "last_activity_at": iso(d["last_activity_at"]),
+        "snoozed_until": day_text(d["snoozed_until"]),
+        "updated_at": iso(d["updated_at"]),
+        "updated_by": d["updated_by"],
+    }

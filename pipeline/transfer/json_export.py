@@ -5,42 +5,28 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from pipeline.transfer.fields import amount_text, day_text, decimal_text, iso
-from pipeline.transfer.plan import FORMAT, DealExport, TeamRecord
+from pipeline.transfer.fields import day_text, deal_values, decimal_text, iso
+from pipeline.transfer.plan import CSV_COLUMNS, FORMAT, DealExport, TeamRecord
+
+# The deal's own values before its history (CSV's columns up to the next step, then the lost
+# reason), and after it: the order of `pipebot/1`.
+_HEAD = (*CSV_COLUMNS[: CSV_COLUMNS.index("next_step")], "lost_reason")
+_TAIL = ("created_by", "source", "last_activity_at", "snoozed_until", "updated_at", "updated_by")
 
 
 def deal_object(export: DealExport) -> dict[str, Any]:
     """One deal and its history, as the `deals` list of `pipebot/1` holds it."""
-    d = export.deal
-    next_step = (
-        None
-        if d.next_step_text is None
-        else {"text": d.next_step_text, "due": day_text(d.next_step_due)}
-    )
+    values = deal_values(export.deal)
+    step = values["next_step"]
     return {
-        "number": d.number,
-        "name": d.name,
-        "amount": amount_text(d.amount_cents),
-        "currency": d.currency,
-        "owner": d.owner_id,
-        "stage": d.stage,
-        "status": d.status,
-        "created_at": iso(d.created_at),
-        "closed_at": iso(d.closed_at),
-        "close_date": day_text(d.close_date),
-        "lost_reason": d.lost_reason,
-        "next_step": next_step,
+        **{key: values[key] for key in _HEAD},
+        "next_step": None if step is None else {"text": step, "due": values["next_step_due"]},
         "history": [{"stage": h.to_stage, "at": iso(h.at), "by": h.by} for h in export.history],
         "activities": [
             {"kind": a.kind, "text": a.text, "at": iso(a.at), "by": a.by, "link": a.link}
             for a in export.activities
         ],
-        "created_by": d.created_by,
-        "source": d.source,
-        "last_activity_at": iso(d.last_activity_at),
-        "snoozed_until": day_text(d.snoozed_until),
-        "updated_at": iso(d.updated_at),
-        "updated_by": d.updated_by,
+        **{key: values[key] for key in _TAIL},
         "close_date_changes": [
             {"old": day_text(c.old_date), "new": day_text(c.new_date), "at": iso(c.at), "by": c.by}
             for c in export.close_date_changes

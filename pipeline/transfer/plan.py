@@ -72,10 +72,9 @@ class StageRow(TypedDict):
     stale_days: int
 
 
-class DealRow(TypedDict):
-    """One imported deal; `number` is 0 until a CSV import reserves the numbers."""
+class DealColumns(TypedDict):
+    """A deal's own columns, which import writes and export reads."""
 
-    team_id: str
     number: int
     name: str
     amount_cents: int | None
@@ -95,6 +94,12 @@ class DealRow(TypedDict):
     snoozed_until: date | None
     updated_at: datetime
     updated_by: str
+
+
+class DealRow(DealColumns):
+    """One imported deal; `number` is 0 until a CSV import reserves the numbers."""
+
+    team_id: str
     version: int
 
 
@@ -220,29 +225,10 @@ class TeamRecord:
     digest: str
 
 
-class DealRecord(NamedTuple):
-    """A deal's columns as exported; storage selects exactly these fields, in this order."""
+class DealRecord(DealColumns):
+    """A deal's columns as exported, with its row id (a plain dict, like the import rows)."""
 
     id: int
-    number: int
-    name: str
-    amount_cents: int | None
-    currency: str
-    owner_id: str
-    stage: str
-    status: str
-    created_at: datetime
-    created_by: str
-    closed_at: datetime | None
-    close_date: date | None
-    next_step_text: str | None
-    next_step_due: date | None
-    lost_reason: str | None
-    source: str | None
-    last_activity_at: datetime
-    snoozed_until: date | None
-    updated_at: datetime
-    updated_by: str
 
 
 class StageChangeRecord(NamedTuple):
