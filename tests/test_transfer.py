@@ -402,7 +402,7 @@ INVALID: list[tuple[str, Mutation, str]] = [
     ("missing_number", drop("deals.0.number"), "deals[0].number: is missing"),
     ("duplicate_number", put("deals.1.number", 1), "deals[1].number: #1 is also deals[0]'s"),
     ("number_zero", put("deals.1.number", 0), "deals[1].number: 0 is not between 1"),
-    ("empty_name", put("deals.0.name", "   "), "deals[0].name: The name is empty."),
+    ("empty_name", put("deals.0.name", "   "), "deals[0].name: The deal name is empty."),
     ("numeric_name", put("deals.0.name", "#12"), 'deals[0].name: "#12" reads as a deal number'),
     ("nul_in_name", put("deals.0.name", "Ac\x00me"), "deals[0].name: contains a NUL character"),
     ("amount_decimals", put("deals.0.amount", "12.345"), 'deals[0].amount: "12.345" is not an'),

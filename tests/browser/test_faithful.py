@@ -114,7 +114,8 @@ def test_the_readmes_headline_command_works_as_typed(
 
     page = open_page(browser, sqlite_seeded, 1400)
     type_command(page, "/deal add Acme Corp 50k proposal close:next friday @alice")
-    card = page.get_by_test_id("messages").locator(".message.from-bot", has_text="Acme Corp")
+    messages = page.get_by_test_id("messages")
+    card = messages.locator(".message.from-bot:not(.ephemeral)", has_text="Acme Corp").last
     expect(card).to_contain_text("Proposal")
     number = int(card.locator("b", has_text="#").first.inner_text().split()[0].lstrip("#"))
     deal = a_deal(sqlite_seeded, number)
