@@ -91,10 +91,6 @@ def deals_by_name(
     return list(session.scalars(stmt))
 
 
-# The deal list's filter is the domain's query; the old name stays for existing callers.
-DealFilter = DealQuery
-
-
 def list_deals(session: Session, team_id: str, flt: DealQuery) -> list[Deal]:
     """A team's deals matching the filter, most recent activity first."""
     stmt = select(Deal).where(Deal.team_id == team_id)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TypeVar
 
 from pipeline.errors import InvalidInput
@@ -15,19 +14,6 @@ CHANNEL = re.compile(r"<#([CGD][A-Z0-9]+)(?:\|[^>]*)?>")
 KEYWORDS = ("close:", "next:", "source:")
 
 _Choice = TypeVar("_Choice")
-
-
-@dataclass
-class AddRequest:
-    """`add <name> [amount] [stage] [close:<date>] [@owner] [next:<text> by <date>]`."""
-
-    words: list[str]
-    close: str | None = None
-    next_text: str | None = None
-    next_due: str | None = None
-    source: str | None = None
-    owner: str | None = None
-    mentions: list[str] = field(default_factory=list)
 
 
 def split_keywords(text: str) -> tuple[str, dict[str, str]]:
@@ -53,34 +39,6 @@ def split_keywords(text: str) -> tuple[str, dict[str, str]]:
             raise InvalidInput(f"`{kw}` appears twice.", example="add Acme 50k close:next friday")
         found[kw] = value.strip()
     return head, found
-
-
-def parse_add(text: str) -> AddRequest:
-    """Split `/deal add` text into its parts; amounts and stages are resolved by the caller."""
-    head, parts = split_keywords(text)
-    mentions = MENTION.findall(head)
-    head = MENTION.sub(" ", head)
-    if len(mentions) > 1:
-        raise InvalidInput(
-            "A deal has one owner: mention one person.", example="add Acme 50k @alice"
-        )
-    request = AddRequest(words=head.split(), owner=mentions[0] if mentions else None)
-    if "close:" in parts:
-        if not parts["close:"]:
-            raise InvalidInput("`close:` needs a date.", example="add Acme 50k close:next friday")
-        request.close = parts["close:"]
-    if "next:" in parts:
-        step = parts["next:"]
-        match = re.match(r"(?is)(.+?)\s+by\s+(.+)$", step)
-        if not match:
-            raise InvalidInput(
-                f'The next step "{step}" needs a due date: end it with `by <date>`.',
-                example="add Acme 50k next:send proposal by friday",
-            )
-        request.next_text, request.next_due = match.group(1).strip(), match.group(2).strip()
-    if "source:" in parts:
-        request.source = parts["source:"] or None
-    return request
 
 
 def split_next(text: str) -> tuple[str, str]:
