@@ -29,7 +29,8 @@ def duplicate_text(new: DealOut, existing: list[DealOut]) -> str:
 def build_duplicate_warning(new: DealOut, existing: list[DealOut]) -> Blocks:
     """The warning with the existing deals and a button that deletes the new one."""
     lines = "\n".join(
-        f"• *{clip(deal_title(d), 200)}*, owned by <@{d.owner_id}>" for d in existing[:MAX_SHOWN]
+        f"• *{clip(deal_title(d), 200)}*, owned by <@{d.owner_id}> · `/deal show #{d.number}`"
+        for d in existing[:MAX_SHOWN]
     )
     more = len(existing) - MAX_SHOWN
     blocks: list[Block] = [
