@@ -88,3 +88,8 @@ def check(body: bytes, headers: Mapping[str, str], secret: str) -> Refusal | Non
 def refuse(refusal: Refusal, path: str) -> None:
     """The one log line a refused request leaves."""
     logger.warning("refused %s: %s (HTTP %d)", path, refusal.reason, refusal.status)
+
+
+def unhandled(path: str) -> None:
+    """The one log line a signed request nothing listens for leaves (it is answered 200)."""
+    logger.warning("nothing listens for this request at %s; answered 200", path)

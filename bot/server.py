@@ -51,7 +51,7 @@ def build_asgi(app: App, db: Database) -> Starlette:
         if bolt_response.status == 404:
             # Signed and well formed, but nothing listens for it (an event pipebot does not
             # subscribe to): say so once and answer 200, or Slack would resend it.
-            gate.refuse(gate.Refusal(200, "no listener for this request"), request.url.path)
+            gate.unhandled(request.url.path)
             return Response(status_code=200)
         return to_starlette_response(bolt_response)
 

@@ -100,7 +100,7 @@ def list_deals(req: Request, text: str, offset: int = 0) -> None:
         owner = mention_of(query) or (req.user_id if word == "mine" else None)
         status: DealStatus | None = DealStatus.OPEN
         stage = None
-        title = "Open deals"
+        title, whose = "Open deals", None
         if word in ("won", "lost"):
             status, title = DealStatus(word), f"{word.capitalize()} deals"
         elif word == "all":
@@ -108,7 +108,7 @@ def list_deals(req: Request, text: str, offset: int = 0) -> None:
         elif word == "stale":
             title = "Stale deals"
         elif owner:
-            title = "Open deals of"
+            title, whose = "Open deals of", owner
         elif word and word != "open":
             stage_out = p.resolve_stage(query)
             stage, title = stage_out.key, f"Open deals in {stage_out.name}"
@@ -126,10 +126,10 @@ def list_deals(req: Request, text: str, offset: int = 0) -> None:
         query=query,
         offset=offset,
         has_more=len(page) > PAGE_SIZE,
-        owner_id=owner if title == "Open deals of" else None,
+        owner_id=whose,
     )
-    whose = f" <@{owner}>" if title == "Open deals of" else ""
-    req.say_ephemeral(f"{title}{whose}: {len(page[:PAGE_SIZE])} shown", blocks)
+    mention = f" <@{whose}>" if whose else ""
+    req.say_ephemeral(f"{title}{mention}: {len(page[:PAGE_SIZE])} shown", blocks)
 
 
 def show(req: Request, text: str) -> None:
