@@ -64,7 +64,8 @@ def _well_formed(body: bytes, content_type: str) -> str | None:
 
 def signed(body: bytes, timestamp: str, signature: str, secret: str, now: float) -> bool:
     """Slack's v0 signature over the raw bytes, from the last five minutes."""
-    if not timestamp.isdigit() or abs(now - int(timestamp)) > 5 * 60:
+    # isdigit() alone lets "²" through, which int() refuses: ASCII digits only.
+    if not (timestamp.isascii() and timestamp.isdigit()) or abs(now - int(timestamp)) > 5 * 60:
         return False
     base = b"v0:" + timestamp.encode() + b":" + body
     expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()

@@ -46,6 +46,7 @@ def test_a_signed_slack_request_passes(body: bytes, content_type: str) -> None:
         (COMMAND, {"content-type": "text/plain"}, 400, "content type text/plain"),
         (EVENT, {"content-type": JSON, "x-slack-signature": "v0=00"}, 401, "does not match"),
         (COMMAND, {"x-slack-request-timestamp": "yesterday"}, 401, "does not match"),
+        (COMMAND, {"x-slack-request-timestamp": "²"}, 401, "does not match"),
         (COMMAND, {"x-slack-request-timestamp": str(int(time.time()) - 600)}, 401, "match"),
         (b"x" * (MAX_BODY + 1), {}, 413, "over"),
     ],
