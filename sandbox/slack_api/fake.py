@@ -61,6 +61,7 @@ class FakeSlack(ChatApi, ConversationsApi, UsersApi, ViewsApi, FilesApi, Respons
             "users.info": self._users_info,
             "users.list": self._users_list,
             "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "views.open": self._views_open,
             "views.push": self._views_push,
             "views.update": self._views_update,
@@ -124,11 +125,16 @@ class FakeSlack(ChatApi, ConversationsApi, UsersApi, ViewsApi, FilesApi, Respons
         retry_after: int | None = None,
         times: int = 1,
         side_effect: bool = False,
+        drop: bool = False,
     ) -> None:
-        """Make the next `times` calls of `method` (or "response_url"/"file_upload") fail."""
-        # side_effect=True applies the call before failing: a 5xx may come after Slack posted.
+        """Make the next `times` calls of `method` (or "response_url"/"file_upload") fail.
+
+        side_effect=True applies the call before failing: a 5xx may come after Slack posted.
+        drop=True closes the connection without an answer instead (with side_effect=True:
+        the call was applied and its answer lost on the way, the outcome unknown to the caller).
+        """
         with self._lock:
-            fault = Fault(error, status, retry_after, times, side_effect)
+            fault = Fault(error, status, retry_after, times, side_effect, drop)
             self._faults.setdefault(method, []).append(fault)
 
     def delay(self, method: str, seconds: float) -> None:
