@@ -152,7 +152,9 @@ def _posted(h: Harness) -> bool:
 
 
 def _recorded(h: Harness) -> bool:
-    return ledger.state(h.db, DIGEST) is not None and ledger.state(h.db, DIGEST)[0] == "sent"  # type: ignore[index]
+    with h.db.read_scope() as s:
+        post = s.query(Delivery).filter_by(kind="digest", target=DEFAULT_CHANNEL).one_or_none()
+        return post is not None and post.status == "sent"
 
 
 def _first_reply_posted(h: Harness) -> bool:
