@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -13,6 +14,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+import telemetry
 from pipeline.clock import Clock, utcnow
 from scheduler import ledger
 from storage.db import Database
@@ -113,7 +115,8 @@ class Pacer:
             self._next[channel] = max(self._next.get(channel, now), now + self.interval)
 
 
-def _error_code(exc: SlackApiError) -> str:
+def error_code(exc: SlackApiError) -> str:
+    """Slack's error code for a failed call (`http_<status>` when the body has none)."""
     response: Any = exc.response
     try:
         return str(response.get("error") or f"http_{response.status_code}")
@@ -155,6 +158,11 @@ class Sender:
         The outcome is the post's. A post found already in Slack (after a 5xx, a lost answer or
         a crash) still gets whichever of its follow-ups are missing.
         """
+        outcome = self._deliver(post)
+        telemetry.DELIVERIES.labels(post.key.kind, "post", outcome.value).inc()
+        return outcome
+
+    def _deliver(self, post: Post) -> Outcome:
         claim = ledger.claim(self.db, post.key, worker=self.worker, now=self.clock())
         if claim is None:
             self._finish_sent(post)
@@ -167,7 +175,7 @@ class Sender:
             else:
                 ts = self._post(channel, post.key, post.text, post.blocks)
         except SlackApiError as exc:
-            return self._failed(claim, _error_code(exc))
+            return self._failed(claim, error_code(exc))
         except Exception as exc:  # network errors, timeouts: the post may or may not exist
             logger.warning("delivery %s: %s", post.key.encode(), exc)
             return self._failed(claim, type(exc).__name__)
@@ -238,7 +246,7 @@ class Sender:
         They go in order: a step in flight elsewhere or waiting for its retry holds back the
         ones after it, which its own retry run then sends.
         """
-        replies: list[dict[str, Any]] | None = None  # the thread, read once for checked retries
+        thread = functools.cache(lambda: self._replies(channel, ts))  # read once, if needed
         for step in _steps(post):
             claim = ledger.claim(self.db, step.key, worker=self.worker, now=self.clock())
             if claim is None:
@@ -246,20 +254,31 @@ class Sender:
                 if found is not None and found[0] in (ledger.Status.SENT, ledger.Status.FAILED):
                     continue
                 return
-            try:
-                if claim.recheck:
-                    replies = replies if replies is not None else self._replies(channel, ts)
-                    if step.found_in(replies):
-                        self._record(claim, None)
-                        continue
-                self._record(claim, self._send_step(channel, ts, step))
-            except SlackApiError as exc:
-                if self._failed(claim, _error_code(exc)) != Outcome.FAILED:
-                    return
-            except Exception as exc:  # the step may or may not have reached Slack
-                logger.warning("follow-up %s: %s", step.key.encode(), exc)
-                self._failed(claim, type(exc).__name__)
+            outcome = self._take_step(channel, ts, step, claim, thread)
+            telemetry.DELIVERIES.labels(step.key.kind, step.part, outcome.value).inc()
+            if outcome == Outcome.RETRY:
                 return
+
+    def _take_step(
+        self,
+        channel: str,
+        ts: str,
+        step: FollowUp,
+        claim: ledger.Claim,
+        thread: Callable[[], list[dict[str, Any]]],
+    ) -> Outcome:
+        """Send one claimed follow-up, after looking for it in the thread if it may be there."""
+        try:
+            if claim.recheck and step.found_in(thread()):
+                self._record(claim, None)
+                return Outcome.FOUND
+            self._record(claim, self._send_step(channel, ts, step))
+            return Outcome.SENT
+        except SlackApiError as exc:
+            return self._failed(claim, error_code(exc))
+        except Exception as exc:  # the step may or may not have reached Slack
+            logger.warning("follow-up %s: %s", step.key.encode(), exc)
+            return self._failed(claim, type(exc).__name__)
 
     def _send_step(self, channel: str, ts: str, step: FollowUp) -> str | None:
         """Post one reply or upload the chart in the thread; the reply's ts."""
@@ -291,6 +310,11 @@ class FollowUp:
     text: str = ""
     blocks: Blocks = field(default_factory=list)
     upload: Upload | None = None
+
+    @property
+    def part(self) -> str:
+        """What it is, for the metrics: reply or chart."""
+        return "reply" if self.upload is None else "chart"
 
     def found_in(self, thread: list[dict[str, Any]]) -> bool:
         """True when the thread already holds this step (by our metadata key, or the file)."""
