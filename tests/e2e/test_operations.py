@@ -15,17 +15,14 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.app import build_client
-from bot.health import Backlog, backlog_check, default_checks
+from bot.health import Backlog, Check, backlog_check, default_checks
 from bot.server import build_asgi
-from bot.settings import Settings
 from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_TEAM_ID, ThreadedServer
-from scheduler.runner import Runner
-from scheduler.sender import Outcome, Pacer
+from scheduler.sender import Outcome
 from storage.db import Database
 from storage.services import service_in
-from tests.e2e.conftest import TOKEN, Bot
-from tests.e2e.helpers import ALICE, idle
+from tests.e2e.conftest import Bot
+from tests.e2e.helpers import ALICE, idle, scheduler_for
 
 FAMILIES = {
     "pipebot_slack_requests",
@@ -170,12 +167,7 @@ def test_metrics_move_when_a_post_is_delivered_and_when_slack_answers_an_error(
         p.set_reminders("09:00 daily")
         p.create("Quiet One", actor=ALICE)
     bot.clock.now = start
-    settings = Settings(
-        slack_bot_token=TOKEN,
-        slack_api_url=bot.fake.api_url,
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    runner = Runner(bot.db, build_client(settings), clock=bot.clock, pacer=Pacer(interval=0))
+    runner = scheduler_for(bot)
     before = Scrape(root(bot))
     assert runner.tick() == [Outcome.SENT]
     after = Scrape(root(bot))
@@ -198,3 +190,14 @@ def test_metrics_move_when_a_post_is_delivered_and_when_slack_answers_an_error(
     )
     assert errors == 1
     assert moved(after, later, "pipebot_deliveries_total", **labels, outcome="retry") == 1
+
+
+def test_a_check_that_raises_is_a_failed_check_not_a_500(bot: Bot) -> None:
+    def broken() -> str | None:
+        raise RuntimeError("the inbox table is gone")
+
+    checks = [*default_checks(bot.db), Check("inbox", broken)]
+    with ThreadedServer(build_asgi(bot.app, bot.db, checks)) as server:
+        status, body = ready(server.url)
+    assert status == 503
+    assert body["checks"]["inbox"] == "the check failed: RuntimeError"

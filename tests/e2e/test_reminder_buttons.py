@@ -6,15 +6,12 @@ import time
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from bot.app import build_client
-from bot.settings import Settings
 from pipeline.types import DealStatus
 from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_TEAM_ID
-from scheduler.runner import Runner
-from scheduler.sender import Outcome, Pacer
+from scheduler.sender import Outcome
 from storage.services import service_in
-from tests.e2e.conftest import TOKEN, Bot
-from tests.e2e.helpers import ALICE, must, wait
+from tests.e2e.conftest import Bot
+from tests.e2e.helpers import ALICE, must, scheduler_for, wait
 from views.ids import Action
 
 
@@ -37,13 +34,7 @@ def post_reminder(bot: Bot) -> str:
         p.create("Quiet One", actor=ALICE, close_date=date(2026, 12, 10))
         p.create("Quiet Two", actor=ALICE)
     bot.clock.now = start
-    settings = Settings(
-        slack_bot_token=TOKEN,
-        slack_api_url=bot.fake.api_url,
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    runner = Runner(bot.db, build_client(settings), clock=bot.clock, pacer=Pacer(interval=0))
-    assert Outcome.SENT in runner.tick()
+    assert Outcome.SENT in scheduler_for(bot).tick()
     return bot.fake.messages(DEFAULT_CHANNEL)[0].ts
 
 
