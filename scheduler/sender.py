@@ -1,4 +1,8 @@
-"""Delivering scheduled posts exactly once: claim in the ledger, pace, post, record."""
+"""Delivering scheduled posts exactly once: claim in the ledger, pace, post, record.
+
+Each follow-up of a post (a thread reply, the digest's chart) goes through the ledger the same
+way, so a post found already sent still gets what it is missing.
+"""
 
 from __future__ import annotations
 
