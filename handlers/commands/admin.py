@@ -58,17 +58,20 @@ def _stage_order(req: Request, p: PipelineService, text: str) -> str:
     return "New stage order saved."
 
 
-STAGE_CHANGES: dict[str, Change] = {
-    "set": _stage_set,
-    "add": _stage_add,
-    "new": _stage_add,
-    "rename": _stage_rename,
-    "remove": _stage_remove,
-    "rm": _stage_remove,
-    "delete": _stage_remove,
-    "order": _stage_order,
-    "reorder": _stage_order,
-}
+def by_word(words: dict[Change, str]) -> dict[str, Change]:
+    """Each change under each of its words (a name, then its aliases)."""
+    return {word: change for change, names in words.items() for word in names.split()}
+
+
+STAGE_CHANGES = by_word(
+    {
+        _stage_set: "set",
+        _stage_add: "add new",
+        _stage_rename: "rename",
+        _stage_remove: "remove rm delete",
+        _stage_order: "order reorder",
+    }
+)
 
 
 def stages(req: Request, text: str) -> None:
@@ -158,20 +161,18 @@ def _admins(req: Request, p: PipelineService, text: str) -> str:
     return note
 
 
-CONFIG_CHANGES: dict[str, Change] = {
-    "channel": _channel,
-    "reminders": _reminders,
-    "reminder": _reminders,
-    "reminder-mode": _reminder_mode,
-    "digest": _digest,
-    "timezone": _timezone,
-    "tz": _timezone,
-    "currency": _currency,
-    "rate": _rate,
-    "rates": _rate,
-    "admins": _admins,
-    "admin": _admins,
-}
+CONFIG_CHANGES = by_word(
+    {
+        _channel: "channel",
+        _reminders: "reminders reminder",
+        _reminder_mode: "reminder-mode",
+        _digest: "digest",
+        _timezone: "timezone tz",
+        _currency: "currency",
+        _rate: "rate rates",
+        _admins: "admins admin",
+    }
+)
 
 
 def config(req: Request, text: str) -> None:
