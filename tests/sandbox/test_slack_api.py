@@ -553,6 +553,34 @@ def test_replies_list_the_parent_then_its_thread_with_files(
     assert api_error(exc) == "thread_not_found"
 
 
+def test_rate_limit_one_in_fails_a_chosen_call_once(client: WebClient, fake: FakeSlack) -> None:
+    fake.rate_limit_one_in("chat.postMessage", 1)
+    with pytest.raises(SlackApiError) as exc:
+        client.chat_postMessage(channel=SALES, text="first try")
+    assert (exc.value.response.status_code, exc.value.response.headers["Retry-After"]) == (429, "1")
+    assert fake.messages(SALES) == []
+    client.chat_postMessage(channel=SALES, text="first try")
+    assert [m.text for m in fake.messages(SALES)] == ["first try"]
+    assert (fake.injected_429, fake.message_counts(SALES)) == (1, (1, 0))
+
+
+def test_rate_limit_one_in_chooses_a_share_of_the_calls(
+    client: WebClient, fake: FakeSlack, clock: FakeClock
+) -> None:
+    fake.rate_limit_one_in("chat.postMessage", 4)
+    refused = 0
+    for n in range(200):
+        clock.advance(3.0)  # past Slack's own rate limit of one post a second per channel
+        try:
+            client.chat_postMessage(channel=SALES, text=f"post {n}")
+        except SlackApiError:
+            refused += 1
+            client.chat_postMessage(channel=SALES, text=f"post {n}")
+    assert refused == fake.injected_429
+    assert 20 < refused < 80
+    assert fake.message_counts(SALES) == (200, 0)
+
+
 def test_delay_slows_the_answer(client: WebClient, fake: FakeSlack) -> None:
     fake.delay("auth.test", 0.2)
     started = time.monotonic()
