@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 from bot.app import build_client
@@ -49,6 +50,19 @@ def idle(bot: Bot) -> None:
     asserts that nothing happened waits for this, never for a fixed time.
     """
     assert bot.app.wait_idle(IDLE_TIMEOUT), f"the bot was still working after {IDLE_TIMEOUT} s"
+
+
+def quiet_deals(bot: Bot) -> None:
+    """Daily reminders at 09:00 in the channel, and two of Alice's deals quiet for 30 days."""
+    start = bot.clock.now
+    bot.clock.now = start - timedelta(days=30)
+    with bot.db.session_scope() as s:
+        p = service_in(s, DEFAULT_TEAM_ID, clock=bot.clock)
+        p.set_channel(DEFAULT_CHANNEL)
+        p.set_reminders("09:00 daily")
+        p.create("Quiet One", actor=ALICE, close_date=date(2026, 12, 10))
+        p.create("Quiet Two", actor=ALICE)
+    bot.clock.now = start
 
 
 def scheduler_for(bot: Bot) -> Runner:

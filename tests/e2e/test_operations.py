@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +16,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.health import Backlog, Check, backlog_check, default_checks
 from bot.server import build_asgi
-from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_TEAM_ID, ThreadedServer
+from sandbox.slack_api import ThreadedServer
 from scheduler.sender import Outcome
 from storage.db import Database
-from storage.services import service_in
 from tests.e2e.conftest import Bot
-from tests.e2e.helpers import ALICE, idle, scheduler_for
+from tests.e2e.helpers import ALICE, idle, quiet_deals, scheduler_for
 
 FAMILIES = {
     "pipebot_slack_requests",
@@ -159,14 +157,7 @@ def test_metrics_count_requests_and_acks_by_kind(bot: Bot) -> None:
 def test_metrics_move_when_a_post_is_delivered_and_when_slack_answers_an_error(
     bot: Bot,
 ) -> None:
-    start = bot.clock.now
-    bot.clock.now = start - timedelta(days=30)
-    with bot.db.session_scope() as s:
-        p = service_in(s, DEFAULT_TEAM_ID, clock=bot.clock)
-        p.set_channel(DEFAULT_CHANNEL)
-        p.set_reminders("09:00 daily")
-        p.create("Quiet One", actor=ALICE)
-    bot.clock.now = start
+    quiet_deals(bot)
     runner = scheduler_for(bot)
     before = Scrape(root(bot))
     assert runner.tick() == [Outcome.SENT]

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 
 from pipeline.types import DealStatus
-from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_TEAM_ID
+from sandbox.slack_api import DEFAULT_CHANNEL
 from scheduler.sender import Outcome
-from storage.services import service_in
 from tests.e2e.conftest import Bot
-from tests.e2e.helpers import ALICE, must, scheduler_for, wait
+from tests.e2e.helpers import ALICE, must, quiet_deals, scheduler_for, wait
 from views.ids import Action
 
 
@@ -25,15 +24,7 @@ def poll(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
 
 def post_reminder(bot: Bot) -> str:
     """Two quiet deals, then the morning run; returns the reminder's ts."""
-    start = bot.clock.now
-    bot.clock.now = start - timedelta(days=30)
-    with bot.db.session_scope() as s:
-        p = service_in(s, DEFAULT_TEAM_ID, clock=bot.clock)
-        p.set_channel(DEFAULT_CHANNEL)
-        p.set_reminders("09:00 daily")
-        p.create("Quiet One", actor=ALICE, close_date=date(2026, 12, 10))
-        p.create("Quiet Two", actor=ALICE)
-    bot.clock.now = start
+    quiet_deals(bot)
     assert Outcome.SENT in scheduler_for(bot).tick()
     return bot.fake.messages(DEFAULT_CHANNEL)[0].ts
 
