@@ -10,18 +10,22 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from pipeline.accuracy import Snapshot, WonSum
 from pipeline.dates import today_in
 from pipeline.digest import ClosedRows, CurrencyRow, PushRows, StaleRows
 from pipeline.forecast import OpenRow, WonRow
+from pipeline.forecast_range import OpenAmountRow
 from pipeline.metrics import Cohort, FunnelRows, OpenDeals, Spread
 from pipeline.reminders import Flagged
 from pipeline.schemas import TeamOut
 from pipeline.service import PipelineService
 from pipeline.types import DealStatus
 from storage import (
+    accuracy_queries,
     digest_queries,
     forecast_queries,
     metric_queries,
+    range_queries,
     reminder_queries,
     transfer,
 )
@@ -72,6 +76,20 @@ class SqlReports:
         return forecast_queries.won_since(
             self._session, self._team.id, quarter_from, month_from, as_of
         )
+
+    def open_amounts(self, last_day: date) -> list[OpenAmountRow]:
+        """Open deals with a close date up to `last_day`, one row each, by deal number."""
+        return range_queries.open_amounts(self._session, self._team.id, last_day)
+
+    def first_snapshots(self, ended_before: date, currency: str, limit: int) -> list[Snapshot]:
+        """The first recorded forecast of each period ended before `ended_before`."""
+        return accuracy_queries.first_snapshots(
+            self._session, self._team.id, ended_before, currency, limit
+        )
+
+    def won_between(self, start: datetime, end: datetime) -> list[WonSum]:
+        """Deals now won whose `closed_at` is in [start, end), per currency."""
+        return accuracy_queries.won_between(self._session, self._team.id, start, end)
 
     def missing_rates(self, since: datetime, known: Sequence[str]) -> list[str]:
         """Currencies not in `known` of open deals or deals closed since `since`."""
