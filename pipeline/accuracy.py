@@ -11,6 +11,7 @@ in the reporting currency); a record made in another reporting currency is not c
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
@@ -18,13 +19,14 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
-from pipeline.dates import today_in
+from pipeline.dates import end_of_month, end_of_quarter, today_in
 from pipeline.forecast import Forecast, Period, utc_midnight
 from pipeline.forecast_range import ForecastRanges, period_label
 from pipeline.metrics import Rates, aware, money
 from pipeline.schemas import TeamOut
 
 LAST = 4  # ended periods `stats --json` lists
+_PERIOD = re.compile(r"(?P<year>[0-9]{4})-(?:Q(?P<quarter>[1-4])|(?P<month>0[1-9]|1[0-2]))")
 
 
 class _Model(BaseModel):
@@ -211,3 +213,13 @@ def render_accuracy(rows: list[PeriodAccuracy]) -> list[str]:
 
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:+.0f}%".replace("-", "−")
+
+
+def period_bounds(label: str) -> tuple[date, date] | None:
+    """The first and last day of `2026-Q4` or `2026-11`; None for anything else."""
+    match = _PERIOD.fullmatch(label)
+    if match is None:
+        return None
+    year, quarter, month = int(match["year"]), match["quarter"], match["month"]
+    first = date(year, 3 * int(quarter) - 2, 1) if quarter else date(year, int(month), 1)
+    return first, end_of_quarter(first) if quarter else end_of_month(first)

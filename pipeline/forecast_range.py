@@ -26,14 +26,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from pipeline.forecast import Forecast, Period, PeriodForecast
-from pipeline.metrics import CENT, FunnelStep, Metrics, Rates
+from pipeline.forecast import Forecast, ForecastSource, Period, PeriodForecast, forecast
+from pipeline.metrics import CENT, DEFAULT_WINDOW, FunnelStep, Metrics, Rates, compute
 from pipeline.schemas import StageOut, TeamOut
 
 if TYPE_CHECKING:
@@ -250,16 +250,42 @@ def forecast_ranges(source: RangeSource, fc: Forecast, metrics: Metrics) -> Fore
     """This month's and quarter's ranges; `metrics` gives the calibration (the forecast's)."""
     team = source.team
     chances = stage_chances(team.stages, metrics.funnel)
-    by_stage = {c.stage: c.probability for c in chances}
     rows = source.open_amounts(fc.quarter.end)
-    rates = Rates.of(team)
-    month, quarter = (
-        period_range(
-            rows, p, chances=by_stage, rates=rates, seed=seed_for(team.id, fc.today, p.period)
-        )
-        for p in (fc.month, fc.quarter)
-    )
+    month, quarter = (_range(team, rows, p, chances, fc.today) for p in (fc.month, fc.quarter))
     return ForecastRanges(currency=team.currency, month=month, quarter=quarter, chances=chances)
+
+
+def _range(
+    team: TeamOut,
+    rows: Sequence[OpenAmountRow],
+    p: PeriodForecast,
+    chances: Sequence[StageChance],
+    today: date,
+) -> PeriodRange:
+    return period_range(
+        rows,
+        p,
+        chances={c.stage: c.probability for c in chances},
+        rates=Rates.of(team),
+        seed=seed_for(team.id, today, p.period),
+    )
+
+
+class QuarterSource(ForecastSource, RangeSource, Protocol):
+    """What the quarter's range reads: the forecast's queries and the open deals' amounts."""
+
+
+def quarter_range(
+    source: QuarterSource, *, as_of: datetime, metrics: Metrics | None = None
+) -> PeriodRange:
+    """This quarter's range at `as_of`, calibrated as the digest's forecast is (the 90 days
+    before `as_of`; `metrics` is reused when it covers that window): `stats`' range."""
+    if metrics is None or (metrics.start, metrics.end) != (as_of - DEFAULT_WINDOW, as_of):
+        metrics = compute(source, as_of=as_of)
+    fc = forecast(source, as_of=as_of, metrics=metrics)
+    chances = stage_chances(source.team.stages, metrics.funnel)
+    rows = source.open_amounts(fc.quarter.end)
+    return _range(source.team, rows, fc.quarter, chances, fc.today)
 
 
 def render_range(r: PeriodRange, currency: str) -> str:

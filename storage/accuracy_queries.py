@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from pipeline.accuracy import Snapshot, WonSum
@@ -126,3 +126,12 @@ def won_between(session: Session, team_id: str, start: datetime, end: datetime) 
         .order_by(Deal.currency)
     )
     return [WonSum(currency, n, priced, cents) for currency, n, priced, cents in rows]
+
+
+def replace(session: Session, team_id: str, snapshots: Sequence[Snapshot]) -> None:
+    """Replace the team's records with imported ones."""
+    session.execute(
+        delete(ForecastSnapshot).where(ForecastSnapshot.team_id == team_id),
+        execution_options={"synchronize_session": False},
+    )
+    record(session, team_id, snapshots)

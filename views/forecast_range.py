@@ -12,7 +12,7 @@ from pipeline.accuracy import PeriodAccuracy
 from pipeline.forecast import Period
 from pipeline.forecast_range import MIN_REACHED, ForecastRanges, PeriodRange
 from pipeline.money import Money, format_compact
-from views.common import MAX_SECTION, clip
+from views.common import MAX_SECTION, Blocks, clip, dump
 
 RANGE_NOTE = (
     "Likely range: {runs:,} simulated outcomes of the open deals closing in the period, each "
@@ -100,3 +100,15 @@ def accuracy_blocks(rows: Sequence[PeriodAccuracy]) -> list[Block]:
         ),
         ContextBlock(elements=[MarkdownTextObject(text=note)]),
     ]
+
+
+def build_range_stats(r: PeriodRange, currency: str, ended: Sequence[PeriodAccuracy]) -> Blocks:
+    """`/deal stats`' forecast part: this quarter's likely range and the last ended periods."""
+    blocks: list[Block] = [
+        SectionBlock(
+            text=MarkdownTextObject(text=f"*Likely range this quarter*\n{range_text(r, currency)}")
+        ),
+        ContextBlock(elements=[MarkdownTextObject(text=RANGE_NOTE.format(runs=r.runs))]),
+        *accuracy_blocks(ended),
+    ]
+    return dump(blocks)
