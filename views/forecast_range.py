@@ -43,7 +43,7 @@ def range_text(r: PeriodRange, currency: str) -> str:
         f"{_money(r.p10, currency)}–{_money(r.p90, currency)} (P10–P90)"
     )
     if r.unpriced:
-        text += f", {r.unpriced} open deal{'s' if r.unpriced != 1 else ''} without amount or rate"
+        text += f", {r.unpriced:,} open deal{'s' if r.unpriced != 1 else ''} without amount or rate"
     return text
 
 
