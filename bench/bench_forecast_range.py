@@ -31,8 +31,8 @@ from typing import Any
 
 import bench_metrics
 from bench_metrics import machine, update_doc
-from bench_scheduler import build_metrics_db, holds_bench_team
-from benchlib import OUT, PG_BASE, load1, pg_db, sqlite_db
+from bench_scheduler import bench_team_db
+from benchlib import OUT, PG_BASE, load1
 
 from pipeline.digest import collect_digest
 from pipeline.forecast import forecast
@@ -84,18 +84,7 @@ def simulation(sizes: Sequence[int]) -> list[dict[str, Any]]:
 def digest(name: str, pg_url: str) -> dict[str, Any]:
     """The digest of bench_metrics' team, with the range's parts timed apart."""
     result: dict[str, Any] = {"backend": name}
-    path = OUT / "bench_metrics.db"
-    cleanup = None
-    if name == "sqlite" and path.exists() and holds_bench_team(f"sqlite:///{path}"):
-        url = f"sqlite:///{path}"
-        result["source"] = "bench/out/bench_metrics.db"
-    else:
-        throwaway = (
-            sqlite_db(OUT / "bench_digest.db") if name == "sqlite" else pg_db(pg_url, "bench_range")
-        )
-        url, cleanup = throwaway.url, throwaway.cleanup
-        result["source"] = "generated and loaded with bench_metrics.generate / load"
-        build_metrics_db(url)
+    url, cleanup, result["source"] = bench_team_db(name, pg_url)
     db = Database(url)
     now = datetime.now(UTC)
     try:
