@@ -7,7 +7,9 @@ calibration window reached the stage. `RUNS` runs give P10, P50 and P90 of the p
 revenue: what is already won plus the simulated wins.
 
 The simulation is seeded by the team and its local date, so the same day gives the same
-range (a digest is reproducible). It is stratified per deal (Latin hypercube): a deal with
+range (a digest is reproducible). The month's and the quarter's ranges come from one pass:
+the month's deals are played once and each quarter run adds the rest of the quarter's deals
+to the month's run of the same number. It is stratified per deal (Latin hypercube): a deal with
 probability p wins in exactly ⌊p × runs⌋ runs, or one more with the probability of the
 fractional part, spread at random over the runs. Each deal still wins each run with
 probability p independently of the others, but the mean of the runs is exact, up to one
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
@@ -195,23 +198,32 @@ def _money(cents: float) -> Decimal:
     return (Decimal(round(cents)) / 100).quantize(CENT)
 
 
-def period_range(
+@dataclass(frozen=True)
+class _Deals:
+    """The priced deals one simulation plays: amounts in reporting cents and probabilities."""
+
+    cents: list[int]
+    probabilities: list[float]
+    unpriced: int
+
+    def play(self, seed: int, runs: int) -> NDArray[np.float64]:
+        return simulate(self.cents, self.probabilities, runs=runs, seed=seed)
+
+
+def _priced(
     rows: Sequence[OpenAmountRow],
-    p: PeriodForecast,
-    *,
     chances: Mapping[str, float],
     rates: Rates,
-    seed: int,
-    runs: int = RUNS,
-) -> PeriodRange:
-    """The range of one period from the open deals closing by its end and its won amount."""
-    import numpy as np
-
+    *,
+    after: date | None,
+    last: date,
+) -> _Deals:
+    """The deals closing in (after, last]; those without an amount or rate only counted."""
     cents: list[int] = []
     probabilities: list[float] = []
     unpriced = 0
     for stage, currency, amount, close in rows:
-        if close > p.end:
+        if close > last or (after is not None and close <= after):
             continue
         converted = None if amount is None else rates.convert(amount, currency)
         if amount is None or converted is None:
@@ -220,12 +232,26 @@ def period_range(
         cents.append(amount if currency == rates.currency else _cents(converted))
         # A stage since removed weighs 0, as in the point forecast.
         probabilities.append(chances.get(stage, 0.0))
+    return _Deals(cents, probabilities, unpriced)
+
+
+def _summary(
+    p: PeriodForecast,
+    parts: Sequence[tuple[_Deals, NDArray[np.float64]]],
+    *,
+    seed: int,
+    runs: int,
+) -> PeriodRange:
+    """The period's range from its simulated parts (each run adds them up) and its won amount."""
+    import numpy as np
+
     won = _cents(p.won)
-    totals = simulate(cents, probabilities, runs=runs, seed=seed) + won
+    totals = sum((played for _, played in parts), np.zeros(runs)) + won
     p10, p50, p90 = np.percentile(totals, [10, 50, 90])
+    cents = [c for deals, _ in parts for c in deals.cents]
+    chances = [x for deals, _ in parts for x in deals.probabilities]
     expected = sum(
-        (Decimal(c) * Decimal(str(x)) for c, x in zip(cents, probabilities, strict=True)),
-        Decimal(0),
+        (Decimal(c) * Decimal(str(x)) for c, x in zip(cents, chances, strict=True)), Decimal(0)
     )
     return PeriodRange(
         period=period_label(p.period, p.start),
@@ -236,7 +262,7 @@ def period_range(
         deals=len(cents),
         open_amount=_money(sum(cents)),
         expected=((won + expected) / 100).quantize(CENT, rounding=ROUND_HALF_UP),
-        unpriced=unpriced,
+        unpriced=sum(deals.unpriced for deals, _ in parts),
         p10=_money(p10),
         p50=_money(p50),
         p90=_money(p90),
@@ -246,29 +272,49 @@ def period_range(
     )
 
 
+def period_range(
+    rows: Sequence[OpenAmountRow],
+    p: PeriodForecast,
+    *,
+    chances: Mapping[str, float],
+    rates: Rates,
+    seed: int,
+    runs: int = RUNS,
+) -> PeriodRange:
+    """The range of one period from the open deals closing by its end and its won amount."""
+    deals = _priced(rows, chances, rates, after=None, last=p.end)
+    return _summary(p, [(deals, deals.play(seed, runs))], seed=seed, runs=runs)
+
+
+def _ranges(
+    team: TeamOut, rows: Sequence[OpenAmountRow], fc: Forecast, chances: Sequence[StageChance]
+) -> tuple[PeriodRange, PeriodRange]:
+    """The month's and the quarter's ranges in one pass over the quarter's deals.
+
+    The month's deals are played with the month's seed, the rest of the quarter's with the
+    quarter's; each quarter run adds the month's run of the same number, so each deal is
+    simulated once and a run's month never exceeds its quarter.
+    """
+    by_stage = {c.stage: c.probability for c in chances}
+    rates = Rates.of(team)
+    m_seed = seed_for(team.id, fc.today, "month")
+    q_seed = seed_for(team.id, fc.today, "quarter")
+    month = _priced(rows, by_stage, rates, after=None, last=fc.month.end)
+    later = _priced(rows, by_stage, rates, after=fc.month.end, last=fc.quarter.end)
+    month_runs = (month, month.play(m_seed, RUNS))
+    later_runs = (later, later.play(q_seed, RUNS))
+    return (
+        _summary(fc.month, [month_runs], seed=m_seed, runs=RUNS),
+        _summary(fc.quarter, [month_runs, later_runs], seed=q_seed, runs=RUNS),
+    )
+
+
 def forecast_ranges(source: RangeSource, fc: Forecast, metrics: Metrics) -> ForecastRanges:
     """This month's and quarter's ranges; `metrics` gives the calibration (the forecast's)."""
     team = source.team
     chances = stage_chances(team.stages, metrics.funnel)
-    rows = source.open_amounts(fc.quarter.end)
-    month, quarter = (_range(team, rows, p, chances, fc.today) for p in (fc.month, fc.quarter))
+    month, quarter = _ranges(team, source.open_amounts(fc.quarter.end), fc, chances)
     return ForecastRanges(currency=team.currency, month=month, quarter=quarter, chances=chances)
-
-
-def _range(
-    team: TeamOut,
-    rows: Sequence[OpenAmountRow],
-    p: PeriodForecast,
-    chances: Sequence[StageChance],
-    today: date,
-) -> PeriodRange:
-    return period_range(
-        rows,
-        p,
-        chances={c.stage: c.probability for c in chances},
-        rates=Rates.of(team),
-        seed=seed_for(team.id, today, p.period),
-    )
 
 
 class QuarterSource(ForecastSource, RangeSource, Protocol):
@@ -283,9 +329,7 @@ def quarter_range(
     if metrics is None or (metrics.start, metrics.end) != (as_of - DEFAULT_WINDOW, as_of):
         metrics = compute(source, as_of=as_of)
     fc = forecast(source, as_of=as_of, metrics=metrics)
-    chances = stage_chances(source.team.stages, metrics.funnel)
-    rows = source.open_amounts(fc.quarter.end)
-    return _range(source.team, rows, fc.quarter, chances, fc.today)
+    return forecast_ranges(source, fc, metrics).quarter
 
 
 def render_range(r: PeriodRange, currency: str) -> str:
