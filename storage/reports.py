@@ -77,20 +77,6 @@ class SqlReports:
             self._session, self._team.id, quarter_from, month_from, as_of
         )
 
-    def open_amounts(self, last_day: date) -> list[OpenAmountRow]:
-        """Open deals with a close date up to `last_day`, one row each, by deal number."""
-        return range_queries.open_amounts(self._session, self._team.id, last_day)
-
-    def first_snapshots(self, ended_before: date, currency: str, limit: int) -> list[Snapshot]:
-        """The first recorded forecast of each period ended before `ended_before`."""
-        return accuracy_queries.first_snapshots(
-            self._session, self._team.id, ended_before, currency, limit
-        )
-
-    def won_between(self, start: datetime, end: datetime) -> list[WonSum]:
-        """Deals now won whose `closed_at` is in [start, end), per currency."""
-        return accuracy_queries.won_between(self._session, self._team.id, start, end)
-
     def missing_rates(self, since: datetime, known: Sequence[str]) -> list[str]:
         """Currencies not in `known` of open deals or deals closed since `since`."""
         return digest_queries.missing_rates(self._session, self._team.id, since, known)
@@ -133,6 +119,20 @@ class SqlReports:
         return reminder_queries.needing_attention(
             self._session, self._team.id, self._team.stages, now, today
         )
+
+    def open_amounts(self, last_day: date) -> list[OpenAmountRow]:
+        """Open deals with a close date up to `last_day`, one row each, by deal number."""
+        return range_queries.open_amounts(self._session, self._team.id, last_day)
+
+    def first_snapshots(self, ended_before: date, currency: str, limit: int) -> list[Snapshot]:
+        """The first recorded forecast of each period ended before `ended_before`."""
+        return accuracy_queries.first_snapshots(
+            self._session, self._team.id, ended_before, currency, limit
+        )
+
+    def won_between(self, start: datetime, end: datetime) -> list[WonSum]:
+        """Deals now won whose `closed_at` is in [start, end), per currency."""
+        return accuracy_queries.won_between(self._session, self._team.id, start, end)
 
 
 def reports_in(session: Session, team_id: str) -> SqlReports:
