@@ -230,6 +230,8 @@ class DigestData(_Model):
     lost: ClosedDeals
     pushed: PushedDeals
     forecast: Forecast
+    ranges: ForecastRanges | None = None  # None: not simulated
+    accuracy: list[PeriodAccuracy] = Field(default_factory=list)  # periods ended this week
     window_start: datetime
     window_end: datetime
     won_count: int
@@ -240,8 +242,6 @@ class DigestData(_Model):
     bottleneck: Bottleneck | None
     stale_count: int
     stale: list[StaleDeal]
-    ranges: ForecastRanges | None = None  # None: not simulated
-    accuracy: list[PeriodAccuracy] = Field(default_factory=list)  # periods ended this week
 
 
 def collect_digest(source: DigestSource, *, now: datetime) -> DigestData:

@@ -24,8 +24,8 @@ from storage import (
     accuracy_queries,
     digest_queries,
     forecast_queries,
+    forecast_range_queries,
     metric_queries,
-    range_queries,
     reminder_queries,
     transfer,
 )
@@ -122,7 +122,7 @@ class SqlReports:
 
     def open_amounts(self, last_day: date) -> list[OpenAmountRow]:
         """Open deals with a close date up to `last_day`, one row each, by deal number."""
-        return range_queries.open_amounts(self._session, self._team.id, last_day)
+        return forecast_range_queries.open_amounts(self._session, self._team.id, last_day)
 
     def first_snapshots(self, ended_before: date, currency: str, limit: int) -> list[Snapshot]:
         """The first recorded forecast of each period ended before `ended_before`."""

@@ -19,10 +19,10 @@ from slack_sdk.models.blocks import (
 from pipeline.digest import ClosedDeals, DigestData, PushedDeals, StaleDeal
 from pipeline.forecast import PeriodForecast
 from pipeline.money import Money, format_compact
+from views import forecast_range
 from views.charts import week_range
 from views.common import MAX_HEADER, MAX_MESSAGE_BLOCKS, MAX_SECTION, Blocks, clip, dump, esc
 from views.common import user as mention
-from views.forecast_range import accuracy_blocks, range_blocks
 from views.tables import cell, code_sections, table_lines
 
 INLINE = 3  # deals named in the main message per list; the thread has the rest
@@ -475,8 +475,8 @@ def build_digest(data: DigestData) -> DigestMessage:
         ),
         *code_sections(_forecast_table(data), title="*Forecast*", max_blocks=1),
         _context(_forecast_notes(data)),
-        *(range_blocks(data.ranges) if data.ranges else []),
-        *accuracy_blocks(data.accuracy),
+        *(forecast_range.range_blocks(data.ranges) if data.ranges else []),
+        *forecast_range.accuracy_blocks(data.accuracy),
         *_attention(data),
     ]
     thread = [
