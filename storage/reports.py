@@ -7,28 +7,29 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from pipeline.accuracy import Snapshot, WonSum
 from pipeline.dates import today_in
 from pipeline.digest import ClosedRows, CurrencyRow, PushRows, StaleRows
 from pipeline.forecast import OpenRow, WonRow
-from pipeline.forecast_range import OpenAmountRow
 from pipeline.metrics import Cohort, FunnelRows, OpenDeals, Spread
 from pipeline.reminders import Flagged
 from pipeline.schemas import TeamOut
 from pipeline.service import PipelineService
 from pipeline.types import DealStatus
 from storage import (
-    accuracy_queries,
     digest_queries,
     forecast_queries,
-    forecast_range_queries,
     metric_queries,
     reminder_queries,
     transfer,
 )
+
+if TYPE_CHECKING:
+    from pipeline.accuracy import Snapshot, WonSum
+    from pipeline.forecast_range import OpenAmountRow
 
 
 class SqlReports:
@@ -122,16 +123,22 @@ class SqlReports:
 
     def open_amounts(self, last_day: date) -> list[OpenAmountRow]:
         """Open deals with a close date up to `last_day`, one row each, by deal number."""
+        from storage import forecast_range_queries
+
         return forecast_range_queries.open_amounts(self._session, self._team.id, last_day)
 
     def first_snapshots(self, ended_before: date, currency: str, limit: int) -> list[Snapshot]:
         """The first recorded forecast of each period ended before `ended_before`."""
+        from storage import accuracy_queries
+
         return accuracy_queries.first_snapshots(
             self._session, self._team.id, ended_before, currency, limit
         )
 
     def won_between(self, start: datetime, end: datetime) -> list[WonSum]:
         """Deals now won whose `closed_at` is in [start, end), per currency."""
+        from storage import accuracy_queries
+
         return accuracy_queries.won_between(self._session, self._team.id, start, end)
 
 
