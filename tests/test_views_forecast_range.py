@@ -77,6 +77,10 @@ def test_texts_read_like_the_issue_s_examples() -> None:
         "(€1.08M) was −3 %; within the likely range €900K–€1.5M (3 won without amount or "
         "rate left out)"
     )
+    nothing_open = RANGES.month.model_copy(
+        update={"p10": Decimal(5_000), "p90": Decimal(5_000), "unpriced": 0}
+    )
+    assert range_text(nothing_open, "USD") == "Jan 2027: $1.2M won; likely $5K (P10–P90)"
     assert "above the likely range" in accuracy_text(ACCURACY[1])
     assert "below the likely range" in accuracy_text(ACCURACY[2])
     assert "€0, −100 %" in accuracy_text(ACCURACY[3])

@@ -36,11 +36,17 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:+.0f} %".replace("-", "−")
 
 
+def _span(low: Decimal, high: Decimal, currency: str, digits: int = 1) -> str:
+    """`€590K–€720K`, or one amount where both read the same."""
+    a, b = _money(low, currency, digits), _money(high, currency, digits)
+    return a if a == b else f"{a}–{b}"
+
+
 def range_text(r: PeriodRange, currency: str) -> str:
     """`Q1 2027: €410K won; likely €590K–€720K (P10–P90)`."""
     text = (
         f"{period_name(r.kind, r.start)}: {_money(r.won, currency)} won; likely "
-        f"{_money(r.p10, currency)}–{_money(r.p90, currency)} (P10–P90)"
+        f"{_span(r.p10, r.p90, currency)} (P10–P90)"
     )
     if r.unpriced:
         text += f", {r.unpriced:,} open deal{'s' if r.unpriced != 1 else ''} without amount or rate"
@@ -76,7 +82,7 @@ def accuracy_text(a: PeriodAccuracy) -> str:
         f"{period_name(a.kind, a.start)} forecast on {a.recorded_on.day} {a.recorded_on:%b}: "
         f"{_money(a.forecast, cur, 2)}; actual {_money(a.actual, cur, 2)}, {_pct(a.error)}; "
         f"the calibrated one ({_money(a.calibrated, cur, 2)}) was {_pct(a.calibrated_error)}; "
-        f"{_where(a)} {_money(a.p10, cur, 2)}–{_money(a.p90, cur, 2)}"
+        f"{_where(a)} {_span(a.p10, a.p90, cur, 2)}"
     )
     if a.actual_unpriced:
         text += f" ({a.actual_unpriced} won without amount or rate left out)"

@@ -172,7 +172,7 @@ def test_accuracy_is_reported_once_each_period_has_ended(harness: Harness) -> No
         "• Q4 2026 forecast on 5 Oct: €80K; actual €135K, +69 %; the calibrated one (€150K) "
         "was −10 %; within the likely range €0–€150K",
         "• Dec 2026 forecast on 7 Dec: €35K; actual €35K, +0 %; the calibrated one (€35K) "
-        "was +0 %; within the likely range €35K–€35K",
+        "was +0 %; within the likely range €35K",
     ]
 
     with harness.db.read_scope() as s:
