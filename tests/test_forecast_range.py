@@ -153,26 +153,19 @@ def test_stage_chances_trust_a_measured_rate_from_20_deals() -> None:
         StageOut(key=k, name=k, position=i, probability=30, stale_days=7)
         for i, k in enumerate(("a", "b", "c"))
     ]
-    funnel = [
-        FunnelStep(
-            stage="a",
-            name="a",
-            reached=20,
+
+    def step(key: str, reached: int, rate: float) -> FunnelStep:
+        return FunnelStep(
+            stage=key,
+            name=key,
+            reached=reached,
             lost_at=0,
             loss_rate=0.0,
             conversion_rate=1.0,
-            win_rate_from=0.55,
-        ),
-        FunnelStep(
-            stage="b",
-            name="b",
-            reached=19,
-            lost_at=0,
-            loss_rate=0.0,
-            conversion_rate=1.0,
-            win_rate_from=0.9,
-        ),
-    ]
+            win_rate_from=rate,
+        )
+
+    funnel = [step("a", 20, 0.55), step("b", 19, 0.9)]
     chances = stage_chances(stages, funnel)
     assert [(c.probability, c.calibrated, c.reached) for c in chances] == [
         (0.55, True, 20),
