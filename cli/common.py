@@ -1,4 +1,8 @@
-"""What every `pipebot` command shares: settings, the database, input and output, errors."""
+"""What every `pipebot` command shares: settings, the database, input and output, errors.
+
+Settings, SQLAlchemy and Alembic are imported where they are first needed: `pipebot --help`
+and the short commands start without them (start-up times in docs/PERFORMANCE.md).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
-from bot.settings import Settings, get_settings
-from storage import migrate
-from storage.db import Database, is_sqlite
-
 if TYPE_CHECKING:
+    from bot.settings import Settings
+    from storage.db import Database
+
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
@@ -27,6 +28,11 @@ class CliError(Exception):
 
 
 def load_settings() -> Settings:
+    """The settings from the environment; an invalid one is a CliError naming it."""
+    from pydantic import ValidationError
+
+    from bot.settings import get_settings
+
     try:
         return get_settings()
     except ValidationError as exc:
@@ -50,6 +56,9 @@ def database_url(args: argparse.Namespace) -> str:
 
 def open_database(args: argparse.Namespace) -> Database:
     """The database, with its schema brought up to date (SQLite) or checked (PostgreSQL)."""
+    from storage import migrate
+    from storage.db import Database, is_sqlite
+
     url = database_url(args)
     try:
         db = Database(url)

@@ -353,3 +353,10 @@ def test_stats_refuses_a_bad_date(
 def test_stats_of_an_unknown_team(built: Database, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "--database-url", built.url, "stats", "--team", "TNOBODY")
     assert_one_line_error(code, err)
+
+
+def test_the_parser_lists_the_scheduler_jobs_without_importing_them() -> None:
+    from cli.run import JOB_KINDS
+    from scheduler.jobs import KINDS
+
+    assert JOB_KINDS == KINDS
