@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
@@ -37,3 +37,18 @@ def stale_condition(
     quiet = or_(*per_stage) if per_stage else false()
     no_step_ahead = or_(Deal.next_step_due.is_(None), Deal.next_step_due < today)
     return and_(quiet, no_step_ahead)
+
+
+def stale_test(
+    stages: Iterable[StaleRule], as_of: datetime, today: date
+) -> Callable[[str, datetime, date | None], bool]:
+    """`stale_condition` in Python, for rows already fetched: (stage, last_at, next_step_due)."""
+    # A stage removed since has no threshold: its deals are never stale, as in SQL.
+    quiet_before = {s.key: as_of - timedelta(days=s.stale_days) for s in stages}
+
+    def stale(stage: str, last_at: datetime, next_step_due: date | None) -> bool:
+        limit = quiet_before.get(stage)
+        no_step_ahead = next_step_due is None or next_step_due < today
+        return limit is not None and last_at < limit and no_step_ahead
+
+    return stale
