@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
@@ -28,6 +28,7 @@ def stale_condition(
     stages: Iterable[StaleRule],
     as_of: datetime,
     today: date,
+    next_step_due: SQLColumnExpression[date | None] = Deal.next_step_due,
 ) -> ColumnElement[bool]:
     """Nothing happened for longer than the stage's threshold and no next step is ahead."""
     # One range test per stage keeps the (team, status, last_activity_at) index usable.
@@ -35,20 +36,5 @@ def stale_condition(
         and_(stage_col == s.key, last_at < as_of - timedelta(days=s.stale_days)) for s in stages
     ]
     quiet = or_(*per_stage) if per_stage else false()
-    no_step_ahead = or_(Deal.next_step_due.is_(None), Deal.next_step_due < today)
+    no_step_ahead = or_(next_step_due.is_(None), next_step_due < today)
     return and_(quiet, no_step_ahead)
-
-
-def stale_test(
-    stages: Iterable[StaleRule], as_of: datetime, today: date
-) -> Callable[[str, datetime, date | None], bool]:
-    """`stale_condition` in Python, for rows already fetched: (stage, last_at, next_step_due)."""
-    # A stage removed since has no threshold: its deals are never stale, as in SQL.
-    quiet_before = {s.key: as_of - timedelta(days=s.stale_days) for s in stages}
-
-    def stale(stage: str, last_at: datetime, next_step_due: date | None) -> bool:
-        limit = quiet_before.get(stage)
-        no_step_ahead = next_step_due is None or next_step_due < today
-        return limit is not None and last_at < limit and no_step_ahead
-
-    return stale
