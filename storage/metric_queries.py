@@ -104,30 +104,40 @@ def open_set(session: Session, team_id: str, as_of: datetime) -> Subquery:
             .where(Deal.team_id == team_id, Deal.status == DealStatus.OPEN.value)
             .subquery("open_deals")
         )
-    earlier = aliased(StageChange)
-    last_change = (
-        select(earlier.id)
-        .where(earlier.deal_id == Deal.id, earlier.at <= as_of)
-        .order_by(earlier.at.desc(), earlier.id.desc())
-        .limit(1)
-        .correlate(Deal)
-        .scalar_subquery()
-    )
-    last_activity = (
-        select(func.max(Activity.at))
-        .where(Activity.deal_id == Deal.id, Activity.at <= as_of)
-        .correlate(Deal)
-        .scalar_subquery()
-    )
-    last_at = case(
-        (last_activity.is_not(None) & (last_activity > StageChange.at), last_activity),
-        else_=StageChange.at,
-    )
     # Two index ranges rather than one OR, which would scan every deal of the team.
     candidates = union_all(
         select(Deal.id).where(Deal.team_id == team_id, Deal.status == DealStatus.OPEN.value),
         select(Deal.id).where(Deal.team_id == team_id, Deal.closed_at > as_of),
     ).subquery("candidates")
+    earlier = aliased(StageChange)
+    last_change = (
+        select(earlier.id)
+        .where(earlier.deal_id == candidates.c.id, earlier.at <= as_of)
+        .order_by(earlier.at.desc(), earlier.id.desc())
+        .limit(1)
+        .correlate(candidates)
+        .scalar_subquery()
+    )
+    last_activity = (
+        select(func.max(Activity.at))
+        .where(Activity.deal_id == candidates.c.id, Activity.at <= as_of)
+        .correlate(candidates)
+        .scalar_subquery()
+    )
+    # Materialized: each deal's two lookups run once, not once per use of their results.
+    moments = (
+        select(
+            candidates.c.id.label("deal_id"),
+            last_change.label("change_id"),
+            last_activity.label("touched"),
+        )
+        .cte("moments")
+        .prefix_with("MATERIALIZED")
+    )
+    touched = moments.c.touched
+    last_at = case(
+        (touched.is_not(None) & (touched > StageChange.at), touched), else_=StageChange.at
+    )
     return (
         select(
             Deal.id.label("deal_id"),
@@ -136,9 +146,9 @@ def open_set(session: Session, team_id: str, as_of: datetime) -> Subquery:
             last_at.label("last_at"),
             *_DEAL_VALUES,
         )
-        .select_from(candidates)
-        .join(Deal, Deal.id == candidates.c.id)
-        .join(StageChange, StageChange.id == last_change)
+        .select_from(moments)
+        .join(Deal, Deal.id == moments.c.deal_id)
+        .join(StageChange, StageChange.id == moments.c.change_id)
         .where(StageChange.to_stage.not_in(OUTCOMES))
         .subquery("open_deals")
     )
