@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session, selectinload
 
 from pipeline.clock import Clock, utcnow
@@ -192,12 +192,30 @@ def _bulk_insert(session: Session, model: type[Base], rows: Sequence[Mapping[str
             copy.write_row([row[c] for c in columns])
 
 
+def _deal_ids(session: Session, team_id: str, batch: Sequence[DealRows]) -> dict[int, int]:
+    """Insert a batch of deals; their new ids by number."""
+    numbers = [r.deal["number"] for r in batch]
+    if session.get_bind().dialect.name == "postgresql":
+        # Ids taken from the sequence first, so COPY writes them: asking for them afterwards by
+        # number made the planner, without statistics on a fresh table yet, scan every deal of
+        # the team once per batch (17 s of a 100,000-deal import).
+        taken = session.execute(
+            text(
+                "SELECT nextval(pg_get_serial_sequence('deals', 'id')) FROM generate_series(1, :n)"
+            ),
+            {"n": len(batch)},
+        )
+        ids = dict(zip(numbers, taken.scalars(), strict=True))
+        _bulk_insert(session, Deal, [{**r.deal, "id": ids[r.deal["number"]]} for r in batch])
+        return ids
+    _bulk_insert(session, Deal, [r.deal for r in batch])
+    stmt = select(Deal.number, Deal.id).where(Deal.team_id == team_id, Deal.number.in_(numbers))
+    return {number: deal_id for number, deal_id in session.execute(stmt)}
+
+
 def _insert_deals(session: Session, team_id: str, batch: Sequence[DealRows]) -> None:
     """Insert a batch of deals, then their history rows under the new deal ids."""
-    _bulk_insert(session, Deal, [r.deal for r in batch])
-    numbers = [r.deal["number"] for r in batch]
-    stmt = select(Deal.number, Deal.id).where(Deal.team_id == team_id, Deal.number.in_(numbers))
-    ids: dict[int, int] = {number: deal_id for number, deal_id in session.execute(stmt)}
+    ids = _deal_ids(session, team_id, batch)
     history: list[Mapping[str, Any]] = []
     activities: list[Mapping[str, Any]] = []
     changes: list[Mapping[str, Any]] = []
