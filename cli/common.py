@@ -7,7 +7,9 @@ and the short commands start without them (start-up times in docs/PERFORMANCE.md
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -101,14 +103,33 @@ def read_input(name: str) -> str:
         raise CliError(f"cannot read {name}: {exc.strerror or exc}") from None
 
 
-def write_output(text: str, name: str | None) -> None:
-    """Write to a file, or standard output for None or `-`."""
+def write_output(text: str | Iterable[str], name: str | None) -> None:
+    """Write text, or its pieces as they come, to a file, or standard output for None or `-`.
+
+    A file appears whole or not at all: the pieces go to a temporary file beside it, renamed
+    over it at the end.
+    """
+    pieces = [text] if isinstance(text, str) else text
     if name is None or name == "-":
-        sys.stdout.write(text)
+        for piece in pieces:
+            sys.stdout.write(piece)
         sys.stdout.flush()
         return
+    target = Path(name)
+    if target.exists() and not target.is_file():
+        # A device or a pipe (/dev/stdout, a FIFO) is written in place, never replaced.
+        partial = target
+    else:
+        partial = target.with_name(f".{target.name}.partial")
     try:
-        with open(name, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-    except OSError as exc:
-        raise CliError(f"cannot write {name}: {exc.strerror or exc}") from None
+        with open(partial, "w", encoding="utf-8", newline="") as file:
+            for piece in pieces:
+                file.write(piece)
+        if partial != target:
+            os.replace(partial, target)
+    except BaseException as exc:
+        if partial != target:
+            partial.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise CliError(f"cannot write {name}: {exc.strerror or exc}") from None
+        raise

@@ -109,20 +109,17 @@ def _add_export(sub: Subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from storage.transfer import export_csv, export_team
+    from storage.transfer import export_csv_lines, export_team_text
 
     fmt = args.format or _format_of(args.output)
     db = open_database(args)
     try:
         with db.read_scope() as session:
-            if fmt == "csv":
-                text = export_csv(session, args.team)
-            else:
-                data = export_team(session, args.team)
-                text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+            # Streamed from the read transaction to the output, a deal at a time.
+            text = (export_csv_lines if fmt == "csv" else export_team_text)(session, args.team)
+            write_output(text, args.output)
     finally:
         db.dispose()
-    write_output(text, args.output)
     return 0
 
 

@@ -7,6 +7,7 @@ the caller's session scope rolls back, so nothing partial is ever written.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -18,10 +19,10 @@ from pipeline.clock import Clock, utcnow
 from pipeline.errors import NotFound
 from pipeline.money import normalize_currency
 from pipeline.service import TeamDefaults
-from pipeline.transfer.csv_export import deals_csv
+from pipeline.transfer.csv_export import csv_lines, deals_csv
 from pipeline.transfer.csv_import import CsvTeam, check_actor, read_csv
 from pipeline.transfer.fields import check_team_id
-from pipeline.transfer.json_export import team_document
+from pipeline.transfer.json_export import document_text, team_document
 from pipeline.transfer.json_import import already_has_deals, read_deals, read_team
 from pipeline.transfer.plan import (
     ActivityRecord,
@@ -76,13 +77,12 @@ def _grouped(
     record: Callable[..., R],
     fields: Sequence[str],
     model: Any,
-    team_id: str,
+    deal_ids: Sequence[int],
 ) -> dict[int, list[R]]:
-    """A team's history rows of one kind, by deal id, oldest first (the relationship order)."""
+    """Some deals' history rows of one kind, by deal id, oldest first (the relationship order)."""
     stmt = (
         select(model.deal_id, *(getattr(model, f) for f in fields))
-        .join(Deal, Deal.id == model.deal_id)
-        .where(Deal.team_id == team_id)
+        .where(model.deal_id.in_(deal_ids))
         .order_by(model.deal_id, model.at, model.id)
     )
     groups: dict[int, list[R]] = defaultdict(list)
@@ -98,25 +98,33 @@ def _deal_records(session: Session, team_id: str) -> Iterator[DealRecord]:
         select(*(table.c[f] for f in DealRecord.__annotations__))
         .where(Deal.team_id == team_id)
         .order_by(Deal.number)
+        .execution_options(yield_per=BATCH)
     )
     for row in session.execute(stmt):
         yield cast(DealRecord, row._asdict())
 
 
 def _deal_exports(session: Session, team_id: str) -> Iterator[DealExport]:
-    """Every deal of the team with its stage changes, activities and close-date changes."""
-    history = _grouped(session, StageChangeRecord, StageChangeRecord._fields, StageChange, team_id)
-    activities = _grouped(session, ActivityRecord, ActivityRecord._fields, Activity, team_id)
-    changes = _grouped(
-        session, CloseDateChangeRecord, CloseDateChangeRecord._fields, CloseDateChange, team_id
-    )
-    for deal in _deal_records(session, team_id):
-        yield DealExport(
-            deal,
-            history.get(deal["id"], []),
-            activities.get(deal["id"], []),
-            changes.get(deal["id"], []),
+    """Every deal of the team with its stage changes, activities and close-date changes.
+
+    A batch of deals at a time, each batch's history read by deal id: memory stays flat
+    whatever the size of the team.
+    """
+    deals = _deal_records(session, team_id)
+    while batch := list(itertools.islice(deals, BATCH)):
+        ids = [d["id"] for d in batch]
+        history = _grouped(session, StageChangeRecord, StageChangeRecord._fields, StageChange, ids)
+        activities = _grouped(session, ActivityRecord, ActivityRecord._fields, Activity, ids)
+        changes = _grouped(
+            session, CloseDateChangeRecord, CloseDateChangeRecord._fields, CloseDateChange, ids
         )
+        for deal in batch:
+            yield DealExport(
+                deal,
+                history.get(deal["id"], []),
+                activities.get(deal["id"], []),
+                changes.get(deal["id"], []),
+            )
 
 
 def export_team(session: Session, team_id: str) -> dict[str, Any]:
@@ -125,11 +133,22 @@ def export_team(session: Session, team_id: str) -> dict[str, Any]:
     return team_document(team, _deal_exports(session, team_id))
 
 
+def export_team_text(session: Session, team_id: str) -> Iterator[str]:
+    """`export_team` as indented JSON text, streamed deal by deal; NotFound before any text."""
+    team = _team_record(session, team_id)
+    return document_text(team, _deal_exports(session, team_id))
+
+
 def export_csv(session: Session, team_id: str) -> str:
     """One row per deal, for spreadsheets; the columns are `CSV_COLUMNS`."""
+    return "".join(export_csv_lines(session, team_id))
+
+
+def export_csv_lines(session: Session, team_id: str) -> Iterator[str]:
+    """`export_csv`, streamed a line at a time; NotFound before any line."""
     if session.get(Team, team_id) is None:
         raise NotFound(f'There is no team "{team_id}" in this database.')
-    return deals_csv(_deal_records(session, team_id))
+    return csv_lines(_deal_records(session, team_id))
 
 
 def team_csv(session: Session, team_id: str) -> str:

@@ -121,6 +121,25 @@ def test_export_csv_to_a_file_by_its_extension(
         assert target.read_text(encoding="utf-8") == export_csv(s, T)
 
 
+def test_export_replaces_a_file_whole_and_writes_a_device_in_place(
+    built: Database, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "backup.json"
+    target.write_text("older backup")
+    code, _, err = run(
+        capsys, "--database-url", built.url, "export", "--team", T, "-o", str(target)
+    )
+    assert (code, err) == (0, "")
+    with built.read_scope() as s:
+        assert json.loads(target.read_text(encoding="utf-8")) == export_team(s, T)
+    assert [p.name for p in tmp_path.iterdir()] == ["backup.json"]  # no partial file left
+    code, _, err = run(
+        capsys, "--database-url", built.url, "export", "--team", T, "-o", "/dev/null"
+    )
+    assert (code, err) == (0, "")
+    assert Path("/dev/null").is_char_device()
+
+
 def test_export_of_an_unknown_team(built: Database, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "--database-url", built.url, "export", "--team", "TNOBODY")
     assert_one_line_error(code, err)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pipeline.transfer.fields import day_text, deal_values, decimal_text, iso
@@ -54,3 +55,20 @@ def team_document(team: TeamRecord, deals: Iterable[DealExport]) -> dict[str, An
         "digest": team.digest,
         "deals": [deal_object(d) for d in deals],
     }
+
+
+def document_text(team: TeamRecord, deals: Iterable[DealExport]) -> Iterator[str]:
+    """`team_document` as indented JSON text, one deal at a time (never the whole team at once).
+
+    Joined, the pieces are exactly `json.dumps(team_document(...), indent=2,
+    ensure_ascii=False)` and a final newline.
+    """
+    head = json.dumps(team_document(team, ()), indent=2, ensure_ascii=False)
+    # `deals` is the document's last key: the text ends with its empty list.
+    opening = head[: -len("[]\n}")]
+    first = True
+    for deal in deals:
+        body = json.dumps(deal_object(deal), indent=2, ensure_ascii=False).replace("\n", "\n    ")
+        yield (opening + "[\n    " if first else ",\n    ") + body
+        first = False
+    yield head + "\n" if first else "\n  ]\n}\n"
