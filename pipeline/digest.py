@@ -17,7 +17,16 @@ from pydantic import BaseModel, ConfigDict
 
 from pipeline.dates import today_in
 from pipeline.forecast import Forecast, ForecastSource, forecast
-from pipeline.metrics import Metrics, Rates, Totals, aware, compute, money
+from pipeline.metrics import (
+    Metrics,
+    Rates,
+    StageTotals,
+    Totals,
+    aware,
+    compute,
+    money,
+    pipeline_at,
+)
 from pipeline.schemas import DealOut, StageOut
 from pipeline.types import DealStatus
 
@@ -250,7 +259,8 @@ def collect_digest(source: DigestSource, *, now: datetime) -> DigestData:
     today = today_in(team.timezone, now)
 
     current = compute(source, as_of=now)
-    before = compute(source, as_of=start)
+    # A week ago only the open pipeline is shown: no cohort, funnel or time in stage then.
+    _, (open_before, unpriced_before, by_stage_before) = pipeline_at(source, as_of=start)
     stale = source.stale(now, today, TOP)
     return DigestData(
         team=team.id,
@@ -261,11 +271,11 @@ def collect_digest(source: DigestSource, *, now: datetime) -> DigestData:
         first_day=today_in(team.timezone, start),
         last_day=today,
         open=current.open,
-        open_before=before.open,
+        open_before=open_before,
         unpriced=current.unpriced,
-        unpriced_before=before.unpriced,
+        unpriced_before=unpriced_before,
         missing_rates=source.missing_rates(start, list(rates.rates)),
-        stages=_stages(stages, current, before),
+        stages=_stages(stages, current, by_stage_before),
         new=_amounts(source.created(start, now), rates),
         advances=source.advances(start, now),
         won=_closed(source.closed(DealStatus.WON, start, now, rates.rates, TOP), rates, names),
@@ -292,9 +302,11 @@ def collect_digest(source: DigestSource, *, now: datetime) -> DigestData:
     )
 
 
-def _stages(stages: Sequence[StageOut], current: Metrics, before: Metrics) -> list[StageSummary]:
+def _stages(
+    stages: Sequence[StageOut], current: Metrics, before: Sequence[StageTotals]
+) -> list[StageSummary]:
     now_by = {r.stage: r for r in current.by_stage}
-    then_by = {r.stage: r for r in before.by_stage}
+    then_by = {r.stage: r for r in before}
     funnel = {f.stage: f for f in current.funnel}
     durations = {d.stage: d for d in current.days_in_stage}
     result = []
