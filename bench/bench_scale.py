@@ -33,7 +33,6 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -289,58 +288,41 @@ def rss_of(pid: int, field: str) -> float:
 
 def run_rss(code: Path, url: str) -> dict[str, float]:
     """`pipebot run` against the fake Slack: RSS idle, then the peak while posting the digest."""
-    import socket
-
-    from bench_ack import command_body
+    from bench_ack import command_body, start_server
     from benchlib import SECRET, TOKEN, FakeProcess
 
     from sandbox.payloads.signing import FORM, sign
     from sandbox.slack_api import DEFAULT_USER
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
     with FakeProcess(rate_limit=False) as fake:
-        env = _env(
-            code,
-            {
-                "DATABASE_URL": url,
-                "SLACK_BOT_TOKEN": TOKEN,
-                "SLACK_SIGNING_SECRET": SECRET,
-                "SLACK_API_URL": fake.base_url(),
-            },
-        )
-        argv = [PYTHON, "-m", "cli", "run", "--http", "--no-scheduler", "--host", "127.0.0.1"]
-        log = (OUT / "bench_scale_run.log").open("wb")
-        server = subprocess.Popen(
-            [*argv, "--port", str(port)], cwd=code, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
+        env = {
+            "PYTHONPATH": str(code),
+            "DATABASE_URL": url,
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": fake.base_url(),
+        }
+        argv = ["-m", "cli", "run", "--http", "--no-scheduler", "--host", "127.0.0.1"]
+        server = start_server(argv, env, OUT / "bench_scale_run.log", cwd=code)
+        pid = server.process.pid
         try:
-            _wait_healthy(port, server)
             time.sleep(3)
-            idle = rss_of(server.pid, "VmRSS")
+            idle = rss_of(pid, "VmRSS")
             trigger, response_url = fake.issue(1, DEFAULT_USER)[0]
             body = command_body("digest send", trigger, response_url)
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
             started = time.perf_counter()
-            conn.request(
-                "POST",
-                "/slack/events",
-                body,
-                sign(body, SECRET, int(time.time()), content_type=FORM),
-            )
+            headers = sign(body, SECRET, int(time.time()), content_type=FORM)
+            conn.request("POST", "/slack/events", body, headers)
             conn.getresponse().read()
             deadline = time.monotonic() + 300
             while fake.progress()[2] < 1 and time.monotonic() < deadline:
                 time.sleep(0.05)
             took = time.perf_counter() - started
             posted, replies, _ = fake.progress()
-            peak = rss_of(server.pid, "VmHWM")
-            after = rss_of(server.pid, "VmRSS")
+            peak, after = rss_of(pid, "VmHWM"), rss_of(pid, "VmRSS")
         finally:
-            server.terminate()
-            server.wait(timeout=30)
-            log.close()
+            server.stop()
     return {
         "idle": idle,
         "peak": peak,
@@ -349,20 +331,6 @@ def run_rss(code: Path, url: str) -> dict[str, float]:
         "posted": posted,
         "replies": replies,
     }
-
-
-def _wait_healthy(port: int, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"pipebot run exited; see {OUT / 'bench_scale_run.log'}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("pipebot run did not start")
 
 
 def backend_run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
