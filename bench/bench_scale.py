@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -173,24 +174,31 @@ def _env(code: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+GNU_TIME = Path("/usr/bin/time")
+
+
 def run(code: Path, args: Sequence[str], env: dict[str, str] | None = None) -> Ran:
-    """`python -m cli ARGS` (or `python ARGS` for a script path) in `code`; fails loudly."""
+    """`python -m cli ARGS` (or `python ARGS` for a script path) in `code`; fails loudly.
+
+    The peak memory comes from GNU time when it is there: Linux carries a forking parent's
+    high-water mark into the child's own figure, and this process holds the generated data.
+    """
     import tempfile
 
     argv = [PYTHON, *args] if args[0].endswith(".py") else [PYTHON, "-m", "cli", *args]
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        process = subprocess.Popen(argv, cwd=code, env=env or _env(code), stdout=out, stderr=err)
-        # wait4, not wait: the child's own peak resident memory comes with it.
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        text, errors = out.read().decode(), err.read().decode()
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = [Path(tmp) / name for name in ("out", "err", "rss")]
+        if GNU_TIME.exists():
+            argv = [str(GNU_TIME), "-f", "%M", "-o", str(paths[2]), *argv]
+        with paths[0].open("wb") as out, paths[1].open("wb") as err:
+            started = time.perf_counter()
+            process = subprocess.run(argv, cwd=code, env=env or _env(code), stdout=out, stderr=err)
+            seconds = time.perf_counter() - started
+        text, errors = (p.read_text() for p in paths[:2])
+        peak = int(paths[2].read_text().split()[-1]) / 1024 if GNU_TIME.exists() else math.nan
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({process.returncode}): {errors[-2000:]}")
-    return Ran(seconds, text, usage.ru_maxrss / 1024)
+    return Ran(seconds, text, peak)
 
 
 def median_of(repeat: int, fn: Callable[[], float]) -> float:
