@@ -490,6 +490,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report)
     pasts = [json.dumps(r.get("past_result"), sort_keys=True) for r in results]
     print("past results equal across backends:", len(set(pasts)) == 1)
+    earlier = OUT / "bench_scale_before.json"
+    if args.label != "before" and earlier.exists():
+        # Same data, same moment: the code before the change must have said exactly the same.
+        before = {r["backend"]: r for r in json.loads(earlier.read_text())["results"]}
+        for r in results:
+            then = before.get(r["backend"], {})
+            for key in ("past_result", "past_result_1m"):
+                if key in r and key in then:
+                    print(f"{r['backend']} {key} equal to the before run:", r[key] == then[key])
     (OUT / f"bench_scale_{args.label}.json").write_text(
         json.dumps({"info": info, "results": results, "table": report}, indent=1, default=str)
     )
