@@ -15,7 +15,7 @@ from pipeline.schemas import StageOut, TeamOut
 from pipeline.types import LOST, OUTCOMES, WON, DealStatus
 from storage.conditions import stale_condition
 from storage.models import Activity, CloseDateChange, Deal, Stage, StageChange, Team
-from storage.sql import seconds_between
+from storage.sql import materialized_ctes, seconds_between
 
 
 def team_settings(session: Session, team_id: str) -> TeamOut | None:
@@ -124,16 +124,15 @@ def open_set(session: Session, team_id: str, as_of: datetime) -> Subquery:
         .correlate(candidates)
         .scalar_subquery()
     )
-    # Materialized: each deal's two lookups run once, not once per use of their results.
-    moments = (
-        select(
-            candidates.c.id.label("deal_id"),
-            last_change.label("change_id"),
-            last_activity.label("touched"),
-        )
-        .cte("moments")
-        .prefix_with("MATERIALIZED")
-    )
+    # Materialized: each deal's two lookups run once, not once per use of their results
+    # (an older SQLite gets the same rows, more slowly).
+    moments = select(
+        candidates.c.id.label("deal_id"),
+        last_change.label("change_id"),
+        last_activity.label("touched"),
+    ).cte("moments")
+    if materialized_ctes(session):
+        moments = moments.prefix_with("MATERIALIZED")
     touched = moments.c.touched
     last_at = case(
         (touched.is_not(None) & (touched > StageChange.at), touched), else_=StageChange.at
