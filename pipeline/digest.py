@@ -19,7 +19,16 @@ from pipeline.accuracy import AccuracySource, PeriodAccuracy, accuracy, ended_si
 from pipeline.dates import today_in
 from pipeline.forecast import Forecast, ForecastSource, forecast
 from pipeline.forecast_range import ForecastRanges, RangeSource, forecast_ranges
-from pipeline.metrics import Metrics, Rates, Totals, aware, compute, money
+from pipeline.metrics import (
+    Metrics,
+    Rates,
+    StageTotals,
+    Totals,
+    aware,
+    compute,
+    money,
+    pipeline_at,
+)
 from pipeline.schemas import DealOut, StageOut
 from pipeline.types import DealStatus
 
@@ -254,7 +263,8 @@ def collect_digest(source: DigestSource, *, now: datetime) -> DigestData:
     today = today_in(team.timezone, now)
 
     current = compute(source, as_of=now)
-    before = compute(source, as_of=start)
+    # A week ago only the open pipeline is shown: no cohort, funnel or time in stage then.
+    _, (open_before, unpriced_before, by_stage_before) = pipeline_at(source, as_of=start)
     stale = source.stale(now, today, TOP)
     fc = forecast(source, as_of=now, metrics=current)
     return DigestData(
@@ -266,11 +276,11 @@ def collect_digest(source: DigestSource, *, now: datetime) -> DigestData:
         first_day=today_in(team.timezone, start),
         last_day=today,
         open=current.open,
-        open_before=before.open,
+        open_before=open_before,
         unpriced=current.unpriced,
-        unpriced_before=before.unpriced,
+        unpriced_before=unpriced_before,
         missing_rates=source.missing_rates(start, list(rates.rates)),
-        stages=_stages(stages, current, before),
+        stages=_stages(stages, current, by_stage_before),
         new=_amounts(source.created(start, now), rates),
         advances=source.advances(start, now),
         won=_closed(source.closed(DealStatus.WON, start, now, rates.rates, TOP), rates, names),
@@ -299,9 +309,11 @@ def collect_digest(source: DigestSource, *, now: datetime) -> DigestData:
     )
 
 
-def _stages(stages: Sequence[StageOut], current: Metrics, before: Metrics) -> list[StageSummary]:
+def _stages(
+    stages: Sequence[StageOut], current: Metrics, before: Sequence[StageTotals]
+) -> list[StageSummary]:
     now_by = {r.stage: r for r in current.by_stage}
-    then_by = {r.stage: r for r in before.by_stage}
+    then_by = {r.stage: r for r in before}
     funnel = {f.stage: f for f in current.funnel}
     durations = {d.stage: d for d in current.days_in_stage}
     result = []

@@ -259,8 +259,7 @@ def compute(
     team = source.team
     start, end = cohort_window(aware(as_of, "as_of"), start, end)
     stages, rates = team.stages, Rates.of(team)
-    open_deals = source.open_deals(as_of, today_in(team.timezone, as_of))
-    open_total, unpriced, by_stage = open_totals(open_deals.totals, stages, rates)
+    open_deals, (open_total, unpriced, by_stage) = pipeline_at(source, as_of)
     cohort = source.cohort(start, end)
     won, lost, avg_won = cohort_totals(cohort, rates)
     to_win = cohort.seconds_to_win
@@ -286,6 +285,15 @@ def compute(
         past_close_date=open_deals.past_close_date,
         slipped=open_deals.slipped,
     )
+
+
+def pipeline_at(
+    source: MetricsSource, as_of: datetime
+) -> tuple[OpenDeals, tuple[Totals, int, list[StageTotals]]]:
+    """The open pipeline at `as_of` alone (what `compute` reports of it, without the cohort)."""
+    team = source.team
+    open_deals = source.open_deals(aware(as_of, "as_of"), today_in(team.timezone, as_of))
+    return open_deals, open_totals(open_deals.totals, team.stages, Rates.of(team))
 
 
 def open_totals(

@@ -105,6 +105,7 @@ class Deal(Base):
         # The scheduler's scans: open deals of a team by last activity, and the closed cohort.
         Index("ix_deals_team_status_activity", "team_id", "status", "last_activity_at"),
         Index("ix_deals_team_closed_at", "team_id", "closed_at"),
+        Index("ix_deals_team_created_at", "team_id", "created_at"),
         Index("ix_deals_team_owner_status", "team_id", "owner_id", "status"),
     )
 
@@ -162,7 +163,10 @@ class StageChange(Base):
     __table_args__ = (
         # to_stage included: the funnel reads a deal's furthest stage from the index alone.
         Index("ix_stage_changes_deal_at", "deal_id", "at", "to_stage"),
-        Index("ix_stage_changes_team_at", "team_id", "at"),
+        # Covering: time in stage and the digest's advances read a window from the index alone.
+        Index(
+            "ix_stage_changes_team_at", "team_id", "at", "from_stage", "to_stage", "from_entered_at"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
