@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.dates import today_in
 from pipeline.errors import InvalidInput
+from pipeline.planning_metrics import PlanningSource, ReasonStats, SourceStats, TargetStats, measure
 from pipeline.schemas import StageOut, TeamOut
 from pipeline.types import LOST, WON
 
@@ -95,6 +96,9 @@ class Metrics(_Model):
     overdue_next_steps: list[int]
     past_close_date: list[int]
     slipped: list[int]
+    by_source: list[SourceStats] = []
+    lost_reasons: list[ReasonStats] = []
+    targets: list[TargetStats] = []
 
     def to_json(self) -> dict[str, Any]:
         """The public `stats --json` document."""
@@ -154,7 +158,7 @@ class FunnelRows(NamedTuple):
     lost: list[LostRow]
 
 
-class MetricsSource(Protocol):
+class MetricsSource(PlanningSource, Protocol):
     """One team's data, as the metric queries return it (storage implements it)."""
 
     @property
@@ -264,6 +268,7 @@ def compute(
     cohort = source.cohort(start, end)
     won, lost, avg_won = cohort_totals(cohort, rates)
     to_win = cohort.seconds_to_win
+    planning = measure(source, team, as_of, start, end)
     return Metrics(
         team=team.id,
         as_of=as_of,
@@ -285,6 +290,9 @@ def compute(
         overdue_next_steps=open_deals.overdue_next_steps,
         past_close_date=open_deals.past_close_date,
         slipped=open_deals.slipped,
+        by_source=planning.by_source,
+        lost_reasons=planning.lost_reasons,
+        targets=planning.targets,
     )
 
 
