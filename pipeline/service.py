@@ -268,7 +268,8 @@ class PipelineService(TeamPipeline):
         if not isinstance(close_date, _Unset):
             history = self._close_date_history(deal, close_date, actor, now)
             changes["close_date"] = close_date
-        if not isinstance(source, _Unset):
+        # A source taken off the team's list stays on the deals that have it, through edits.
+        if not isinstance(source, _Unset) and source != deal.source:
             changes["source"] = resolve_source(validate_source(source), self.team.sources)
         return self._save(deal, actor, now, history, **changes)
 

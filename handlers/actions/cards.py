@@ -206,7 +206,12 @@ def won(click: Click) -> None:
 @on_click
 def lost(click: Click) -> None:
     """Open the Lost modal for the reason."""
-    open_on(click, lambda deal, _: modals.open_lost_modal(click.req, deal, click.card))
+    open_on(
+        click,
+        lambda deal, shown: modals.open_lost_modal(
+            click.req, deal, click.card, shown.team.lost_reasons
+        ),
+    )
 
 
 @on_click
@@ -214,7 +219,7 @@ def edit(click: Click) -> None:
     """Open the Edit modal."""
     open_on(
         click,
-        lambda deal, shown: modals.open_edit_modal(click.req, deal, click.card, shown.stages),
+        lambda deal, shown: modals.open_edit_modal(click.req, deal, click.card, shown.team),
     )
 
 

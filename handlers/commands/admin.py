@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from handlers.commands import admin_grammar as grammar
+from handlers.commands import planning
 from handlers.commands.deals import Verb
 from handlers.commands.grammar import chosen, first_word
 from handlers.common import Request, require_admin
@@ -18,7 +19,10 @@ from views.common import esc
 Change = Callable[[Request, PipelineService, str], str]
 
 STAGE_CHOICES = "`set`, `add`, `rename`, `remove` or `order`"
-CONFIG_CHOICES = "`channel`, `reminders`, `digest`, `timezone`, `currency`, `rate` or `admins`"
+CONFIG_CHOICES = (
+    "`channel`, `reminders`, `digest`, `timezone`, `currency`, `rate`, `admins`, `sources` or "
+    "`reasons`"
+)
 
 
 # --- stages ---------------------------------------------------------------------------------
@@ -171,6 +175,11 @@ CONFIG_CHANGES: dict[str, Change] = {
     "rates": _rate,
     "admins": _admins,
     "admin": _admins,
+    "sources": planning.sources,
+    "source": planning.sources,
+    "reasons": planning.reasons,
+    "reason": planning.reasons,
+    "lost-reasons": planning.reasons,
 }
 
 
@@ -199,4 +208,6 @@ VERBS: dict[str, Verb] = {
     "stage": stages,
     "config": config,
     "settings": config,
+    "target": planning.target,
+    "targets": planning.target,
 }
