@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -13,8 +13,9 @@ from sqlalchemy.sql.expression import Subquery
 
 from pipeline.planning import DEFAULT_SOURCES, LostReason, TargetOut, default_reasons
 from pipeline.planning_metrics import LossRow, OwnerRow, SourceRow
+from pipeline.transfer.plan import PlanningPlan
 from pipeline.types import LOST, OUTCOMES, WON
-from storage.models import Deal, Target, Team
+from storage.models import TEAM_LOADS, Deal, Target, Team
 from storage.sql import seconds_between
 
 
@@ -139,3 +140,35 @@ def open_by_owner(session: Session, deals: Subquery, first: date, last: date) ->
         .group_by(Deal.owner_id, deals.c.stage, Deal.currency)
     )
     return [OwnerRow(owner, stage, cur, cents) for owner, stage, cur, cents in rows]
+
+
+def merge_sources(session: Session, team_id: str, used: Iterable[str | None]) -> None:
+    """Add the sources deals use to the team's list when it lacks them."""
+    team = session.get(Team, team_id)
+    assert team is not None
+    current = list(DEFAULT_SOURCES if team.sources is None else team.sources)
+    missing = [s for s in dict.fromkeys(used) if s is not None and s not in current]
+    if missing:
+        team.sources = current + missing
+        session.flush()
+
+
+def write_planning(
+    session: Session, team_id: str, plan: PlanningPlan, deal_sources: Sequence[str]
+) -> list[LostReason]:
+    """Set what an imported document lists (the rest stays); the team's reasons after it."""
+    team = session.get(Team, team_id, options=TEAM_LOADS)
+    assert team is not None
+    session.refresh(team)  # the import's bulk update of the row went behind the ORM
+    if plan.sources is not None:
+        team.sources = list(plan.sources)
+    if plan.lost_reasons is not None:
+        team.lost_reasons = [r.model_dump() for r in plan.lost_reasons]
+    if plan.targets is not None:
+        # Old rows go before new ones come: they may share an (owner, period) key.
+        team.targets.clear()
+        session.flush()
+        team.targets.extend(target_rows(team_id, plan.targets))
+    session.flush()
+    merge_sources(session, team_id, deal_sources)
+    return [LostReason.model_validate(r) for r in team.lost_reasons or []] or default_reasons()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from json import dumps
 from datetime import date
 from decimal import Decimal
+from json import dumps
 from typing import Any
 
 from pipeline.types import ActivityKind, DealStatus
