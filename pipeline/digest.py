@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict
 from pipeline.dates import today_in
 from pipeline.forecast import Forecast, ForecastSource, forecast
 from pipeline.metrics import Metrics, Rates, Totals, aware, compute, money
+from pipeline.planning import LostReason, reason_label
+from pipeline.planning_metrics import ReasonStats, SourceStats, TargetStats
 from pipeline.schemas import DealOut, StageOut
 from pipeline.types import DealStatus
 
@@ -238,6 +240,11 @@ class DigestData(_Model):
     bottleneck: Bottleneck | None
     stale_count: int
     stale: list[StaleDeal]
+    # The planning numbers: over the same 90-day window as the win rate, targets at `end`.
+    targets: list[TargetStats] = []
+    losses: list[ReasonStats] = []
+    by_source: list[SourceStats] = []
+    lost_reasons: list[LostReason] = []
 
 
 def collect_digest(source: DigestSource, *, now: datetime) -> DigestData:
@@ -269,7 +276,12 @@ def collect_digest(source: DigestSource, *, now: datetime) -> DigestData:
         new=_amounts(source.created(start, now), rates),
         advances=source.advances(start, now),
         won=_closed(source.closed(DealStatus.WON, start, now, rates.rates, TOP), rates, names),
-        lost=_closed(source.closed(DealStatus.LOST, start, now, rates.rates, TOP), rates, names),
+        lost=_closed(
+            source.closed(DealStatus.LOST, start, now, rates.rates, TOP),
+            rates,
+            names,
+            team.lost_reasons,
+        ),
         pushed=_pushed(source.pushed(start, now, rates.rates, TOP)),
         forecast=forecast(source, as_of=now, metrics=current),
         window_start=current.start,
@@ -280,6 +292,10 @@ def collect_digest(source: DigestSource, *, now: datetime) -> DigestData:
         avg_days_to_win=current.avg_days_to_win,
         avg_won_amount=current.avg_won_amount,
         bottleneck=_bottleneck(stages, current),
+        targets=current.targets,
+        losses=current.lost_reasons,
+        by_source=current.by_source,
+        lost_reasons=team.lost_reasons,
         stale_count=stale.total,
         stale=[
             StaleDeal(
@@ -353,7 +369,12 @@ def _line(d: DealOut, names: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-def _closed(rows: ClosedRows, rates: Rates, names: Mapping[str, str]) -> ClosedDeals:
+def _closed(
+    rows: ClosedRows,
+    rates: Rates,
+    names: Mapping[str, str],
+    reasons: Sequence[LostReason] = (),
+) -> ClosedDeals:
     totals = _amounts(rows.totals, rates)
     deals = []
     for d in rows.deals:
@@ -364,7 +385,7 @@ def _closed(rows: ClosedRows, rates: Rates, names: Mapping[str, str]) -> ClosedD
                 **_line(d, names),
                 converted=None if converted is None else money(converted),
                 closed_at=d.closed_at,
-                reason=d.lost_reason,
+                reason=reason_label(d.lost_reason, d.lost_detail, reasons),
             )
         )
     return ClosedDeals(

@@ -19,7 +19,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.dates import today_in
 from pipeline.errors import InvalidInput
-from pipeline.planning_metrics import PlanningSource, ReasonStats, SourceStats, TargetStats, measure
+from pipeline.planning_metrics import (
+    Planning,
+    PlanningSource,
+    ReasonStats,
+    SourceStats,
+    TargetStats,
+    measure,
+    render_planning,
+)
 from pipeline.schemas import StageOut, TeamOut
 from pipeline.types import LOST, WON
 
@@ -450,4 +458,6 @@ def render_table(metrics: Metrics) -> str:
         f"Past close date: {refs(metrics.past_close_date)}",
         f"Slipped (close date pushed twice or more): {refs(metrics.slipped)}",
     ]
+    planning = Planning(metrics.by_source, metrics.lost_reasons, metrics.targets)
+    lines += render_planning(planning, cur)
     return "\n".join(lines)

@@ -193,6 +193,13 @@ def reason_name(key: str | None, reasons: Sequence[LostReason]) -> str:
     return next((r.name for r in reasons if r.key == key), key.replace("_", " ").capitalize())
 
 
+def reason_label(key: str | None, detail: str | None, reasons: Sequence[LostReason]) -> str | None:
+    """`Price — went with a cheaper vendor`, or None when the deal has neither."""
+    if key is None:
+        return detail
+    return reason_name(key, reasons) + (f" — {detail}" if detail else "")
+
+
 # --- periods and targets --------------------------------------------------------------------
 
 

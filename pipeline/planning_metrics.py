@@ -286,3 +286,37 @@ def measure(
         lost_reasons=lost_reasons(source.losses(start, end), team),
         targets=targets(source, team, as_of),
     )
+
+
+def render_planning(planning: Planning, currency: str) -> list[str]:
+    """The planning keys as plain-text report lines (for `pipebot stats`)."""
+
+    def pct(value: float | None) -> str:
+        return "—" if value is None else f"{value * 100:.0f}%"
+
+    lines = [
+        "",
+        f"{'Source':<20}{'Created':>8}{'Won':>6}{'Lost':>6}{'Win':>6}{'Won amt':>16}{'Days':>8}",
+    ]
+    for s in planning.by_source:
+        days = "—" if s.avg_days_to_win is None else f"{s.avg_days_to_win:.1f}"
+        lines.append(
+            f"{s.source[:19]:<20}{s.created:>8}{s.won_count:>6}{s.lost_count:>6}"
+            f"{pct(s.win_rate):>6}{s.won_amount:>16,}{days:>8}"
+        )
+    lines += ["", f"{'Lost reason':<20}{'Lost':>6}{'Amount':>16}  By stage"]
+    for r in planning.lost_reasons:
+        stages = ", ".join(f"{k} {n}" for k, n in r.by_stage.items())
+        lines.append(f"{r.reason[:19]:<20}{r.count:>6}{r.amount:>16,}  {stages}")
+    if not planning.lost_reasons:
+        lines.append("none")
+    lines += ["", f"Targets (in {currency})"]
+    for t in planning.targets:
+        lines.append(
+            f"{t.owner or 'team'} {t.period}: won {t.won:,} of {t.amount:,} "
+            f"({pct(t.attainment)}), expected by now {t.expected_by_now:,}, "
+            f"open weighted {t.open_weighted:,}, forecast {t.forecast:,}, gap {t.gap:,}"
+        )
+    if not planning.targets:
+        lines.append("none for the period holding as_of")
+    return lines

@@ -191,3 +191,64 @@ def lists_field(team_sources: Sequence[str], reasons: Sequence[LostReason]) -> t
     sources = ", ".join(f"`{esc(s)}`" for s in team_sources) or "none"
     listed = ", ".join(f"{esc(r.name)} (`{r.key}`)" for r in reasons) or "none"
     return sources, listed
+
+
+def stats_sections(
+    by_source: Sequence[SourceStats],
+    losses: Sequence[ReasonStats],
+    targets: Sequence[TargetStats],
+    reasons: Sequence[LostReason],
+    currency: str,
+) -> list[Block]:
+    """The planning part of `/deal stats`: targets, losses by reason, sources compared."""
+    return [
+        *target_sections(targets, currency),
+        *reason_sections(
+            losses, reasons, currency, title="*Losses by reason* · closed deals of the window"
+        ),
+        *source_sections(by_source, currency),
+    ]
+
+
+def _all_shown(blocks: Sequence[Block]) -> bool:
+    """Whether no section says it left rows out."""
+    texts = [b.text.text for b in blocks if isinstance(b, SectionBlock) and b.text is not None]
+    return not any("\n… and " in text for text in texts)
+
+
+def digest_planning(
+    targets: Sequence[TargetStats],
+    losses: Sequence[ReasonStats],
+    by_source: Sequence[SourceStats],
+    reasons: Sequence[LostReason],
+    currency: str,
+) -> tuple[list[Block], tuple[str, Blocks] | None]:
+    """The digest's planning blocks, at most 4, and a thread reply with what did not fit.
+
+    Targets take two sections (the team's line, then a line per rep), losses by reason and the
+    source comparison one each; a longer list is cut with "… and N more" and given whole in
+    the thread, so the message stays within Slack's 50 blocks whatever the team's size.
+    """
+    loss_title = "*Lost by reason* · last 90 days"
+    source_title = "*Lead sources* · new deals; of the closed: won, win rate, amount, days to win"
+    main: list[Block] = [
+        *target_sections(targets, currency, max_blocks=2),
+        *(
+            code_sections(reason_lines(losses, reasons, currency), title=loss_title, max_blocks=1)
+            if losses
+            else []
+        ),
+        *(
+            code_sections(source_lines(by_source, currency), title=source_title, max_blocks=1)
+            if any(s.created or s.won_count or s.lost_count for s in by_source)
+            else []
+        ),
+    ]
+    if _all_shown(main):
+        return main, None
+    full: list[Block] = [
+        *target_sections(targets, currency, max_blocks=10),
+        *reason_sections(losses, reasons, currency, title=loss_title),
+        *source_sections(by_source, currency),
+    ]
+    return main, ("Targets, losses by reason and lead sources in full", dump(full))

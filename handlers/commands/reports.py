@@ -30,7 +30,10 @@ def stats(req: Request, text: str) -> None:
     with req.pipe.reports() as r:
         window = parse_window(text, now=r.now, tz=r.team.timezone)
         metrics = compute(r.source, as_of=r.now, start=window.start, end=window.end)
-    req.say_ephemeral(stats_text(metrics, window.label), build_stats(metrics, window.label))
+        reasons = r.team.lost_reasons
+    req.say_ephemeral(
+        stats_text(metrics, window.label), build_stats(metrics, window.label, reasons)
+    )
 
 
 def export(req: Request, text: str) -> None:
