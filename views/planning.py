@@ -10,12 +10,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
-from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
 
 from pipeline.money import Money, format_compact
 from pipeline.planning import LostReason, TargetOut, reason_name
 from pipeline.planning_metrics import ReasonStats, SourceStats, TargetStats
 from views.common import MAX_SECTION, Blocks, clip, dump, esc, user
+from views.ids import Action
 from views.tables import cell, code_sections, table_lines
 
 NAME_WIDTH = 18
@@ -252,3 +260,23 @@ def digest_planning(
         *source_sections(by_source, currency),
     ]
     return main, ("Targets, losses by reason and lead sources in full", dump(full))
+
+
+def home_targets(
+    targets: Sequence[TargetStats], user_id: str, currency: str, *, admin: bool
+) -> list[Block]:
+    """A rep's own target this period (and the team's, to an admin), and the admin's button."""
+    shown = [t for t in targets if t.owner == user_id or (admin and t.owner is None)]
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=clip(target_line(t, currency), MAX_SECTION)))
+        for t in shown[:2]
+    ]
+    if admin:
+        blocks.append(
+            ActionsBlock(
+                elements=[
+                    ButtonElement(text="Set a target", action_id=Action.SET_TARGET, value="target")
+                ]
+            )
+        )
+    return blocks
