@@ -269,6 +269,8 @@ def set_target(targets: Sequence[TargetOut], new: TargetOut) -> list[TargetOut]:
 
 
 def sort_targets(targets: Sequence[TargetOut]) -> list[TargetOut]:
-    """Latest period first; in a period the team's target, then the reps' by id."""
-    by_owner = sorted(targets, key=lambda t: (t.owner is not None, t.owner or ""))
-    return sorted(by_owner, key=lambda t: parse_period(t.period).first, reverse=True)
+    """The team's targets first, then each rep's (by id); each one's periods in order."""
+    return sorted(
+        targets,
+        key=lambda t: (t.owner is not None, t.owner or "", parse_period(t.period).first),
+    )

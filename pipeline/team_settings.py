@@ -313,7 +313,7 @@ class TeamPipeline:
         return found
 
     def targets(self) -> list[planning.TargetOut]:
-        """The team's and the reps' targets, latest period first."""
+        """The team's and the reps' targets, the team first, then each rep by id."""
         return list(self.team.targets)
 
     def _save_targets(self, targets: Sequence[planning.TargetOut]) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Subquery
 
-from pipeline.planning import DEFAULT_SOURCES, LostReason, TargetOut, default_reasons
+from pipeline.planning import DEFAULT_SOURCES, LostReason, TargetOut, default_reasons, sort_targets
 from pipeline.planning_metrics import LossRow, OwnerRow, SourceRow
 from pipeline.transfer.plan import PlanningPlan
 from pipeline.types import LOST, OUTCOMES, WON
@@ -27,7 +27,7 @@ def planning_lists(team: Team) -> dict[str, Any]:
         "lost_reasons": default_reasons()
         if reasons is None
         else [LostReason.model_validate(r) for r in reasons],
-        "targets": [target_out(t) for t in team.targets],
+        "targets": sort_targets([target_out(t) for t in team.targets]),
     }
 
 

@@ -179,7 +179,7 @@ def build_targets(
     *,
     note: str | None = None,
 ) -> Blocks:
-    """Every target, latest period first, with attainment for the current ones."""
+    """Every target, team first, then each rep, with attainment for the current ones."""
     blocks: list[Block] = []
     if note:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(note, 2900))))
