@@ -76,7 +76,10 @@ def parse_target(text: str, currency: str) -> TargetSet | TargetClear:
     period = _period(words, example)
     if not words:
         raise InvalidInput("How much? Give the target amount.", example=example)
-    money = parse_amount(" ".join(words), currency)
+    try:
+        money = parse_amount(" ".join(words), currency)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message, example=example, field="amount") from None
     if money.currency != currency:
         raise InvalidInput(
             f'"{" ".join(words)[:80]}" is in {money.currency}; targets are in {currency}, '
