@@ -272,5 +272,5 @@ def sort_targets(targets: Sequence[TargetOut]) -> list[TargetOut]:
     """The team's targets first, then each rep's (by id); each one's periods in order."""
     return sorted(
         targets,
-        key=lambda t: (t.owner is not None, t.owner or "", parse_period(t.period).first),
+        key=lambda t: (t.owner is not None, t.owner or "", parse_period(t.period).first, t.period),
     )
