@@ -270,11 +270,20 @@ def check(
     db: Database, fake: Any, args: argparse.Namespace, threads: dict[str, int]
 ) -> dict[str, Any]:
     """Compare the ledger and the fake's channels with what should have been posted."""
+    # A post's follow-ups (thread replies) have ledger rows of their own: `target/replyN`.
+    follow_up = Delivery.target.like("%/%")
     with db.read_scope() as s:
         ledger = dict(
             s.execute(
                 select(Delivery.status, func.count())
-                .where(Delivery.kind == jobs.REMINDERS)
+                .where(Delivery.kind == jobs.REMINDERS, ~follow_up)
+                .group_by(Delivery.status)
+            ).all()
+        )
+        follow_ups = dict(
+            s.execute(
+                select(Delivery.status, func.count())
+                .where(Delivery.kind == jobs.REMINDERS, follow_up)
                 .group_by(Delivery.status)
             ).all()
         )
@@ -309,6 +318,7 @@ def check(
     return {
         "expected": expected,
         "ledger": {str(k): int(v) for k, v in ledger.items()},
+        "follow_ups": {str(k): int(v) for k, v in follow_ups.items()},
         "run_marks": runs,
         "other_rows": other,
         "lost_ledger": expected - sent,

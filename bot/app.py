@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 
 from bot.middleware import pipe_middleware
 from bot.settings import Settings
-from bot.slack_client import retry_handlers
+from bot.slack_client import MeteredWebClient, retry_handlers
 from handlers import register_all
 from handlers.errors import handle_error
 from pipeline.clock import Clock, utcnow
@@ -137,11 +137,14 @@ class PipebotApp(App):
 
 
 def build_client(settings: Settings) -> WebClient:
-    """A Web API client for SLACK_API_URL that retries refused connections and rate limits."""
+    """A Web API client for SLACK_API_URL that retries refused connections and rate limits.
+
+    It counts its failures for `/metrics`.
+    """
     base_url = settings.slack_api_url
     if not base_url.endswith("/"):
         base_url += "/"
-    return WebClient(
+    return MeteredWebClient(
         token=settings.slack_bot_token,
         base_url=base_url,
         timeout=10,

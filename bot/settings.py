@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Threads doing the work after Slack's ack (see bot.app.WORKERS).
     workers: int = Field(default=5, ge=1, le=64)
+    # /readyz answers 503 once this many acked requests wait in the inbox (bot.health).
+    readyz_max_backlog: int = Field(default=500, ge=1)
 
     @field_validator("default_timezone")
     @classmethod
