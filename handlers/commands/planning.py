@@ -49,9 +49,7 @@ def sources(req: Request, p: PipelineService, text: str) -> str:
     if verb in ("remove", "rm", "delete") and rest.strip():
         key = p.remove_source(rest)
         return f"Removed the source `{esc(key)}`; deals that have it keep it."
-    raise InvalidInput(
-        f'"{text.strip()[:60]}": say `add` or `remove`, then the source.', example=SOURCES_EXAMPLE
-    )
+    raise InvalidInput(_list_refusal(text, "source"), example=SOURCES_EXAMPLE)
 
 
 def reasons(req: Request, p: PipelineService, text: str) -> str:
@@ -63,6 +61,10 @@ def reasons(req: Request, p: PipelineService, text: str) -> str:
     if verb in ("remove", "rm", "delete") and rest.strip():
         gone = p.remove_lost_reason(rest)
         return f"Removed the loss reason {esc(gone.name)}; deals lost for it keep it."
-    raise InvalidInput(
-        f'"{text.strip()[:60]}": say `add` or `remove`, then the reason.', example=REASONS_EXAMPLE
-    )
+    raise InvalidInput(_list_refusal(text, "reason"), example=REASONS_EXAMPLE)
+
+
+def _list_refusal(text: str, what: str) -> str:
+    """Why a list change was not understood, quoting it; `/deal config` shows the lists."""
+    start = f'"{text.strip()[:60]}" is not a change: say' if text.strip() else "Say"
+    return f"{start} `add` or `remove`, then the {what}. `/deal config` shows the lists."
