@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+from pipeline.metrics import Metrics
 from pipeline.planning import LostReason, TargetOut
 from pipeline.planning_metrics import ReasonStats, SourceStats, TargetStats
 from sandbox.blockkit import validate_blocks
@@ -100,15 +101,13 @@ def test_a_small_team_gets_its_planning_in_the_message_alone() -> None:
 
 def test_stats_targets_list_and_home_sections_validate() -> None:
     parts = planning_parts()
-    stats = dump(
-        stats_sections(
-            parts["by_source"],  # type: ignore[arg-type]
-            parts["losses"],  # type: ignore[arg-type]
-            parts["targets"],  # type: ignore[arg-type]
-            parts["lost_reasons"],  # type: ignore[arg-type]
-            "EUR",
-        )
+    metrics = Metrics.model_construct(
+        currency="EUR",
+        by_source=parts["by_source"],
+        lost_reasons=parts["losses"],
+        targets=parts["targets"],
     )
+    stats = dump(stats_sections(metrics, parts["lost_reasons"]))  # type: ignore[arg-type]
     assert validate_blocks(stats) == []
     assert len(stats) <= 10
     listed = [TargetOut(owner=rep, period="2027-Q1", amount=Decimal(5)) for rep in REPS * 15]

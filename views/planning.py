@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from pipeline.metrics import Metrics
 from pipeline.money import Money, format_compact
 from pipeline.planning import LostReason, TargetOut, reason_name
 from pipeline.planning_metrics import ReasonStats, SourceStats, TargetStats
@@ -201,20 +202,18 @@ def lists_field(team_sources: Sequence[str], reasons: Sequence[LostReason]) -> t
     return sources, listed
 
 
-def stats_sections(
-    by_source: Sequence[SourceStats],
-    losses: Sequence[ReasonStats],
-    targets: Sequence[TargetStats],
-    reasons: Sequence[LostReason],
-    currency: str,
-) -> list[Block]:
+def stats_sections(metrics: Metrics, reasons: Sequence[LostReason]) -> list[Block]:
     """The planning part of `/deal stats`: targets, losses by reason, sources compared."""
+    currency = metrics.currency
     return [
-        *target_sections(targets, currency),
+        *target_sections(metrics.targets, currency),
         *reason_sections(
-            losses, reasons, currency, title="*Losses by reason* · closed deals of the window"
+            metrics.lost_reasons,
+            reasons,
+            currency,
+            title="*Losses by reason* · closed deals of the window",
         ),
-        *source_sections(by_source, currency),
+        *source_sections(metrics.by_source, currency),
     ]
 
 

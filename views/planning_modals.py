@@ -31,6 +31,22 @@ def _option(text: str, value: str) -> Option:
     return Option(text=clip(text, MAX_OPTION_TEXT), value=value)
 
 
+def _select(
+    block: BlockId,
+    label: str,
+    options: list[Option],
+    *,
+    placeholder: str,
+    initial: Option | None = None,
+    optional: bool = False,
+) -> InputBlock:
+    """A static select whose action id is its block id, as every modal input here."""
+    element = StaticSelectElement(
+        action_id=block, options=options, initial_option=initial, placeholder=placeholder
+    )
+    return InputBlock(block_id=block, label=label, optional=optional, element=element)
+
+
 def source_input(sources: Sequence[str], selected: str | None) -> InputBlock:
     """The team's sources as a select; a deal's source no longer listed stays offered."""
     keys = list(sources)
@@ -39,16 +55,13 @@ def source_input(sources: Sequence[str], selected: str | None) -> InputBlock:
     options = [_option(key, key) for key in keys[: MAX_OPTIONS - 1]]
     options.append(_option(NO_SOURCE, NONE))
     initial = next((o for o in options if o.value == selected), None)
-    return InputBlock(
-        block_id=BlockId.SOURCE,
-        label="Source",
+    return _select(
+        BlockId.SOURCE,
+        "Source",
+        options,
+        placeholder="Where the deal came from",
+        initial=initial,
         optional=True,
-        element=StaticSelectElement(
-            action_id=BlockId.SOURCE,
-            options=options,
-            initial_option=initial,
-            placeholder="Where the deal came from",
-        ),
     )
 
 
@@ -56,13 +69,7 @@ def lost_inputs(reasons: Sequence[LostReason]) -> list[Block]:
     """The Lost modal's questions: a reason from the team's list, and an optional detail."""
     options = [_option(r.name, r.key) for r in reasons[:MAX_OPTIONS]]
     return [
-        InputBlock(
-            block_id=BlockId.REASON,
-            label="Why was it lost?",
-            element=StaticSelectElement(
-                action_id=BlockId.REASON, options=options, placeholder="Pick a reason"
-            ),
-        ),
+        _select(BlockId.REASON, "Why was it lost?", options, placeholder="Pick a reason"),
         InputBlock(
             block_id=BlockId.LOST_DETAIL,
             label="Details",

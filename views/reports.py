@@ -188,7 +188,6 @@ def build_stats(
         else "—"
     )
     average = "—" if metrics.avg_won_amount is None else whole(metrics.avg_won_amount, cur)
-    reasons = default_reasons() if reasons is None else reasons
     blocks: list[Block] = [
         HeaderBlock(text=clip(f"Stats · {label}", MAX_HEADER)),
         SectionBlock(
@@ -242,11 +241,7 @@ def build_stats(
                 max_blocks=6,
             )
         )
-    blocks.extend(
-        stats_sections(
-            metrics.by_source, metrics.lost_reasons, metrics.targets, reasons, metrics.currency
-        )
-    )
+    blocks.extend(stats_sections(metrics, default_reasons() if reasons is None else reasons))
     notes = [
         f"{esc(label)}: {when(metrics.start)} – {when(metrics.end)} · amounts in {cur}",
     ]
