@@ -11,7 +11,6 @@ from slack_sdk import WebClient
 from handlers.common import require_admin
 from handlers.events.home import publish_home
 from handlers.views.forms import FormErrors, blame, plain_errors, read_fields
-from pipeline.errors import PipebotError
 from pipeline.money import parse_amount
 from storage.unit_of_work import Pipe
 from views.ids import Block
@@ -26,20 +25,17 @@ def target_submitted(args: Args) -> None:
     try:
         with args.context["pipe"].write() as p:
             fields = read_fields(view)
-            with blame(Block.AMOUNT):
-                require_admin(args.client, p, user_id, "set targets")
             currency = p.team.currency
             with blame(Block.AMOUNT):
+                require_admin(args.client, p, user_id, "set targets")
                 money = parse_amount(fields.amount or "", currency)
-                if money.currency != currency:
-                    raise FormErrors({Block.AMOUNT: f"Targets are in {currency}."})
+            if money.currency != currency:
+                shown = f'"{fields.amount}" is in {money.currency}; targets are in {currency}.'
+                raise FormErrors({Block.AMOUNT: shown})
             with blame(Block.PERIOD):
                 p.set_target(fields.owner, fields.period or "", money.amount)
     except FormErrors as exc:
         args.ack(response_action="errors", errors=plain_errors(args.client, exc.errors))
-        return
-    except PipebotError as exc:  # pragma: no cover - blame() turns each into FormErrors
-        args.ack(response_action="errors", errors={Block.AMOUNT: exc.message})
         return
     args.ack()
     args.context[SAVED] = True

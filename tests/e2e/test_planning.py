@@ -121,6 +121,8 @@ def test_an_admin_sets_a_target_from_the_app_home(bot: Bot) -> None:
     submit_and_wait(bot, ALICE, {Block.PERIOD: "2027-Q5", Block.AMOUNT: "50k"}, view.id)
     assert "2027-Q5" in view_errors(bot, view.id)[Block.PERIOD]
     period = f"{bot.clock.now:%Y}-Q{(bot.clock.now.month - 1) // 3 + 1}"
+    submit_and_wait(bot, ALICE, {Block.PERIOD: period, Block.AMOUNT: "€50k"}, view.id)
+    assert "targets are in USD" in view_errors(bot, view.id)[Block.AMOUNT]
     submit_and_wait(
         bot, ALICE, {Block.OWNER: ALICE, Block.PERIOD: period, Block.AMOUNT: "80k"}, view.id
     )
