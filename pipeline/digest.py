@@ -257,7 +257,7 @@ def collect_digest(source: DigestSource, *, now: datetime) -> DigestData:
     today = today_in(team.timezone, now)
 
     current = compute(source, as_of=now)
-    before = compute(source, as_of=start)
+    before = compute(source, as_of=start, planning=False)  # only compared, never shown
     stale = source.stale(now, today, TOP)
     return DigestData(
         team=team.id,

@@ -266,8 +266,13 @@ def compute(
     as_of: datetime,
     start: datetime | None = None,
     end: datetime | None = None,
+    planning: bool = True,
 ) -> Metrics:
-    """All metrics of the source's team at `as_of`, over the closed cohort of [start, end)."""
+    """All metrics of the source's team at `as_of`, over the closed cohort of [start, end).
+
+    `planning=False` leaves out by_source, lost_reasons and targets (empty), for a caller that
+    only compares the pipeline with an earlier moment's.
+    """
     team = source.team
     start, end = cohort_window(aware(as_of, "as_of"), start, end)
     stages, rates = team.stages, Rates.of(team)
@@ -276,7 +281,7 @@ def compute(
     cohort = source.cohort(start, end)
     won, lost, avg_won = cohort_totals(cohort, rates)
     to_win = cohort.seconds_to_win
-    planning = measure(source, team, as_of, start, end)
+    plan = measure(source, team, as_of, start, end) if planning else Planning([], [], [])
     return Metrics(
         team=team.id,
         as_of=as_of,
@@ -298,9 +303,9 @@ def compute(
         overdue_next_steps=open_deals.overdue_next_steps,
         past_close_date=open_deals.past_close_date,
         slipped=open_deals.slipped,
-        by_source=planning.by_source,
-        lost_reasons=planning.lost_reasons,
-        targets=planning.targets,
+        by_source=plan.by_source,
+        lost_reasons=plan.lost_reasons,
+        targets=plan.targets,
     )
 
 

@@ -9,6 +9,10 @@ from pipeline.metrics import Metrics
 from pipeline.planning import LostReason, TargetOut
 from pipeline.planning_metrics import ReasonStats, SourceStats, TargetStats
 from sandbox.blockkit import validate_blocks
+from storage.db import Database
+from storage.services import service_in
+from tests.test_digest import T as WEEK_TEAM
+from tests.test_digest import build_week, digest
 from tests.test_views_digest import NASTY, all_text, assert_valid, huge_digest
 from views.common import dump
 from views.digest import build_digest
@@ -117,3 +121,16 @@ def test_stats_targets_list_and_home_sections_validate() -> None:
     home = dump(home_targets(parts["targets"], REPS[3], "EUR", admin=True))  # type: ignore[arg-type]
     assert validate_blocks(home, "home") == []
     assert len(home) == 3  # the team's line, the rep's own, and the admin's button
+
+
+def test_the_weekly_digest_collects_losses_sources_and_targets(db: Database) -> None:
+    build_week(db)
+    with db.session_scope() as s:
+        service_in(s, WEEK_TEAM).set_target(None, "2026-Q4", Decimal(100_000))
+    data = digest(db)
+    assert [(r.reason, r.count) for r in data.losses] == [("competitor", 1)]
+    assert [t.period for t in data.targets] == ["2026-Q4"]
+    assert data.by_source[-1].source == "none"
+    main = all_text(build_digest(data).blocks)
+    assert "*Team* 2026-Q4:" in main
+    assert "Competitor" in main
