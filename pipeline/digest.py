@@ -29,6 +29,8 @@ from pipeline.metrics import (
     money,
     pipeline_at,
 )
+from pipeline.planning import LostReason, reason_label
+from pipeline.planning_metrics import ReasonStats, SourceStats, TargetStats
 from pipeline.schemas import DealOut, StageOut
 from pipeline.types import DealStatus
 
@@ -251,6 +253,11 @@ class DigestData(_Model):
     bottleneck: Bottleneck | None
     stale_count: int
     stale: list[StaleDeal]
+    # The planning numbers: over the same 90-day window as the win rate, targets at `end`.
+    targets: list[TargetStats] = []
+    losses: list[ReasonStats] = []
+    by_source: list[SourceStats] = []
+    lost_reasons: list[LostReason] = []
 
 
 def collect_digest(source: DigestSource, *, now: datetime) -> DigestData:
@@ -284,7 +291,12 @@ def collect_digest(source: DigestSource, *, now: datetime) -> DigestData:
         new=_amounts(source.created(start, now), rates),
         advances=source.advances(start, now),
         won=_closed(source.closed(DealStatus.WON, start, now, rates.rates, TOP), rates, names),
-        lost=_closed(source.closed(DealStatus.LOST, start, now, rates.rates, TOP), rates, names),
+        lost=_closed(
+            source.closed(DealStatus.LOST, start, now, rates.rates, TOP),
+            rates,
+            names,
+            team.lost_reasons,
+        ),
         pushed=_pushed(source.pushed(start, now, rates.rates, TOP)),
         forecast=fc,
         ranges=forecast_ranges(source, fc, current),
@@ -297,6 +309,10 @@ def collect_digest(source: DigestSource, *, now: datetime) -> DigestData:
         avg_days_to_win=current.avg_days_to_win,
         avg_won_amount=current.avg_won_amount,
         bottleneck=_bottleneck(stages, current),
+        targets=current.targets,
+        losses=current.lost_reasons,
+        by_source=current.by_source,
+        lost_reasons=team.lost_reasons,
         stale_count=stale.total,
         stale=[
             StaleDeal(
@@ -372,7 +388,12 @@ def _line(d: DealOut, names: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-def _closed(rows: ClosedRows, rates: Rates, names: Mapping[str, str]) -> ClosedDeals:
+def _closed(
+    rows: ClosedRows,
+    rates: Rates,
+    names: Mapping[str, str],
+    reasons: Sequence[LostReason] = (),
+) -> ClosedDeals:
     totals = _amounts(rows.totals, rates)
     deals = []
     for d in rows.deals:
@@ -383,7 +404,7 @@ def _closed(rows: ClosedRows, rates: Rates, names: Mapping[str, str]) -> ClosedD
                 **_line(d, names),
                 converted=None if converted is None else money(converted),
                 closed_at=d.closed_at,
-                reason=d.lost_reason,
+                reason=reason_label(d.lost_reason, d.lost_detail, reasons),
             )
         )
     return ClosedDeals(

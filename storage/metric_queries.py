@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Select, and_, case, exists, func, literal, select, union_all
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import ColumnElement, Subquery
 
 from pipeline.errors import NotFound
@@ -14,13 +14,14 @@ from pipeline.metrics import AmountRow, Cohort, FunnelRows, LostRow, OpenDeals, 
 from pipeline.schemas import StageOut, TeamOut
 from pipeline.types import LOST, OUTCOMES, WON, DealStatus
 from storage.conditions import stale_condition
-from storage.models import Activity, CloseDateChange, Deal, Stage, StageChange, Team
+from storage.models import TEAM_LOADS, Activity, CloseDateChange, Deal, Stage, StageChange, Team
+from storage.planning_queries import planning_lists
 from storage.sql import materialized_ctes, seconds_between
 
 
 def team_settings(session: Session, team_id: str) -> TeamOut | None:
     """The team's settings, stages (in order) and rates, or None when there is no such team."""
-    team = session.get(Team, team_id, options=[selectinload(Team.stages), selectinload(Team.rates)])
+    team = session.get(Team, team_id, options=TEAM_LOADS)
     return None if team is None else team_out(team)
 
 
@@ -37,6 +38,7 @@ def team_out(team: Team) -> TeamOut:
         reminders=team.reminders,
         reminder_mode=team.reminder_mode,
         digest=team.digest,
+        **planning_lists(team),
     )
 
 

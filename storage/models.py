@@ -19,7 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload
 
 from storage.types import UTCDateTime
 
@@ -59,12 +59,16 @@ class Team(Base):
     reminders: Mapped[str] = mapped_column(String(64), default="09:00 mon-fri")
     reminder_mode: Mapped[str] = mapped_column(String(16), default="channel")
     digest: Mapped[str] = mapped_column(String(64), default="mon 09:00")
+    # The lists people pick from: source keys, and loss reasons as {"key", "name"}.
+    sources: Mapped[list[str]] = mapped_column(JSON, default=list)
+    lost_reasons: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     stages: Mapped[list[Stage]] = relationship(
         order_by="Stage.position", cascade="all, delete-orphan", back_populates="team"
     )
     rates: Mapped[list[Rate]] = relationship(cascade="all, delete-orphan")
+    targets: Mapped[list[Target]] = relationship(cascade="all, delete-orphan")
 
 
 class Rate(Base):
@@ -77,6 +81,22 @@ class Rate(Base):
     )
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
     rate: Mapped[Decimal] = mapped_column(RATE)
+
+
+class Target(Base):
+    """A revenue target in the reporting currency for a month or a quarter.
+
+    `owner_id` is "" for the team's own target: a unique key cannot rely on NULLs.
+    """
+
+    __tablename__ = "targets"
+    __table_args__ = (UniqueConstraint("team_id", "owner_id", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    owner_id: Mapped[str] = mapped_column(String(USER_ID))
+    period: Mapped[str] = mapped_column(String(8))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
 
 
 class Stage(Base):
@@ -125,7 +145,9 @@ class Deal(Base):
     close_date: Mapped[date | None] = mapped_column(Date)
     next_step_text: Mapped[str | None] = mapped_column(Text)
     next_step_due: Mapped[date | None] = mapped_column(Date)
+    # A loss reason's key; what the rep wrote about it is the detail.
     lost_reason: Mapped[str | None] = mapped_column(Text)
+    lost_detail: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(String(200))
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime)
     snoozed_until: Mapped[date | None] = mapped_column(Date)
@@ -286,3 +308,7 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     message_ts: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)
+
+
+# What loading a team brings along: its stages, rates and targets, each in one query.
+TEAM_LOADS = (selectinload(Team.stages), selectinload(Team.rates), selectinload(Team.targets))

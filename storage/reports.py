@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from pipeline.dates import today_in
 from pipeline.metrics import Cohort, FunnelRows, OpenDeals, Spread
 from pipeline.schemas import TeamOut
-from storage import metric_queries
+from storage import metric_queries, planning_queries
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from pipeline.digest import ClosedRows, CurrencyRow, PushRows, StaleRows
     from pipeline.forecast import OpenRow, WonRow
     from pipeline.forecast_range import OpenAmountRow
+    from pipeline.planning_metrics import LossRow, OwnerRow, SourceRow
     from pipeline.reminders import Flagged
     from pipeline.service import PipelineService
     from pipeline.types import DealStatus
@@ -63,6 +64,27 @@ class SqlReports:
     def stage_exits(self, start: datetime, end: datetime) -> dict[str, Spread]:
         """Seconds spent in each open stage, over the exits in [start, end)."""
         return metric_queries.stage_exits(self._session, self._team.id, start, end)
+
+    def created_by_source(self, start: datetime, end: datetime) -> dict[str | None, int]:
+        """How many deals were created in [start, end), per source."""
+        return planning_queries.created_by_source(self._session, self._team.id, start, end)
+
+    def cohort_by_source(self, start: datetime, end: datetime) -> list[SourceRow]:
+        """The deals closed in [start, end) per source, status and currency."""
+        return planning_queries.cohort_by_source(self._session, self._team.id, start, end)
+
+    def losses(self, start: datetime, end: datetime) -> list[LossRow]:
+        """The deals lost in [start, end) per reason, stage and currency."""
+        return planning_queries.losses(self._session, self._team.id, start, end)
+
+    def won_by_owner(self, start: datetime, end: datetime) -> list[OwnerRow]:
+        """Deals won in [start, end) per owner and currency."""
+        return planning_queries.won_by_owner(self._session, self._team.id, start, end)
+
+    def open_by_owner(self, as_of: datetime, first: date, last: date) -> list[OwnerRow]:
+        """Deals open at `as_of` with a close date in [first, last], per owner and stage."""
+        deals = metric_queries.open_set(self._session, self._team.id, as_of)
+        return planning_queries.open_by_owner(self._session, deals, first, last)
 
     def open_by_close(self, today: date, month_end: date, quarter_end: date) -> list[OpenRow]:
         """Open deals closing by `quarter_end` or undated, by stage, currency and period."""

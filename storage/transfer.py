@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import Table, delete, func, insert, select, text, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from pipeline.clock import Clock, utcnow
 from pipeline.errors import NotFound
@@ -40,7 +40,18 @@ from pipeline.transfer.plan import (
 )
 from storage import accuracy_queries
 from storage import repositories as repo
-from storage.models import Activity, Base, CloseDateChange, Deal, Rate, Stage, StageChange, Team
+from storage.models import (
+    TEAM_LOADS,
+    Activity,
+    Base,
+    CloseDateChange,
+    Deal,
+    Rate,
+    Stage,
+    StageChange,
+    Team,
+)
+from storage.planning_queries import merge_sources, planning_lists, write_planning
 from storage.services import service_in
 
 if TYPE_CHECKING:
@@ -57,9 +68,10 @@ T = TypeVar("T")
 
 
 def _team_record(session: Session, team_id: str) -> TeamRecord:
-    team = session.get(Team, team_id, options=[selectinload(Team.stages), selectinload(Team.rates)])
+    team = session.get(Team, team_id, options=TEAM_LOADS)
     if team is None:
         raise NotFound(f'There is no team "{team_id}" in this database.')
+    lists = planning_lists(team)
     return TeamRecord(
         id=team.id,
         timezone=team.timezone,
@@ -72,6 +84,9 @@ def _team_record(session: Session, team_id: str) -> TeamRecord:
         reminders=team.reminders,
         reminder_mode=team.reminder_mode,
         digest=team.digest,
+        sources=lists["sources"],
+        lost_reasons=lists["lost_reasons"],
+        targets=lists["targets"],
     )
 
 
@@ -320,9 +335,10 @@ def import_team(
             raise already_has_deals(team_id)
         replaced = _delete_deals(session, team_id)
     _write_team(session, team_id, plan, current_next)
+    reasons = write_planning(session, team_id, plan.planning, plan.deal_sources)
     numbers: list[int] = []
     for start in range(0, len(plan.deals), BATCH):
-        batch = read_deals(plan, team_id, start, start + BATCH)
+        batch = read_deals(plan, team_id, start, start + BATCH, reasons)
         _insert_deals(session, team_id, batch)
         numbers.extend(r.deal["number"] for r in batch)
     if forecasts is not None:
@@ -366,8 +382,10 @@ def import_csv(
         now=clock(),
         actor=user,
         currency=currency,
+        lost_reasons=service.team.lost_reasons,
     )
     deals = read_csv(text, team)
+    merge_sources(session, team_id, [d.deal["source"] for d in deals])
     replaced = _delete_deals(session, team_id) if replace else 0
     first = _reserve_numbers(session, team_id, len(deals))
     for offset, rows in enumerate(deals):

@@ -370,7 +370,12 @@ def test_metric_queries_match_the_reference_now_and_at_past_moments(
             assert exits.keys() == ref_exits.keys()
             for key, spread in exits.items():
                 _same_spread(spread, ref_exits[key])
-            _same_metrics(compute(fast, as_of=as_of).to_json(), compute(ref, as_of=as_of).to_json())
+            # Sources, loss reasons and targets have their own hand-computed tests
+            # (tests/test_planning_metrics.py); this reference covers the metrics before them.
+            _same_metrics(
+                compute(fast, as_of=as_of, planning=False).to_json(),
+                compute(ref, as_of=as_of, planning=False).to_json(),
+            )
 
 
 def _same_metrics(got: dict[str, Any], want: dict[str, Any]) -> None:

@@ -8,10 +8,11 @@ from typing import Any
 
 from pipeline.transfer.fields import day_text, deal_values, decimal_text, iso
 from pipeline.transfer.plan import CSV_COLUMNS, FORMAT, DealExport, TeamRecord
+from pipeline.transfer.planning_fields import planning_document
 
 # The deal's own values before its history (CSV's columns up to the next step, then the lost
 # reason), and after it: the order of `pipebot/1`.
-_HEAD = (*CSV_COLUMNS[: CSV_COLUMNS.index("next_step")], "lost_reason")
+_HEAD = (*CSV_COLUMNS[: CSV_COLUMNS.index("next_step")], "lost_reason", "lost_detail")
 _TAIL = ("created_by", "source", "last_activity_at", "snoozed_until", "updated_at", "updated_by")
 
 
@@ -59,6 +60,7 @@ def team_document(
         "reminders": team.reminders,
         "reminder_mode": team.reminder_mode,
         "digest": team.digest,
+        **planning_document(team.sources, team.lost_reasons, team.targets),
         **(extra or {}),
         "deals": [deal_object(d) for d in deals],
     }
