@@ -26,7 +26,7 @@ from pipeline.schedule import (
     parse_reminders,
 )
 from pipeline.schemas import StageOut, TeamOut
-from views.common import MAX_FIELD, Blocks, clip, dump, esc, user, when
+from views.common import MAX_FIELD, Blocks, clip, dump, esc, fine_print, text_section, user, when
 from views.planning import lists_field
 from views.tables import cell, code_sections, table_lines
 
@@ -80,7 +80,7 @@ def build_stages(stages: list[StageOut], *, note: str | None = None) -> Blocks:
     """The open stages in order, with what each setting means and how to change it."""
     blocks: list[Block] = []
     if note:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(note, 2900))))
+        blocks.append(text_section(clip(note, 2900)))
     blocks.append(HeaderBlock(text=f"Pipeline stages ({len(stages)})"))
     blocks.extend(code_sections(stage_lines(stages), max_blocks=6))
     blocks.append(
@@ -161,7 +161,7 @@ def build_config(team: TeamOut, *, now: datetime, note: str | None = None) -> Bl
     sources, reasons = lists_field(team.sources, team.lost_reasons)
     blocks: list[Block] = []
     if note:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(note, 2900))))
+        blocks.append(text_section(clip(note, 2900)))
     blocks.extend(
         [
             HeaderBlock(text="pipebot settings"),
@@ -179,7 +179,7 @@ def build_config(team: TeamOut, *, now: datetime, note: str | None = None) -> Bl
                     _field("Loss reasons", reasons),
                 ]
             ),
-            ContextBlock(elements=[MarkdownTextObject(text=CONFIG_HELP)]),
+            fine_print(CONFIG_HELP),
         ]
     )
     return dump(blocks)

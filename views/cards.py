@@ -11,7 +11,6 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     ConfirmObject,
-    ContextBlock,
     MarkdownTextObject,
     Option,
     OverflowMenuElement,
@@ -29,6 +28,7 @@ from views.common import (
     deal_title,
     dump,
     esc,
+    fine_print,
     money,
     stage_label,
     user,
@@ -190,7 +190,7 @@ def card_blocks(
         context += f" · last change by {user(deal.updated_by)} {when(deal.updated_at)}"
     if deal.snoozed_until and deal.status == DealStatus.OPEN and deal.snoozed_until > today:
         context += f" · :zzz: snoozed until {day(deal.snoozed_until)}"
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=context)]))
+    blocks.append(fine_print(context))
     if buttons:
         # The block id carries the deal so two cards in one message never share an id.
         blocks.append(

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from slack_sdk.models.blocks import Block
+from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
 from pipeline.money import Money, format_money
 from pipeline.schemas import DealOut, StageOut
@@ -23,6 +23,16 @@ MAX_BUTTON_TEXT = 75
 MAX_HEADER = 150
 MAX_OPTION_TEXT = 75
 MAX_OPTIONS = 100
+
+
+def text_section(text: str) -> SectionBlock:
+    """A section of mrkdwn text."""
+    return SectionBlock(text=MarkdownTextObject(text=text))
+
+
+def fine_print(text: str) -> ContextBlock:
+    """A context line of mrkdwn text (the small grey print)."""
+    return ContextBlock(elements=[MarkdownTextObject(text=text)])
 
 
 def esc(text: str) -> str:

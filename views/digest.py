@@ -21,7 +21,17 @@ from pipeline.forecast import PeriodForecast
 from pipeline.money import Money, format_compact
 from views import forecast_range
 from views.charts import week_range
-from views.common import MAX_HEADER, MAX_MESSAGE_BLOCKS, MAX_SECTION, Blocks, clip, dump, esc
+from views.common import (
+    MAX_HEADER,
+    MAX_MESSAGE_BLOCKS,
+    MAX_SECTION,
+    Blocks,
+    clip,
+    dump,
+    esc,
+    fine_print,
+    text_section,
+)
 from views.common import user as mention
 from views.planning import digest_planning
 from views.tables import cell, code_sections, table_lines
@@ -102,7 +112,7 @@ def _names(names: Sequence[str], limit: int = 5) -> str:
 
 
 def _context(parts: Sequence[str]) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=clip(" · ".join(parts), MAX_CONTEXT))])
+    return fine_print(clip(" · ".join(parts), MAX_CONTEXT))
 
 
 def _packed(lines: Sequence[str], *, title: str, max_blocks: int) -> list[Block]:
@@ -120,7 +130,7 @@ def _packed(lines: Sequence[str], *, title: str, max_blocks: int) -> list[Block]
     hidden = sum(len(c) for c in chunks[max_blocks:])
     if hidden:
         shown[-1].append(f"… and {hidden} more")
-    return [SectionBlock(text=MarkdownTextObject(text="\n".join(c))) for c in shown if c]
+    return [text_section("\n".join(c)) for c in shown if c]
 
 
 # --- main message --------------------------------------------------------------------
@@ -472,11 +482,7 @@ def build_digest(data: DigestData) -> DigestMessage:
         _context([_money_note(data)]),
         DividerBlock(),
         *stage_blocks,
-        SectionBlock(
-            text=MarkdownTextObject(
-                text=clip("*This week*\n" + "\n".join(_week_lines(data)), MAX_SECTION)
-            )
-        ),
+        text_section(clip("*This week*\n" + "\n".join(_week_lines(data)), MAX_SECTION)),
         *code_sections(_forecast_table(data), title="*Forecast*", max_blocks=1),
         _context(_forecast_notes(data)),
         *(forecast_range.range_blocks(data.ranges) if data.ranges else []),

@@ -7,14 +7,11 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     ConfirmObject,
-    ContextBlock,
-    MarkdownTextObject,
-    SectionBlock,
 )
 
 from pipeline.schemas import DealOut
 from views.cards import CardRef
-from views.common import Blocks, clip, deal_title, dump, esc
+from views.common import Blocks, clip, deal_title, dump, esc, fine_print, text_section
 from views.ids import Action
 
 MAX_SHOWN = 5
@@ -34,18 +31,16 @@ def build_duplicate_warning(new: DealOut, existing: list[DealOut]) -> Blocks:
     )
     more = len(existing) - MAX_SHOWN
     blocks: list[Block] = [
-        SectionBlock(
-            text=MarkdownTextObject(
-                text=clip(
-                    f":warning: *{clip(deal_title(new), 200)}* was added, but an open deal "
-                    f"has the same name:\n{lines}",
-                    3000,
-                )
+        text_section(
+            clip(
+                f":warning: *{clip(deal_title(new), 200)}* was added, but an open deal "
+                f"has the same name:\n{lines}",
+                3000,
             )
         ),
     ]
     if more > 0:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"…and {more} more.")]))
+        blocks.append(fine_print(f"…and {more} more."))
     blocks.append(
         ActionsBlock(
             elements=[

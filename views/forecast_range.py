@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
-from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import Block
 
 from pipeline.accuracy import PeriodAccuracy
 from pipeline.forecast import Period
 from pipeline.forecast_range import MIN_REACHED, ForecastRanges, PeriodRange
 from pipeline.money import Money, format_compact
-from views.common import MAX_SECTION, Blocks, clip, dump
+from views.common import MAX_SECTION, Blocks, clip, dump, fine_print, text_section
 
 RANGE_NOTE = (
     "Likely range: {runs:,} simulated outcomes of the open deals closing in the period, each "
@@ -60,10 +60,8 @@ def range_blocks(ranges: ForecastRanges, *, month: bool = True) -> list[Block]:
     lines = [f"• {range_text(r, cur)}" for r in shown]
     note = RANGE_NOTE.format(runs=ranges.quarter.runs)
     return [
-        SectionBlock(
-            text=MarkdownTextObject(text=clip("*Likely range*\n" + "\n".join(lines), MAX_SECTION))
-        ),
-        ContextBlock(elements=[MarkdownTextObject(text=note)]),
+        text_section(clip("*Likely range*\n" + "\n".join(lines), MAX_SECTION)),
+        fine_print(note),
     ]
 
 
@@ -99,22 +97,16 @@ def accuracy_blocks(rows: Sequence[PeriodAccuracy]) -> list[Block]:
         "it; −12 % means the result came in 12 % under the forecast"
     )
     return [
-        SectionBlock(
-            text=MarkdownTextObject(
-                text=clip("*Forecast accuracy*\n" + "\n".join(lines), MAX_SECTION)
-            )
-        ),
-        ContextBlock(elements=[MarkdownTextObject(text=note)]),
+        text_section(clip("*Forecast accuracy*\n" + "\n".join(lines), MAX_SECTION)),
+        fine_print(note),
     ]
 
 
 def build_range_stats(r: PeriodRange, currency: str, ended: Sequence[PeriodAccuracy]) -> Blocks:
     """`/deal stats`' forecast part: this quarter's likely range and the last ended periods."""
     blocks: list[Block] = [
-        SectionBlock(
-            text=MarkdownTextObject(text=f"*Likely range this quarter*\n{range_text(r, currency)}")
-        ),
-        ContextBlock(elements=[MarkdownTextObject(text=RANGE_NOTE.format(runs=r.runs))]),
+        text_section(f"*Likely range this quarter*\n{range_text(r, currency)}"),
+        fine_print(RANGE_NOTE.format(runs=r.runs)),
         *accuracy_blocks(ended),
     ]
     return dump(blocks)

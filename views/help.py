@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject
 
-from views.common import Blocks, dump
+from views.common import Blocks, dump, text_section
 
 HELP = [
     (
@@ -44,15 +44,13 @@ HELP = [
 def build_help() -> Blocks:
     """Short help with one example per task."""
     blocks: list[Block] = [
-        SectionBlock(
-            text=MarkdownTextObject(
-                text="*pipebot keeps your pipeline up to date from Slack.* "
-                "A deal is `#12`, `12` or the start of its name."
-            )
+        text_section(
+            "*pipebot keeps your pipeline up to date from Slack.* "
+            "A deal is `#12`, `12` or the start of its name."
         )
     ]
     for title, examples in HELP:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*{title}*\n{examples}")))
+        blocks.append(text_section(f"*{title}*\n{examples}"))
     blocks.append(
         ContextBlock(
             elements=[

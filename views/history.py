@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject
 
 from pipeline.schemas import DealDetail, StageOut
-from views.common import Blocks, clip, day, dump, esc, user, when
+from views.common import Blocks, clip, day, dump, esc, text_section, user, when
 
 ICONS = {
     "call": ":telephone_receiver:",
@@ -42,9 +42,7 @@ def build_history(deal: DealDetail, stages: list[StageOut]) -> Blocks:
     events.sort(key=lambda e: e[0], reverse=True)
     lines = [f"{when(at)} · {text}" for at, text in events[:MAX_LINES]]
     body = "\n".join(lines) or "No history yet."
-    blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=clip(f"*History*\n{body}", 3000)))
-    ]
+    blocks: list[Block] = [text_section(clip(f"*History*\n{body}", 3000))]
     if len(events) > MAX_LINES:
         blocks.append(
             ContextBlock(

@@ -19,7 +19,17 @@ from slack_sdk.models.views import View
 from pipeline.metrics import Metrics
 from pipeline.schemas import DealOut, StageOut
 from views.cards import card_blocks
-from views.common import MAX_SECTION, MAX_SURFACE_BLOCKS, clip, day, deal_title, esc, money
+from views.common import (
+    MAX_SECTION,
+    MAX_SURFACE_BLOCKS,
+    clip,
+    day,
+    deal_title,
+    esc,
+    fine_print,
+    money,
+    text_section,
+)
 from views.planning import home_targets
 from views.reports import pipeline_lines, plural, unpriced_note, whole
 from views.tables import code_sections
@@ -55,12 +65,12 @@ def _overdue_section(late: list[DealOut], today: date) -> SectionBlock:
         budget -= len(line) + 1
     if len(late) > len(lines):
         lines.append(f"… and {len(late) - len(lines)} more")
-    return SectionBlock(text=MarkdownTextObject(text="\n".join([title, *lines])))
+    return text_section("\n".join([title, *lines]))
 
 
 def _headed(title: str, text: str) -> list[Block]:
     """A header over one line of mrkdwn: how each part of the Home tab starts."""
-    return [HeaderBlock(text=title), SectionBlock(text=MarkdownTextObject(text=text))]
+    return [HeaderBlock(text=title), text_section(text)]
 
 
 def _team_summary(metrics: Metrics) -> list[Block]:
@@ -76,7 +86,7 @@ def _team_summary(metrics: Metrics) -> list[Block]:
         )
     note = unpriced_note(metrics)
     if note:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
+        blocks.append(fine_print(note))
     return blocks
 
 

@@ -8,15 +8,12 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    ContextBlock,
     DividerBlock,
-    MarkdownTextObject,
-    SectionBlock,
 )
 
 from pipeline.schemas import DealOut, StageOut
 from views.cards import card_blocks
-from views.common import Blocks, clip, dump, esc, user
+from views.common import Blocks, clip, dump, esc, fine_print, text_section, user
 from views.ids import Action
 
 PAGE_SIZE = 11  # 11 cards x (3 blocks + divider) + header, paging and count stays under 50
@@ -39,16 +36,10 @@ def build_deal_list(
     """
     mention = f" {user(owner_id)}" if owner_id else ""
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=f"*{esc(clip(title, 200))}*{mention}")),
+        text_section(f"*{esc(clip(title, 200))}*{mention}"),
     ]
     if not deals:
-        blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text="No deals here. Add one with `/deal add Acme 50k proposal`."
-                )
-            )
-        )
+        blocks.append(text_section("No deals here. Add one with `/deal add Acme 50k proposal`."))
     for deal in deals:
         blocks.append(DividerBlock())
         blocks.extend(card_blocks(deal, stages, today=today))
@@ -72,5 +63,5 @@ def build_deal_list(
     if buttons:
         blocks.append(ActionsBlock(block_id="deal_list_paging", elements=buttons))
     shown = f"{offset + 1}–{offset + len(deals)}" if deals else "0"
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"Showing {shown}")]))
+    blocks.append(fine_print(f"Showing {shown}"))
     return dump(blocks)

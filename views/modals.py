@@ -30,7 +30,7 @@ from pipeline.money import extract_amount
 from pipeline.planning import DEFAULT_SOURCES, LostReason, default_reasons
 from pipeline.schemas import DealOut, StageOut
 from pipeline.types import ActivityKind
-from views.common import MAX_OPTION_TEXT, MAX_OPTIONS, clip, deal_title
+from views.common import MAX_OPTION_TEXT, MAX_OPTIONS, clip, deal_title, fine_print, text_section
 from views.ids import Block as BlockId
 from views.ids import Callback
 from views.planning_modals import lost_inputs, source_input
@@ -287,7 +287,7 @@ def _kind_input(initial: ActivityKind = ActivityKind.CALL) -> InputBlock:
 
 
 def _deal_line(deal: DealOut) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=f"*{clip(deal_title(deal), 2900)}*"))
+    return text_section(f"*{clip(deal_title(deal), 2900)}*")
 
 
 def _modal(
@@ -440,11 +440,9 @@ def build_delete_modal(deal: DealOut, *, meta: ModalMeta) -> ViewJson:
     """Delete asks first: the deal and its whole history go, and that can't be undone."""
     blocks: list[Block] = [
         _deal_line(deal),
-        SectionBlock(
-            text=MarkdownTextObject(
-                text="Delete this deal and its whole history? This can't be undone; its "
-                "number is never reused."
-            )
+        text_section(
+            "Delete this deal and its whole history? This can't be undone; its "
+            "number is never reused."
         ),
     ]
     return _modal(Callback.DELETE, "Delete deal", blocks, meta, submit="Delete")
@@ -484,11 +482,9 @@ def build_log_to_deal_modal(deals: list[DealOut], *, text: str, meta: ModalMeta)
     """Log a message on a deal: which deal (open ones, most recently active first) and kind."""
     if not deals:
         blocks: list[Block] = [
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text="There is no open deal to log this message to. "
-                    "Create one with `/deal add` or the *Create deal* shortcut."
-                )
+            text_section(
+                "There is no open deal to log this message to. "
+                "Create one with `/deal add` or the *Create deal* shortcut."
             )
         ]
         return _modal(Callback.LOG_TO_DEAL_SUBMIT, "Log to a deal", blocks, meta, submit=None)
@@ -509,8 +505,6 @@ def build_log_to_deal_modal(deals: list[DealOut], *, text: str, meta: ModalMeta)
             multiline=True,
             max_length=MAX_TEXT,
         ),
-        ContextBlock(
-            elements=[MarkdownTextObject(text="A link to the message is saved with the activity.")]
-        ),
+        fine_print("A link to the message is saved with the activity."),
     ]
     return _modal(Callback.LOG_TO_DEAL_SUBMIT, "Log to a deal", blocks, meta, submit="Log")

@@ -14,8 +14,6 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    ContextBlock,
-    MarkdownTextObject,
     SectionBlock,
 )
 
@@ -23,7 +21,7 @@ from pipeline.metrics import Metrics
 from pipeline.money import Money, format_compact
 from pipeline.planning import LostReason, TargetOut, reason_name
 from pipeline.planning_metrics import ReasonStats, SourceStats, TargetStats
-from views.common import MAX_SECTION, Blocks, clip, dump, esc, user
+from views.common import MAX_SECTION, Blocks, clip, dump, esc, fine_print, text_section, user
 from views.ids import Action
 from views.tables import cell, code_sections, table_lines
 
@@ -87,7 +85,7 @@ def mrkdwn_sections(lines: Sequence[str], *, title: str = "", max_blocks: int = 
         text = "\n".join(([title] if index == 0 and title else []) + chunk)
         if hidden and index == len(shown) - 1:
             text += f"\n… and {hidden} more"
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(text, MAX_SECTION))))
+        blocks.append(text_section(clip(text, MAX_SECTION)))
     return blocks
 
 
@@ -183,7 +181,7 @@ def build_targets(
     """Every target, team first, then each rep, with attainment for the current ones."""
     blocks: list[Block] = []
     if note:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(note, 2900))))
+        blocks.append(text_section(clip(note, 2900)))
     blocks.extend(target_sections(stats, currency, max_blocks=4))
     lines = [
         f"*{t.period}* · {whose(t.owner)}: {compact(t.amount, currency)}" for t in targets
@@ -191,7 +189,7 @@ def build_targets(
     blocks.extend(
         mrkdwn_sections(lines, title=f"*All targets* ({len(targets)}, in {currency})", max_blocks=6)
     )
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=TARGET_HELP)]))
+    blocks.append(fine_print(TARGET_HELP))
     return dump(blocks)
 
 
@@ -267,8 +265,7 @@ def home_targets(
     """A rep's own target this period (and the team's, to an admin), and the admin's button."""
     shown = [t for t in targets if t.owner == user_id or (admin and t.owner is None)]
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=clip(target_line(t, currency), MAX_SECTION)))
-        for t in shown[:2]
+        text_section(clip(target_line(t, currency), MAX_SECTION)) for t in shown[:2]
     ]
     if admin:
         blocks.append(

@@ -7,9 +7,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import (
     Block,
-    ContextBlock,
     InputBlock,
-    MarkdownTextObject,
     Option,
     PlainTextInputElement,
     StaticSelectElement,
@@ -19,7 +17,7 @@ from slack_sdk.models.views import View
 
 from pipeline.limits import LIMITS, TextField
 from pipeline.planning import NONE, LostReason, TargetOut
-from views.common import MAX_OPTION_TEXT, MAX_OPTIONS, clip
+from views.common import MAX_OPTION_TEXT, MAX_OPTIONS, clip, fine_print
 from views.ids import Block as BlockId
 from views.ids import Callback
 
@@ -111,9 +109,7 @@ def build_target_modal(currency: str, targets: Sequence[TargetOut]) -> dict[str,
                 action_id=BlockId.AMOUNT, max_length=100, placeholder="500k"
             ),
         ),
-        ContextBlock(
-            elements=[MarkdownTextObject(text=clip(f"Current targets: {current or 'none'}", 2000))]
-        ),
+        fine_print(clip(f"Current targets: {current or 'none'}", 2000)),
     ]
     view = View(
         type="modal",

@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
-
-from views.common import Blocks, clip, dump, esc, user
+from views.common import Blocks, clip, dump, esc, fine_print, user
 from views.ids import Block as BlockId
 
 CARD_BLOCKS = 3  # section, context, actions: see cards.card_blocks
@@ -49,4 +47,4 @@ def deleted_text(number: int, name: str, actor: str) -> str:
 def build_deleted_card(number: int, name: str, actor: str) -> Blocks:
     """What replaces the card of a deleted deal."""
     text = f":wastebasket: ~#{number} {esc(clip(name, 200))}~ was deleted by {user(actor)}."
-    return dump([ContextBlock(elements=[MarkdownTextObject(text=text)])])
+    return dump([fine_print(text)])

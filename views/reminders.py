@@ -9,18 +9,26 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    ContextBlock,
     DatePickerElement,
     HeaderBlock,
-    MarkdownTextObject,
-    SectionBlock,
 )
 
 from pipeline.reminders import Item, Reason
 from pipeline.schemas import StageOut
 from pipeline.stages import next_stage
 from views.cards import CardRef, confirm_won
-from views.common import MAX_MESSAGE_BLOCKS, Blocks, clip, day, dump, esc, money, user
+from views.common import (
+    MAX_MESSAGE_BLOCKS,
+    Blocks,
+    clip,
+    day,
+    dump,
+    esc,
+    fine_print,
+    money,
+    text_section,
+    user,
+)
 from views.ids import Action
 
 MAX_THREAD_MESSAGES = 4
@@ -63,7 +71,7 @@ def _item_blocks(item: Item, stages: list[StageOut], today: date) -> list[Block]
         f"{money(deal.amount, deal.currency)}\n{_why(item)}"
     )
     return [
-        SectionBlock(text=MarkdownTextObject(text=clip(text, 3000))),
+        text_section(clip(text, 3000)),
         ActionsBlock(
             # The datepicker has no value of its own: the block id carries the card's ref.
             block_id=f"{REMINDER_BLOCK}{value}",
@@ -103,11 +111,7 @@ def _paginate(
             heading: list[Block] = []
             if item.deal.owner_id != owner:
                 label = " (continued)" if item.deal.owner_id in owner_seen else ""
-                heading = [
-                    ContextBlock(
-                        elements=[MarkdownTextObject(text=f"*{user(item.deal.owner_id)}*{label}")]
-                    )
-                ]
+                heading = [fine_print(f"*{user(item.deal.owner_id)}*{label}")]
             body = _item_blocks(item, stages, today)
             if len(page) + len(heading) + len(body) > budget:
                 break
@@ -135,11 +139,7 @@ def build_reminder(
     text = f"{title}: {len(items)} deals need a follow-up ({summary})"
     head: list[Block] = [
         HeaderBlock(text=clip(title, 150)),
-        SectionBlock(
-            text=MarkdownTextObject(
-                text=clip(f"{len(items)} deals need a follow-up: {summary}.\n{mentions}", 3000)
-            )
-        ),
+        text_section(clip(f"{len(items)} deals need a follow-up: {summary}.\n{mentions}", 3000)),
     ]
     # The main message keeps room for its head and one closing note.
     budgets = [MAX_MESSAGE_BLOCKS - len(head) - 1] + [MAX_MESSAGE_BLOCKS] * MAX_THREAD_MESSAGES
@@ -152,8 +152,8 @@ def build_reminder(
     ]
     if placed < len(items):
         note = f"…and {len(items) - placed} more. See them all with `/deal list stale`."
-        main.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
+        main.append(fine_print(note))
     elif thread:
-        main.append(ContextBlock(elements=[MarkdownTextObject(text="More in the thread.")]))
+        main.append(fine_print("More in the thread."))
     assert len(main) <= MAX_MESSAGE_BLOCKS
     return ReminderMessage(text=text, blocks=dump(main), thread=thread)

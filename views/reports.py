@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import (
 from pipeline.metrics import Metrics
 from pipeline.money import Money, format_money
 from pipeline.planning import LostReason, default_reasons
-from views.common import MAX_HEADER, Blocks, clip, dump, esc, when
+from views.common import MAX_HEADER, Blocks, clip, dump, esc, fine_print, text_section, when
 from views.planning import stats_sections
 from views.tables import cell, code_sections, table_lines
 
@@ -110,7 +110,7 @@ def build_pipeline(metrics: Metrics) -> Blocks:
     if note:
         notes.append(note)
     notes.append("`/deal list <stage>` shows a stage's deals · `/deal stats` for win rates.")
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(" ".join(notes), 2900))]))
+    blocks.append(fine_print(clip(" ".join(notes), 2900)))
     return dump(blocks)
 
 
@@ -226,11 +226,9 @@ def build_stats(
         )
     else:
         blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text="*Funnel*\nNo deal was won or lost in this window, so there is no "
-                    "funnel yet. Try a longer one: `/deal stats year`."
-                )
+            text_section(
+                "*Funnel*\nNo deal was won or lost in this window, so there is no "
+                "funnel yet. Try a longer one: `/deal stats year`."
             )
         )
     if any(d.exits for d in metrics.days_in_stage):
@@ -248,5 +246,5 @@ def build_stats(
     note = unpriced_note(metrics)
     if note:
         notes.append(note)
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(" · ".join(notes), 2900))]))
+    blocks.append(fine_print(clip(" · ".join(notes), 2900)))
     return dump(blocks)

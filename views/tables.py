@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import SectionBlock
 
-from views.common import MAX_SECTION, clip, esc
+from views.common import MAX_SECTION, clip, esc, text_section
 
 FENCE = "```"
 
@@ -74,5 +74,5 @@ def code_sections(
             text += f"\n… and {hidden} more row{'s' if hidden != 1 else ''}"
         prefix = f"{title}\n" if index == 0 and title else ""
         body_text = f"{prefix}{FENCE}\n{text}\n{FENCE}"
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(body_text, limit))))
+        blocks.append(text_section(clip(body_text, limit)))
     return blocks
