@@ -8,10 +8,8 @@ from typing import Any
 
 from slack_sdk.models.blocks import (
     Block,
-    ContextBlock,
     DividerBlock,
     HeaderBlock,
-    MarkdownTextObject,
     SectionBlock,
 )
 from slack_sdk.models.views import View
@@ -124,13 +122,9 @@ def build_home(
         cards.extend(card_blocks(deal, stages, today=today))
     if len(shown) < len(deals) or truncated:
         cards.append(
-            ContextBlock(
-                elements=[
-                    MarkdownTextObject(
-                        text=f"Showing {len(shown)} of your open deals, overdue and closing "
-                        "soonest first. `/deal list mine` pages through them all."
-                    )
-                ]
+            fine_print(
+                f"Showing {len(shown)} of your open deals, overdue and closing soonest first. "
+                "`/deal list mine` pages through them all."
             )
         )
     blocks = [*top, *cards, *bottom]
