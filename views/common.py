@@ -7,7 +7,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    SectionBlock,
+    StaticSelectElement,
+)
 
 from pipeline.money import Money, format_money
 from pipeline.schemas import DealOut, StageOut
@@ -33,6 +41,27 @@ def text_section(text: str) -> SectionBlock:
 def fine_print(text: str) -> ContextBlock:
     """A context line of mrkdwn text (the small grey print)."""
     return ContextBlock(elements=[MarkdownTextObject(text=text)])
+
+
+def option(text: str, value: str) -> Option:
+    """A select's choice, its text clipped to Slack's limit."""
+    return Option(text=clip(text, MAX_OPTION_TEXT), value=value)
+
+
+def select_input(
+    block: str,
+    label: str,
+    options: list[Option],
+    *,
+    placeholder: str | None = None,
+    initial: Option | None = None,
+    optional: bool = False,
+) -> InputBlock:
+    """A modal's static select, whose action id is its block id (as every input of ours)."""
+    element = StaticSelectElement(
+        action_id=block, options=options, initial_option=initial, placeholder=placeholder
+    )
+    return InputBlock(block_id=block, label=label, optional=optional, element=element)
 
 
 def esc(text: str) -> str:

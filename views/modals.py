@@ -16,10 +16,8 @@ from slack_sdk.models.blocks import (
     DatePickerElement,
     InputBlock,
     MarkdownTextObject,
-    Option,
     PlainTextInputElement,
     SectionBlock,
-    StaticSelectElement,
     UserSelectElement,
 )
 from slack_sdk.models.views import View
@@ -30,7 +28,15 @@ from pipeline.money import extract_amount
 from pipeline.planning import DEFAULT_SOURCES, LostReason, default_reasons
 from pipeline.schemas import DealOut, StageOut
 from pipeline.types import ActivityKind
-from views.common import MAX_OPTION_TEXT, MAX_OPTIONS, clip, deal_title, fine_print, text_section
+from views.common import (
+    MAX_OPTIONS,
+    clip,
+    deal_title,
+    fine_print,
+    option,
+    select_input,
+    text_section,
+)
 from views.ids import Block as BlockId
 from views.ids import Callback
 from views.planning_modals import lost_inputs, source_input
@@ -190,10 +196,6 @@ def amount_text(amount: Decimal | None) -> str | None:
     return str(int(amount)) if amount == amount.to_integral_value() else f"{amount:.2f}"
 
 
-def _option(text: str, value: str) -> Option:
-    return Option(text=clip(text, MAX_OPTION_TEXT), value=value)
-
-
 def _text_input(
     block: BlockId,
     label: str,
@@ -240,29 +242,16 @@ def _currency_input(selected: str, also: str | None = None) -> InputBlock:
     for extra in (also, selected):
         if extra and extra not in codes:
             codes.insert(0, extra)
-    options = [_option(code, code) for code in codes[:MAX_OPTIONS]]
+    options = [option(code, code) for code in codes[:MAX_OPTIONS]]
     initial = next(o for o in options if o.value == selected)
-    return InputBlock(
-        block_id=BlockId.CURRENCY,
-        label="Currency",
-        element=StaticSelectElement(
-            action_id=BlockId.CURRENCY, options=options, initial_option=initial
-        ),
-    )
+    return select_input(BlockId.CURRENCY, "Currency", options, initial=initial)
 
 
 def _stage_input(stages: list[StageOut], selected: str | None) -> InputBlock:
-    options = [_option(f"{s.name} ({s.probability}%)", s.key) for s in stages[:MAX_OPTIONS]]
+    options = [option(f"{s.name} ({s.probability}%)", s.key) for s in stages[:MAX_OPTIONS]]
     initial = next((o for o, s in zip(options, stages, strict=False) if s.key == selected), None)
-    return InputBlock(
-        block_id=BlockId.STAGE,
-        label="Stage",
-        element=StaticSelectElement(
-            action_id=BlockId.STAGE,
-            options=options,
-            initial_option=initial or (options[0] if options else None),
-        ),
-    )
+    first = options[0] if options else None
+    return select_input(BlockId.STAGE, "Stage", options, initial=initial or first)
 
 
 def _owner_input(owner: str) -> InputBlock:
@@ -274,16 +263,9 @@ def _owner_input(owner: str) -> InputBlock:
 
 
 def _kind_input(initial: ActivityKind = ActivityKind.CALL) -> InputBlock:
-    options = [_option(label, kind.value) for kind, label in KIND_LABELS.items()]
-    return InputBlock(
-        block_id=BlockId.KIND,
-        label="Kind",
-        element=StaticSelectElement(
-            action_id=BlockId.KIND,
-            options=options,
-            initial_option=next(o for o in options if o.value == initial.value),
-        ),
-    )
+    options = [option(label, kind.value) for kind, label in KIND_LABELS.items()]
+    chosen = next(o for o in options if o.value == initial.value)
+    return select_input(BlockId.KIND, "Kind", options, initial=chosen)
 
 
 def _deal_line(deal: DealOut) -> SectionBlock:
@@ -488,15 +470,9 @@ def build_log_to_deal_modal(deals: list[DealOut], *, text: str, meta: ModalMeta)
             )
         ]
         return _modal(Callback.LOG_TO_DEAL_SUBMIT, "Log to a deal", blocks, meta, submit=None)
-    options = [_option(f"#{d.number} {d.name}", str(d.number)) for d in deals[:MAX_OPTIONS]]
+    options = [option(f"#{d.number} {d.name}", str(d.number)) for d in deals[:MAX_OPTIONS]]
     blocks = [
-        InputBlock(
-            block_id=BlockId.DEAL,
-            label="Deal",
-            element=StaticSelectElement(
-                action_id=BlockId.DEAL, options=options, placeholder="Choose a deal"
-            ),
-        ),
+        select_input(BlockId.DEAL, "Deal", options, placeholder="Choose a deal"),
         _kind_input(ActivityKind.NOTE),
         _text_input(
             BlockId.TEXT,

@@ -8,16 +8,14 @@ from typing import Any
 from slack_sdk.models.blocks import (
     Block,
     InputBlock,
-    Option,
     PlainTextInputElement,
-    StaticSelectElement,
     UserSelectElement,
 )
 from slack_sdk.models.views import View
 
 from pipeline.limits import LIMITS, TextField
 from pipeline.planning import NONE, LostReason, TargetOut
-from views.common import MAX_OPTION_TEXT, MAX_OPTIONS, clip, fine_print
+from views.common import MAX_OPTIONS, clip, fine_print, option, select_input
 from views.ids import Block as BlockId
 from views.ids import Callback
 
@@ -25,35 +23,15 @@ MAX_DETAIL = LIMITS[TextField.LOST_REASON]
 NO_SOURCE = "No source"
 
 
-def _option(text: str, value: str) -> Option:
-    return Option(text=clip(text, MAX_OPTION_TEXT), value=value)
-
-
-def _select(
-    block: BlockId,
-    label: str,
-    options: list[Option],
-    *,
-    placeholder: str,
-    initial: Option | None = None,
-    optional: bool = False,
-) -> InputBlock:
-    """A static select whose action id is its block id, as every modal input here."""
-    element = StaticSelectElement(
-        action_id=block, options=options, initial_option=initial, placeholder=placeholder
-    )
-    return InputBlock(block_id=block, label=label, optional=optional, element=element)
-
-
 def source_input(sources: Sequence[str], selected: str | None) -> InputBlock:
     """The team's sources as a select; a deal's source no longer listed stays offered."""
     keys = list(sources)
     if selected and selected not in keys:
         keys.append(selected)
-    options = [_option(key, key) for key in keys[: MAX_OPTIONS - 1]]
-    options.append(_option(NO_SOURCE, NONE))
+    options = [option(key, key) for key in keys[: MAX_OPTIONS - 1]]
+    options.append(option(NO_SOURCE, NONE))
     initial = next((o for o in options if o.value == selected), None)
-    return _select(
+    return select_input(
         BlockId.SOURCE,
         "Source",
         options,
@@ -65,9 +43,9 @@ def source_input(sources: Sequence[str], selected: str | None) -> InputBlock:
 
 def lost_inputs(reasons: Sequence[LostReason]) -> list[Block]:
     """The Lost modal's questions: a reason from the team's list, and an optional detail."""
-    options = [_option(r.name, r.key) for r in reasons[:MAX_OPTIONS]]
+    options = [option(r.name, r.key) for r in reasons[:MAX_OPTIONS]]
     return [
-        _select(BlockId.REASON, "Why was it lost?", options, placeholder="Pick a reason"),
+        select_input(BlockId.REASON, "Why was it lost?", options, placeholder="Pick a reason"),
         InputBlock(
             block_id=BlockId.LOST_DETAIL,
             label="Details",
