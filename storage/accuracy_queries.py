@@ -14,13 +14,17 @@ from pipeline.types import DealStatus
 from storage.models import Deal, ForecastSnapshot
 from storage.repositories import insert_ignore
 
-
-def _cents(amount: Decimal) -> int:
-    return int(amount.scaleb(2))
-
-
-def _amount(cents: int) -> Decimal:
-    return Decimal(cents).scaleb(-2)
+# A snapshot's amounts, each stored in cents as `<name>_cents`.
+AMOUNTS = ("won", "forecast", "calibrated", "p10", "p50", "p90")
+# The other values, by the snapshot's name and the column's.
+COLUMNS = {
+    "period": "period",
+    "start": "starts_on",
+    "end": "ends_on",
+    "digest": "digest",
+    "recorded_at": "recorded_at",
+    "currency": "currency",
+}
 
 
 def record(session: Session, team_id: str, snapshots: Sequence[Snapshot]) -> int:
@@ -35,37 +39,19 @@ def record(session: Session, team_id: str, snapshots: Sequence[Snapshot]) -> int
             ForecastSnapshot,
             {
                 "team_id": team_id,
-                "period": s.period,
-                "starts_on": s.start,
-                "ends_on": s.end,
-                "digest": s.digest,
-                "recorded_at": s.recorded_at,
-                "currency": s.currency,
-                "won_cents": _cents(s.won),
-                "forecast_cents": _cents(s.forecast),
-                "calibrated_cents": _cents(s.calibrated),
-                "p10_cents": _cents(s.p10),
-                "p50_cents": _cents(s.p50),
-                "p90_cents": _cents(s.p90),
+                **{column: getattr(s, name) for name, column in COLUMNS.items()},
+                **{f"{name}_cents": int(getattr(s, name).scaleb(2)) for name in AMOUNTS},
             },
         )
     return inserted
 
 
 def _snapshot(row: ForecastSnapshot) -> Snapshot:
-    return Snapshot(
-        period=row.period,
-        start=row.starts_on,
-        end=row.ends_on,
-        digest=row.digest,
-        recorded_at=row.recorded_at,
-        currency=row.currency,
-        won=_amount(row.won_cents),
-        forecast=_amount(row.forecast_cents),
-        calibrated=_amount(row.calibrated_cents),
-        p10=_amount(row.p10_cents),
-        p50=_amount(row.p50_cents),
-        p90=_amount(row.p90_cents),
+    return Snapshot.model_validate(
+        {
+            **{name: getattr(row, column) for name, column in COLUMNS.items()},
+            **{name: Decimal(getattr(row, f"{name}_cents")).scaleb(-2) for name in AMOUNTS},
+        }
     )
 
 
