@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 
@@ -231,16 +232,8 @@ class SqlPipelineStore:
 
     def _record(self, row: Deal, history: DealHistory) -> None:
         if history.close_date_change is not None:
-            change = history.close_date_change
-            row.close_date_changes.append(
-                CloseDateChange(
-                    team_id=self.team_id,
-                    old_date=change.old_date,
-                    new_date=change.new_date,
-                    at=change.at,
-                    by=change.by,
-                )
-            )
+            change = history.close_date_change.model_dump()
+            row.close_date_changes.append(CloseDateChange(team_id=self.team_id, **change))
         if history.entered is not None:
             # Each entry names the one before it: time in a stage is a plain subtraction.
             last = row.stage_changes[-1] if row.stage_changes else None
@@ -249,23 +242,12 @@ class SqlPipelineStore:
                     team_id=self.team_id,
                     from_stage=last.to_stage if last else None,
                     from_entered_at=last.at if last else None,
-                    to_stage=history.entered.to_stage,
-                    at=history.entered.at,
-                    by=history.entered.by,
+                    **asdict(history.entered),
                 )
             )
         if history.activity is not None:
-            activity = history.activity
-            row.activities.append(
-                Activity(
-                    team_id=self.team_id,
-                    kind=activity.kind.value,
-                    text=activity.text,
-                    at=activity.at,
-                    by=activity.by,
-                    link=activity.link,
-                )
-            )
+            activity = history.activity.model_dump()
+            row.activities.append(Activity(team_id=self.team_id, **activity))
 
     def delete_deal(self, deal: DealOut) -> None:
         """Delete a deal found in this transaction, with its history."""
