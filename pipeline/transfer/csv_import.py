@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import NoReturn, TypeVar
+from typing import NoReturn, TypedDict, TypeVar
 from zoneinfo import ZoneInfo
 
 from pipeline import stages as stage_rules
@@ -228,9 +228,31 @@ def _csv_stage(cells: Mapping[str, _Cell], team: CsvTeam) -> tuple[str, str]:
     return stage, status or DealStatus.OPEN.value
 
 
-def _csv_times(
-    cells: Mapping[str, _Cell], team: CsvTeam, status: str
-) -> tuple[datetime, datetime | None, date | None]:
+class _Times(TypedDict):
+    created_at: datetime
+    closed_at: datetime | None
+    close_date: date | None
+
+
+class _Fresh(TypedDict):
+    team_id: str
+    number: int
+    created_by: str
+    snoozed_until: date | None
+    updated_at: datetime
+    updated_by: str
+    version: int
+
+
+class _Notes(TypedDict):
+    lost_reason: str | None
+    lost_detail: str | None
+    next_step_text: str | None
+    next_step_due: date | None
+    source: str | None
+
+
+def _csv_times(cells: Mapping[str, _Cell], team: CsvTeam, status: str) -> _Times:
     """When the deal was created and closed, and its expected close date."""
     created = _csv_time(cells["created"], team) if "created" in cells else team.now
     closed_at: datetime | None = None
@@ -246,13 +268,11 @@ def _csv_times(
         candidate = datetime.combine(close_date, time(0), tzinfo=team.tz).astimezone(UTC)
         if created <= candidate <= team.now:
             closed_at = candidate
-    return created, closed_at, close_date
+    return {"created_at": created, "closed_at": closed_at, "close_date": close_date}
 
 
-def _csv_notes(
-    cells: Mapping[str, _Cell], team: CsvTeam, status: str
-) -> tuple[str | None, str | None, date | None, str | None]:
-    """The lost reason, next step and its due date, and source."""
+def _csv_notes(cells: Mapping[str, _Cell], team: CsvTeam, status: str) -> _Notes:
+    """The lost reason and its detail, the next step and its due date, and the source."""
     lost_reason: str | None = None
     if status == LOST and "lost_reason" in cells:
         lost_reason = _csv_text(cells["lost_reason"], MAX_REASON, "went with a competitor")
@@ -268,7 +288,18 @@ def _csv_notes(
     source: str | None = None
     if "source" in cells:
         source = key_of(_csv_text(cells["source"], MAX_SOURCE, "referral")) or None
-    return lost_reason, step_text, step_due, source
+    # A reason first, then its detail, as `/deal lost` reads a line; none named: `other`.
+    found, rest = split_reason(lost_reason or "", team.lost_reasons)
+    key, said = reason_key(lost_reason, team.lost_reasons)
+    if found is not None:
+        key, said = found.key, rest or None
+    return {
+        "lost_reason": key,
+        "lost_detail": said,
+        "next_step_text": step_text,
+        "next_step_due": step_due,
+        "source": source,
+    }
 
 
 def _csv_history(
@@ -299,6 +330,19 @@ def _csv_history(
     return history
 
 
+def _fresh(team: CsvTeam) -> _Fresh:
+    """What a deal new to pipebot starts with; its number is reserved when it is written."""
+    return {
+        "team_id": team.team_id,
+        "number": 0,
+        "created_by": team.actor,
+        "snoozed_until": None,
+        "updated_at": team.now,
+        "updated_by": team.actor,
+        "version": 1,
+    }
+
+
 def _csv_deal(cells: Mapping[str, _Cell], row: int, team: CsvTeam) -> DealRows:
     name_cell = cells.get("name")
     if name_cell is None:
@@ -309,40 +353,23 @@ def _csv_deal(cells: Mapping[str, _Cell], row: int, team: CsvTeam) -> DealRows:
     currency, cents = _csv_money(cells, team)
     owner = _csv_owner(cells, team)
     stage, status = _csv_stage(cells, team)
-    created, closed_at, close_date = _csv_times(cells, team, status)
-    lost_text, step_text, step_due, source = _csv_notes(cells, team, status)
-    # A reason first, then its detail, as `/deal lost` reads a line; none named: `other`.
-    found, rest = split_reason(lost_text or "", team.lost_reasons)
-    lost_reason, lost_detail = (
-        (found.key, rest or None) if found else reason_key(lost_text, team.lost_reasons)
-    )
+    times = _csv_times(cells, team, status)
+    created, closed_at = times["created_at"], times["closed_at"]
     last_activity = max(created, closed_at or created)
     if "last_activity" in cells:
         last_activity = max(last_activity, _csv_time(cells["last_activity"], team))
-    deal = DealRow(
-        team_id=team.team_id,
-        number=0,
-        name=name,
-        amount_cents=cents,
-        currency=currency,
-        owner_id=owner,
-        stage=stage,
-        status=status,
-        created_at=created,
-        created_by=team.actor,
-        closed_at=closed_at,
-        close_date=close_date,
-        next_step_text=step_text,
-        next_step_due=step_due,
-        lost_reason=lost_reason,
-        lost_detail=lost_detail,
-        source=source,
-        last_activity_at=last_activity,
-        snoozed_until=None,
-        updated_at=team.now,
-        updated_by=team.actor,
-        version=1,
-    )
+    deal: DealRow = {
+        **_fresh(team),
+        "name": name,
+        "owner_id": owner,
+        **_csv_notes(cells, team, status),
+        "amount_cents": cents,
+        "currency": currency,
+        **times,
+        "stage": stage,
+        "status": status,
+        "last_activity_at": last_activity,
+    }
     history = _csv_history(team, stage, status, created, closed_at)
     return DealRows(deal, history, [], [])
 
