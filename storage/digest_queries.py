@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import ColumnElement
 
@@ -16,6 +16,8 @@ from pipeline.schemas import DealOut, StageOut
 from pipeline.types import DealStatus
 from storage.conditions import stale_condition
 from storage.models import CloseDateChange, Deal, Stage, StageChange
+
+T = TypeVar("T")
 
 
 def missing_rates(
@@ -79,13 +81,22 @@ def _by_amount(rates: Mapping[str, Decimal]) -> list[Any]:
     return [key.is_(None), key.desc(), Deal.number]
 
 
+Window = tuple[datetime, datetime]
+
+
+class Largest(NamedTuple):
+    """The `limit` largest deals by their amount converted with `rates`, unpriced ones last."""
+
+    rates: Mapping[str, Decimal]
+    limit: int
+
+    def of(self, statement: Select[T]) -> Select[T]:
+        """`statement` ordered and cut so."""
+        return statement.order_by(*_by_amount(self.rates)).limit(self.limit)
+
+
 def closed(
-    session: Session,
-    team_id: str,
-    status: DealStatus,
-    window: tuple[datetime, datetime],
-    rates: Mapping[str, Decimal],
-    limit: int,
+    session: Session, team_id: str, status: DealStatus, window: Window, largest: Largest
 ) -> ClosedRows:
     """Deals closed as `status` in the window: per-currency sums and the largest `limit`."""
     start, end = window
@@ -96,17 +107,11 @@ def closed(
         Deal.closed_at < end,
     )
     totals = _per_currency(session, condition)
-    rows = session.scalars(select(Deal).where(condition).order_by(*_by_amount(rates)).limit(limit))
+    rows = session.scalars(largest.of(select(Deal).where(condition)))
     return ClosedRows(totals, [DealOut.model_validate(d) for d in rows])
 
 
-def pushed(
-    session: Session,
-    team_id: str,
-    window: tuple[datetime, datetime],
-    rates: Mapping[str, Decimal],
-    limit: int,
-) -> PushRows:
+def pushed(session: Session, team_id: str, window: Window, largest: Largest) -> PushRows:
     """Close dates moved later in the window (the same test as metrics' slippage)."""
     start, end = window
     pushes = (
@@ -132,10 +137,7 @@ def pushed(
         .join(Deal, joined)
     ).one()
     rows = session.execute(
-        select(Deal, pushes.c.n, pushes.c.old_date)
-        .join(pushes, joined)
-        .order_by(*_by_amount(rates))
-        .limit(limit)
+        largest.of(select(Deal, pushes.c.n, pushes.c.old_date).join(pushes, joined))
     ).all()
     deals = [PushRow(DealOut.model_validate(d), n, old) for d, n, old in rows]
     return PushRows(count, int(events), deals)

@@ -133,9 +133,8 @@ class SqlReports:
         """Deals won (or lost) in [start, end); the `limit` largest by converted amount."""
         from storage import digest_queries
 
-        return digest_queries.closed(
-            self._session, self._team.id, status, (start, end), rates, limit
-        )
+        largest = digest_queries.Largest(rates, limit)
+        return digest_queries.closed(self._session, self._team.id, status, (start, end), largest)
 
     def pushed(
         self, start: datetime, end: datetime, rates: Mapping[str, Decimal], limit: int
@@ -143,7 +142,8 @@ class SqlReports:
         """Close dates moved later in [start, end); the `limit` largest deals."""
         from storage import digest_queries
 
-        return digest_queries.pushed(self._session, self._team.id, (start, end), rates, limit)
+        largest = digest_queries.Largest(rates, limit)
+        return digest_queries.pushed(self._session, self._team.id, (start, end), largest)
 
     def stale(self, now: datetime, today: date, limit: int) -> StaleRows:
         """Open deals stale at `now`; the `limit` quietest first."""
