@@ -10,6 +10,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 _WRITE_OPTION = "pipebot_write"
+_BUSY_OPTION = "pipebot_busy_ms"
+BUSY_TIMEOUT_MS = 15000
 
 
 def is_sqlite(url: str) -> bool:
@@ -31,13 +33,19 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        write = conn.get_execution_options().get(_WRITE_OPTION, True)
+        options = conn.get_execution_options()
+        busy = options.get(_BUSY_OPTION)
+        # A transaction in a hurry waits less for the write lock; the next one waits as usual.
+        if busy is not None or conn.info.get(_BUSY_OPTION):
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={busy or BUSY_TIMEOUT_MS}")
+            conn.info[_BUSY_OPTION] = busy is not None
+        write = options.get(_WRITE_OPTION, True)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
@@ -71,9 +79,15 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def session_scope(self) -> Iterator[Session]:
-        """One write transaction: commits on success, rolls back on any error."""
+    def session_scope(self, *, lock_timeout: float | None = None) -> Iterator[Session]:
+        """One write transaction: commits on success, rolls back on any error.
+
+        `lock_timeout` (seconds, SQLite only) bounds the wait for the database's write lock,
+        15 s otherwise: past it the transaction fails with "database is locked".
+        """
         with self._writer() as session, session.begin():
+            if lock_timeout is not None and is_sqlite(self.url):
+                session.connection(execution_options={_BUSY_OPTION: int(lock_timeout * 1000)})
             yield session
 
     @contextmanager
