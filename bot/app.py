@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -10,11 +11,11 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from slack_bolt import App, BoltRequest
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 
 from bot.inbox import Inbox
-from bot.middleware import pipe_middleware
+from bot.middleware import TICKET, pipe_middleware
 from bot.settings import Settings
 from bot.slack_client import retry_handlers
 from handlers import register_all
@@ -22,6 +23,7 @@ from handlers.errors import handle_error
 from pipeline.clock import Clock, utcnow
 from pipeline.service import TeamDefaults
 from storage.db import Database
+from storage.inbox import Ticket
 
 
 class CredentialsError(Exception):
@@ -183,6 +185,23 @@ class PipebotApp(App):
         kwargs.setdefault("request_verification_enabled", not self.signing_secret)
         super().__init__(*args, listener_executor=self.work, **kwargs)
 
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        """Bolt's dispatch; the request's inbox row is settled once its work has finished.
+
+        Bolt runs global middleware one after the other, not around the listeners, so the
+        work a request queues is tied to it here: the tasks submitted during the dispatch form
+        one group, and the last to finish settles the row (`bot/inbox.py`).
+        """
+        if self.inbox is None:
+            return super().dispatch(req)
+        with self.work.group(functools.partial(self._settle, req)):
+            return super().dispatch(req)
+
+    def _settle(self, req: BoltRequest) -> None:
+        ticket = req.context.get(TICKET)
+        if self.inbox is not None and isinstance(ticket, Ticket):
+            self.inbox.finish(ticket)
+
     def acks_at_once(self, request: BoltRequest) -> bool:
         """True when dispatching `request` only acks: no Web API call, no database.
 
@@ -242,7 +261,7 @@ def build_app(
     )
     defaults = TeamDefaults(timezone=settings.default_timezone, currency=settings.default_currency)
     # The inbox first: the pipe it is given marks the request's row done with its write.
-    app.use(inbox.middleware(app.work.group))
+    app.use(inbox.middleware())
     app.use(pipe_middleware(db, clock, defaults))
     app.error(handle_error)
     register_all(app)

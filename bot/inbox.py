@@ -17,14 +17,12 @@ same command text, again within `WINDOW`) find their row written and are acked, 
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
 import math
 import threading
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -56,8 +54,6 @@ PER_DELIVERY = frozenset({"trigger_id", "response_url", "response_urls", "action
 KEPT_HEADERS = ("content-type", "x-slack-retry-num", "x-slack-retry-reason")
 # Requests whose work runs after the ack (modal submissions write before it).
 INTERACTIONS = frozenset({"block_actions", "shortcut", "message_action"})
-
-Grouping = Callable[[Callable[[], None]], AbstractContextManager[None]]
 
 
 @dataclass(frozen=True)
@@ -155,8 +151,12 @@ class Inbox:
         self._hold(row_id)
         return Ticket(row_id)
 
-    def middleware(self, grouping: Grouping) -> Callable[..., BoltResponse | None]:
-        """The Bolt middleware that writes a request before its ack (see the module's text)."""
+    def middleware(self) -> Callable[..., BoltResponse | None]:
+        """The Bolt middleware that writes a request before its ack (see the module's text).
+
+        It puts the row's ticket in the context; the app settles it once the request's work
+        has finished (`PipebotApp.dispatch`).
+        """
 
         def record_before_ack(
             request: BoltRequest, context: BoltContext, next: Callable[[], BoltResponse]
@@ -181,9 +181,7 @@ class Inbox:
                 logger.info("a %s already received was acked and not run again", key.kind)
                 return BoltResponse(status=200, body="")
             context[TICKET] = ticket
-            # The row is done once the ack and all the work it queued have finished.
-            with grouping(functools.partial(self.finish, ticket)):
-                return next()
+            return next()
 
         return record_before_ack
 
@@ -227,7 +225,7 @@ class Inbox:
             self._hold(row.id)
         return rows
 
-    def replay(self, app: App, grouping: Grouping) -> int:
+    def replay(self, app: App) -> int:
         """Run the claimed rows of dead processes through the Bolt app again; how many ran."""
         ran = 0
         for row in self.claim():
@@ -247,8 +245,7 @@ class Inbox:
                 mode=row.mode,
             )
             try:
-                with grouping(functools.partial(self.finish, ticket)):
-                    app.dispatch(request)
+                app.dispatch(request)  # settles the row once the work has finished
             except Exception:
                 logger.exception("inbox row %d failed to run again", row.id)
             ran += 1
@@ -268,10 +265,9 @@ class Inbox:
 class Replayer:
     """The thread every replica runs beside the server: leases, replays and pruning."""
 
-    def __init__(self, inbox: Inbox, app: App, grouping: Grouping) -> None:
+    def __init__(self, inbox: Inbox, app: App) -> None:
         self.inbox = inbox
         self.app = app
-        self.grouping = grouping
         # Often enough that a lease is renewed twice before it could run out.
         self.interval = max(inbox.lease.total_seconds() / 3, 0.2)
         self.prune_every = timedelta(minutes=1)
@@ -292,7 +288,7 @@ class Replayer:
     def step(self) -> None:
         """One round: renew leases, replay dead processes' rows, prune once in a while."""
         self.inbox.heartbeat()
-        self.inbox.replay(self.app, self.grouping)
+        self.inbox.replay(self.app)
         now = self.inbox.clock()
         if self._pruned_at is None or now - self._pruned_at >= self.prune_every:
             pruned = self.inbox.prune()

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.app import CredentialsError, build_app, build_client, require
+from bot.app import CredentialsError, PipebotApp, build_app, build_client, require
+from bot.inbox import Replayer
 from bot.settings import Settings
 from cli.common import CliError, load_settings, open_database
 from cli.demo import add_command as add_demo
@@ -88,6 +89,8 @@ def _run(args: argparse.Namespace) -> int:
     # which would otherwise stall every thread, acks included, for ~50 ms each time.
     gc.collect()
     gc.freeze()
+    # Every replica finishes the work of requests a dead process acked (bot/inbox.py).
+    replayer = _replayer(app)
     scheduler = None
     if not args.no_scheduler:
         defaults = TeamDefaults(settings.default_timezone, settings.default_currency)
@@ -109,7 +112,7 @@ def _run(args: argparse.Namespace) -> int:
             handler.close()  # type: ignore[no-untyped-call]
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
-            app.drain()
+            _stop(replayer, app)
         return 0
     port = args.port or int(os.environ.get("PORT", "3000"))
     logger.info("pipebot listens on http://%s:%s/slack/events", args.host, port)
@@ -123,8 +126,22 @@ def _run(args: argparse.Namespace) -> int:
     logger.info("stopped serving; finishing the work of requests already acked")
     if scheduler is not None:
         scheduler.shutdown(wait=False)
-    app.drain()
+    _stop(replayer, app)
     return 0
+
+
+def _replayer(app: PipebotApp) -> Replayer | None:
+    if app.inbox is None:
+        return None
+    logger.info("inbox replayer started (lease %s)", app.inbox.lease)
+    return Replayer(app.inbox, app).start()
+
+
+def _stop(replayer: Replayer | None, app: PipebotApp) -> None:
+    """Stop replaying, then finish the work already acked (its rows are marked done)."""
+    if replayer is not None:
+        replayer.stop()
+    app.drain()
 
 
 def _scheduler(args: argparse.Namespace) -> int:
