@@ -203,10 +203,12 @@ class PipebotApp(App):
             self.inbox.finish(ticket)
 
     def acks_at_once(self, request: BoltRequest) -> bool:
-        """True when dispatching `request` only acks: no Web API call, no database.
+        """True when dispatching `request` only acks: no Web API call, one short insert.
 
         That is every request but a modal submission (its answer waits for its write), once
-        Bolt knows the bot's identity (else the first request asks Slack with auth.test).
+        Bolt knows the bot's identity (else the first request asks Slack with auth.test). The
+        insert is the request's inbox row (`bot/inbox.py`), a millisecond or two; it waits at
+        most `bot.inbox.WRITE_TIMEOUT` for SQLite's write lock.
         """
         return self.knows_identity and request.body.get("type") != "view_submission"
 
