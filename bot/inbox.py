@@ -136,7 +136,7 @@ class Inbox:
             since = now - self.window
         body, headers = _stored_body(request), _headers(request)
         incoming = Incoming(tenant, key.kind, request.mode, body, headers)
-        with self.db.session_scope(lock_timeout=WRITE_TIMEOUT) as session:
+        with self.db.session_scope(lock_timeout=WRITE_TIMEOUT, urgent=True) as session:
             row_id = inbox.receive(
                 session,
                 incoming,

@@ -161,16 +161,21 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     assert process.wait(timeout=60) == 0
 
 
-def check_exactly_once(
-    db: Database,
-    fake: FakeSlack,
-    names: list[str],
-    cards: dict[int, str],
-    before: tuple[set[str], set[int]],
-) -> None:
+@dataclass
+class Killed:
+    """What a process acked before its SIGKILL, and what of it was applied by then."""
+
+    names: list[str]
+    cards: dict[int, str]
+    added: set[str]
+    moved: set[int]
+
+
+def check_exactly_once(db: Database, fake: FakeSlack, killed: Killed) -> None:
     """Every acked add made one deal and every click one move; nothing was posted twice, and
     what the dead process had not applied was finished with its card or note."""
     fake.wait_answered()  # even the calls the dead process left in flight
+    names, cards = killed.names, killed.cards
     with db.read_scope() as s:
         service = service_in(s, DEFAULT_TEAM_ID)
         deal_names = list(s.execute(select(Deal.name).where(Deal.name.like("Kill Co %"))).scalars())
@@ -181,31 +186,35 @@ def check_exactly_once(
     for name in names:
         posted = sum(1 for text in top if name in text)
         assert posted <= 1, f"{name}: {posted} cards"
-        if name not in before[0]:
+        if name not in killed.added:
             assert posted == 1, f"{name} was applied after the kill but got no card"
     for number, ts in cards.items():
         notes = [m.text for m in fake.thread(DEFAULT_CHANNEL, ts) if "moved" in m.text]
         assert len(notes) <= 1, notes
-        if number not in before[1]:
+        if number not in killed.moved:
             assert len(notes) == 1, f"#{number} was moved after the kill but got no note"
+
+
+def burst_then_kill(bot: Pipebot, fake: FakeSlack, db: Database) -> Killed:
+    """Cards to click, then the burst while Slack is slow, then SIGKILL after its last ack."""
+    cards = seed_cards(bot, fake)
+    names = burst(bot, fake, cards)
+    kill(bot.process)
+    added, moved = applied(db, names, cards)
+    # The kill came before the work was done: the test would pass vacuously otherwise.
+    assert len(added) + len(moved) < ADDS + CLICKS
+    quick_slack(fake)
+    return Killed(names, cards, added, moved)
 
 
 def test_acked_work_survives_a_sigkill_and_applies_once(
     started: Callable[[], Pipebot], fake: FakeSlack, db: Database
 ) -> None:
-    first = started()
-    cards = seed_cards(first, fake)
-    names = burst(first, fake, cards)
-    kill(first.process)
-    before = applied(db, names, cards)
-    # The kill came before the work was done: this test would pass vacuously otherwise.
-    assert len(before[0]) + len(before[1]) < ADDS + CLICKS
-    quick_slack(fake)
-
-    second = started()  # a restart, on the same database
+    killed = burst_then_kill(started(), fake, db)
+    restarted = started()  # on the same database
     wait_drained(db)
-    stop(second.process)
-    check_exactly_once(db, fake, names, cards, before)
+    stop(restarted.process)
+    check_exactly_once(db, fake, killed)
 
 
 def test_a_surviving_replica_finishes_the_work_of_one_killed(
@@ -213,14 +222,8 @@ def test_a_surviving_replica_finishes_the_work_of_one_killed(
 ) -> None:
     if db.dialect != "postgresql":
         pytest.skip("several replicas share a PostgreSQL database only")
-    killed, survivor = started(), started()
-    cards = seed_cards(killed, fake)
-    names = burst(killed, fake, cards)
-    kill(killed.process)
-    before = applied(db, names, cards)
-    assert len(before[0]) + len(before[1]) < ADDS + CLICKS
-    quick_slack(fake)
-
+    first, survivor = started(), started()
+    killed = burst_then_kill(first, fake, db)
     wait_drained(db)  # the survivor takes the dead replica's rows once their lease runs out
     stop(survivor.process)
-    check_exactly_once(db, fake, names, cards, before)
+    check_exactly_once(db, fake, killed)
