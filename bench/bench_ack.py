@@ -411,8 +411,8 @@ def serve_bare(port: int) -> None:
 
 VARIANTS = {
     "noinbox": "no inbox: requests are not written before their ack (the code before issue 11)",
-    "inbox-thread": "requests written to the inbox dispatched on a threadpool thread, not on "
-    "the event loop",
+    "inbox-loop": "requests written to the inbox dispatched on the event loop, not on a "
+    "threadpool thread",
     "executor16": "16 threads for the work after the ack (`WORKERS=16`), instead of 5",
     "switch1ms": "`sys.setswitchinterval(0.001)`: the request thread waits at most 1 ms, not "
     "5 ms, for the GIL held by a thread doing after-ack work",
@@ -439,10 +439,13 @@ def serve_variant(port: int, variant: str) -> None:
             return record_nothing
 
         Inbox.middleware = unwritten  # type: ignore[method-assign]
-    if variant == "inbox-thread":
+    if variant in ("noinbox", "inbox-loop"):
         from bot.app import PipebotApp
 
-        PipebotApp.acks_at_once = lambda self, request: False  # type: ignore[method-assign]
+        def on_the_loop(self: PipebotApp, request: Any) -> bool:
+            return self.knows_identity and request.body.get("type") != "view_submission"
+
+        PipebotApp.acks_at_once = on_the_loop  # type: ignore[method-assign]
     sys.exit(
         cli_main(["run", "--http", "--no-scheduler", "--host", "127.0.0.1", "--port", str(port)])
     )

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 
-from bot.inbox import Inbox
+from bot.inbox import Inbox, dedupe_key
 from bot.middleware import TICKET, pipe_middleware
 from bot.settings import Settings
 from bot.slack_client import retry_handlers
@@ -203,14 +203,18 @@ class PipebotApp(App):
             self.inbox.finish(ticket)
 
     def acks_at_once(self, request: BoltRequest) -> bool:
-        """True when dispatching `request` only acks: no Web API call, one short insert.
+        """True when dispatching `request` only acks: no Web API call, no database.
 
-        That is every request but a modal submission (its answer waits for its write), once
-        Bolt knows the bot's identity (else the first request asks Slack with auth.test). The
-        insert is the request's inbox row (`bot/inbox.py`), a millisecond or two; it waits at
-        most `bot.inbox.WRITE_TIMEOUT` for SQLite's write lock.
+        That is a request the inbox does not write (`bot.inbox.dedupe_key`) and that is no
+        modal submission (its answer waits for its write), once Bolt knows the bot's identity
+        (else the first request asks Slack with auth.test). A request written to the inbox
+        waits for the database, and for SQLite's write lock behind a worker's transaction:
+        in a thread, several such acks wait side by side instead of one after the other on
+        the event loop (docs/PERFORMANCE.md, "The inbox's cost").
         """
-        return self.knows_identity and request.body.get("type") != "view_submission"
+        if not self.knows_identity or request.body.get("type") == "view_submission":
+            return False
+        return self.inbox is None or dedupe_key(request.body) is None
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until the work of every request acked so far has finished (False at timeout)."""

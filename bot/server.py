@@ -41,13 +41,12 @@ def build_asgi(app: App, db: Database) -> Starlette:
                 return PlainTextResponse(refusal.reason, status_code=refusal.status)
         bolt_request = to_bolt_request(request, body)
         if isinstance(app, PipebotApp) and app.acks_at_once(bolt_request):
-            # A millisecond or two of work (Bolt's middleware and the inbox row): on the loop
-            # it saves two hops between threads, each a wait for the GIL that after-ack work
-            # holds (docs/PERFORMANCE.md).
+            # About a millisecond of work: on the loop it saves two hops between threads,
+            # each a wait for the GIL that after-ack work holds (docs/PERFORMANCE.md).
             bolt_response = app.dispatch(bolt_request)
         else:
-            # Anything that may wait (a modal's write, Slack) runs in a thread, so the loop
-            # keeps answering other requests meanwhile.
+            # Anything that may wait (the inbox row, a modal's write, Slack) runs in a thread,
+            # so the loop keeps answering other requests meanwhile.
             bolt_response = await run_in_threadpool(app.dispatch, bolt_request)
         if bolt_response.status == 404:
             # Signed and well formed, but nothing listens for it (an event pipebot does not
