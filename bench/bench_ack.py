@@ -796,7 +796,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for r in results:
         if r["bare"]:
             print(f"\n{NAMES[r['backend']]}\n" + "\n".join(table(r)))
-    if args.no_doc or args.variant or args.slack_latency or args.no_bare or args.kinds != KINDS:
+    if (
+        args.no_doc
+        or args.variant
+        or args.slack_latency
+        or args.no_bare
+        or tuple(args.kinds) != KINDS
+    ):
         save_extra(results, args)
         return 0
     saved: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
