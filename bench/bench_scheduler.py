@@ -42,7 +42,7 @@ import sys
 import time
 import tracemalloc
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from multiprocessing.connection import Connection
 from typing import Any
@@ -270,11 +270,20 @@ def check(
     db: Database, fake: Any, args: argparse.Namespace, threads: dict[str, int]
 ) -> dict[str, Any]:
     """Compare the ledger and the fake's channels with what should have been posted."""
+    # A post's follow-ups (thread replies) have ledger rows of their own: `target/replyN`.
+    follow_up = Delivery.target.like("%/%")
     with db.read_scope() as s:
         ledger = dict(
             s.execute(
                 select(Delivery.status, func.count())
-                .where(Delivery.kind == jobs.REMINDERS)
+                .where(Delivery.kind == jobs.REMINDERS, ~follow_up)
+                .group_by(Delivery.status)
+            ).all()
+        )
+        follow_ups = dict(
+            s.execute(
+                select(Delivery.status, func.count())
+                .where(Delivery.kind == jobs.REMINDERS, follow_up)
                 .group_by(Delivery.status)
             ).all()
         )
@@ -309,6 +318,7 @@ def check(
     return {
         "expected": expected,
         "ledger": {str(k): int(v) for k, v in ledger.items()},
+        "follow_ups": {str(k): int(v) for k, v in follow_ups.items()},
         "run_marks": runs,
         "other_rows": other,
         "lost_ledger": expected - sent,
@@ -408,20 +418,7 @@ def digest_backend(name: str, args: argparse.Namespace) -> dict[str, Any]:
     from views.digest import build_digest
 
     result: dict[str, Any] = {"backend": name}
-    path = OUT / "bench_metrics.db"
-    cleanup = None
-    if name == "sqlite" and path.exists() and holds_bench_team(f"sqlite:///{path}"):
-        url = f"sqlite:///{path}"
-        result["source"] = "bench/out/bench_metrics.db, as bench_metrics.py left it"
-    else:
-        throwaway = (
-            sqlite_db(OUT / "bench_digest.db")
-            if name == "sqlite"
-            else pg_db(args.pg_url, "bench_digest")
-        )
-        url, cleanup = throwaway.url, throwaway.cleanup
-        result["source"] = "generated and loaded with bench_metrics.generate / load"
-        build_metrics_db(url)
+    url, cleanup, result["source"] = bench_team_db(name, args.pg_url)
     db = Database(url)
     try:
         with db.read_scope() as s:
@@ -465,6 +462,24 @@ def digest_backend(name: str, args: argparse.Namespace) -> dict[str, Any]:
         if cleanup is not None:
             cleanup()
     return result
+
+
+def bench_team_db(name: str, pg_url: str) -> tuple[str, Callable[[], None] | None, str]:
+    """A database holding bench_metrics' 100,000-deal team: its URL, how to drop it (None:
+    kept) and where it came from. SQLite reuses bench/out/bench_metrics.db when it holds the
+    team; otherwise the team is generated and loaded into a throwaway database."""
+    path = OUT / "bench_metrics.db"
+    if name == "sqlite" and path.exists() and holds_bench_team(f"sqlite:///{path}"):
+        return f"sqlite:///{path}", None, "bench/out/bench_metrics.db, as bench_metrics.py left it"
+    throwaway = (
+        sqlite_db(OUT / "bench_digest.db") if name == "sqlite" else pg_db(pg_url, "bench_digest")
+    )
+    build_metrics_db(throwaway.url)
+    return (
+        throwaway.url,
+        throwaway.cleanup,
+        "generated and loaded with bench_metrics.generate / load",
+    )
 
 
 def holds_bench_team(url: str) -> bool:

@@ -8,7 +8,6 @@ scripts, so `bench/` is on sys.path).
 from __future__ import annotations
 
 import gc
-import hashlib
 import math
 import os
 import time
@@ -30,9 +29,8 @@ from sandbox.slack_api import (
     FakeSlack,
     FakeSlackServer,
     RateLimit,
+    default_channels,
 )
-from sandbox.slack_api import ApiError as _ApiError
-from sandbox.slack_api import default_channels as _default_channels
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -43,33 +41,6 @@ JSON = dict[str, Any]
 
 
 # --- the fake Slack, in a child process ------------------------------------------------------
-
-
-class FlakyFakeSlack(FakeSlack):
-    """FakeSlack answering 429 (Retry-After: 1) to the first attempt of 1 post in `fail_every`.
-
-    Which posts fail is a hash of the post's channel, thread, text and metadata, so the
-    choice is deterministic and a retry of the same post (same arguments) goes through.
-    No side effect: the failed attempt posts nothing, as Slack does for a 429.
-    """
-
-    def __init__(self, *, fail_every: int = 0, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.fail_every = fail_every
-        self.injected = 0
-        self._failed_once: set[str] = set()
-
-    def _chat_post_message(self, args: JSON, origin: str) -> JSON:
-        if self.fail_every > 0:
-            ident = repr(
-                (args.get("channel"), args.get("thread_ts"), args.get("text"), args.get("metadata"))
-            )
-            digest = int.from_bytes(hashlib.sha256(ident.encode()).digest()[:8], "big")
-            if digest % self.fail_every == 0 and ident not in self._failed_once:
-                self._failed_once.add(ident)
-                self.injected += 1
-                raise _ApiError("ratelimited", status=429, headers={"Retry-After": "1"})
-        return super()._chat_post_message(args, origin)
 
 
 @dataclass(frozen=True)
@@ -103,13 +74,15 @@ class FakeHost:
         fail_every: int = 0,
         channels: Sequence[str] = (),
     ) -> None:
-        seeded = _default_channels() + [Channel(c, f"team-{c.lower()}") for c in channels]
-        self.fake = FlakyFakeSlack(
+        seeded = default_channels() + [Channel(c, f"team-{c.lower()}") for c in channels]
+        self.fake = FakeSlack(
             token=TOKEN,
-            fail_every=fail_every,
             rate_limit=RateLimit(enabled=rate_limit, burst=burst, per_second=per_second),
             channels=seeded,
         )
+        # 429 to the first attempt of 1 post in `fail_every` (a hash of the post chooses).
+        self.fail_every = fail_every
+        self.fake.rate_limit_one_in("chat.postMessage", fail_every)
         self.server = FakeSlackServer(self.fake)
         self.server.start()
         self._handed_out: set[str] = set()
@@ -189,16 +162,15 @@ class FakeHost:
     def counts(self) -> dict[str, int]:
         """Answered calls per method (and per method with a non-200 status), plus injections."""
         out: dict[str, int] = {}
-        with self.fake._lock:
-            for call in self.fake.calls:
-                out[call.method] = out.get(call.method, 0) + 1
-                if call.status != 200:
-                    key = f"{call.method} HTTP {call.status}"
-                    out[key] = out.get(key, 0) + 1
-                elif not call.response.get("ok"):
-                    key = f"{call.method} {call.response.get('error')}"
-                    out[key] = out.get(key, 0) + 1
-            out["injected_429"] = self.fake.injected
+        for call in self.fake.call_log():
+            out[call.method] = out.get(call.method, 0) + 1
+            if call.status != 200:
+                key = f"{call.method} HTTP {call.status}"
+                out[key] = out.get(key, 0) + 1
+            elif not call.response.get("ok"):
+                key = f"{call.method} {call.response.get('error')}"
+                out[key] = out.get(key, 0) + 1
+        out["injected_429"] = self.fake.injected_429
         return out
 
     def top_level(self, channels: Sequence[str]) -> dict[str, list[tuple[str, str, int]]]:
@@ -214,26 +186,19 @@ class FakeHost:
 
     def progress(self, channel: str = DEFAULT_CHANNEL) -> tuple[int, int, int]:
         """(top-level messages, thread replies, response_url calls): cheap, no copies."""
-        with self.fake._lock:
-            messages = [m for m in self.fake._messages.get(channel, []) if not m.deleted]
-            replies = sum(1 for m in messages if m.is_reply)
-            responses = sum(1 for c in self.fake.calls if c.method == RESPONSE_URL_METHOD)
-            return len(messages) - replies, replies, responses
+        top, replies = self.fake.message_counts(channel)
+        return top, replies, len(self.fake.calls_to(RESPONSE_URL_METHOD))
 
     def thread_replies(self, channel: str = DEFAULT_CHANNEL) -> int:
         """Thread replies in a channel (not deleted)."""
-        with self.fake._lock:
-            return sum(
-                1 for m in self.fake._messages.get(channel, []) if m.is_reply and not m.deleted
-            )
+        return self.fake.message_counts(channel)[1]
 
     def last_call_at(self, method: str) -> float:
         """The fake's clock at the last successful call of `method` (0.0 when none)."""
-        with self.fake._lock:
-            return max(
-                (c.at for c in self.fake.calls if c.method == method and c.status == 200),
-                default=0.0,
-            )
+        return max(
+            (c.at for c in self.fake.calls_to(method) if c.status == 200),
+            default=0.0,
+        )
 
     def violations(self) -> list[str]:
         """What real Slack would have refused or warned about."""
@@ -245,13 +210,13 @@ class FakeHost:
 
     def reset(self) -> None:
         """Forget every message and call (channels and delays stay)."""
-        delays = dict(self.fake._delays)
+        delays = self.fake.delays()
         self.fake.reset()
-        self.fake._delays.update(delays)
+        for method, seconds in delays.items():
+            self.fake.delay(method, seconds)
+        self.fake.rate_limit_one_in("chat.postMessage", self.fail_every)
         gc.unfreeze()
         self.collect()
-        self.fake.injected = 0
-        self.fake._failed_once.clear()
         self._handed_out.clear()
 
     def stop(self) -> None:

@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from bot.inbox import Inbox, dedupe_key
 from bot.middleware import TICKET, pipe_middleware
 from bot.settings import Settings
-from bot.slack_client import retry_handlers
+from bot.slack_client import MeteredWebClient, retry_handlers
 from handlers import register_all
 from handlers.errors import handle_error
 from pipeline.clock import Clock, utcnow
@@ -226,11 +226,14 @@ class PipebotApp(App):
 
 
 def build_client(settings: Settings) -> WebClient:
-    """A Web API client for SLACK_API_URL that retries refused connections and rate limits."""
+    """A Web API client for SLACK_API_URL that retries refused connections and rate limits.
+
+    It counts its failures for `/metrics`.
+    """
     base_url = settings.slack_api_url
     if not base_url.endswith("/"):
         base_url += "/"
-    return WebClient(
+    return MeteredWebClient(
         token=settings.slack_bot_token,
         base_url=base_url,
         timeout=10,

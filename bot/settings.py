@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     inbox_lease_seconds: float = Field(default=30, ge=0.5, le=3600)
     # How long done inbox rows are kept (a Slack retry within it is recognised).
     inbox_retention_hours: float = Field(default=24, gt=0, le=24 * 90)
+    # /readyz answers 503 once this many acked requests wait in the inbox (bot.health).
+    readyz_max_backlog: int = Field(default=500, ge=1)
 
     @field_validator("default_timezone")
     @classmethod

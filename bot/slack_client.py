@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.error import URLError
 
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.slack_response import SlackResponse
+
+import telemetry
+from scheduler.sender import error_code
 
 
 def never_sent(error: Exception | None) -> bool:
@@ -43,3 +50,18 @@ def retry_handlers() -> list[RetryHandler]:
         RefusedConnectionRetryHandler(max_retry_count=2),
         RateLimitErrorRetryHandler(max_retry_count=3),
     ]
+
+
+class MeteredWebClient(WebClient):
+    """A WebClient that counts each call that fails, by method and error code (`/metrics`)."""
+
+    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
+        """Call the Web API as WebClient does; a failure is counted, then raised as before."""
+        try:
+            return super().api_call(api_method, **kwargs)
+        except SlackApiError as exc:
+            telemetry.SLACK_API_ERRORS.labels(api_method, error_code(exc)).inc()
+            raise
+        except Exception as exc:  # the network: refused, dropped, timed out
+            telemetry.SLACK_API_ERRORS.labels(api_method, type(exc).__name__).inc()
+            raise

@@ -243,7 +243,7 @@ def _moment(text: str, option: str, tz: ZoneInfo, now: datetime) -> datetime:
 
 def _stats(args: argparse.Namespace) -> int:
     # Imported here: the metrics modules are heavier and only this command needs them.
-    from pipeline import metrics
+    from pipeline import accuracy, forecast_range, metrics
     from storage.reports import reports_in
 
     db = open_database(args)
@@ -256,12 +256,20 @@ def _stats(args: argparse.Namespace) -> int:
             start = _moment(args.start, "--from", tz, now) if args.start else None
             end = _moment(args.end, "--to", tz, now) if args.end else None
             result = metrics.compute(source, as_of=as_of, start=start, end=end)
+            likely = forecast_range.quarter_range(source, as_of=as_of, metrics=result)
+            ended = accuracy.accuracy(source, as_of=as_of)
     finally:
         db.dispose()
     if args.json:
-        print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        document = result.to_json()
+        document["forecast_range"] = likely.to_json()
+        document["forecast_accuracy"] = [a.to_json() for a in ended]
+        print(json.dumps(document, indent=2, ensure_ascii=False))
     else:
         print(metrics.render_table(result))
+        print()
+        print(forecast_range.render_range(likely, result.currency))
+        print("\n".join(accuracy.render_accuracy(ended)))
     return 0
 
 

@@ -13,10 +13,12 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.accuracy import AccuracySource, PeriodAccuracy, accuracy, ended_since
 from pipeline.dates import today_in
 from pipeline.forecast import Forecast, ForecastSource, forecast
+from pipeline.forecast_range import ForecastRanges, RangeSource, forecast_ranges
 from pipeline.metrics import Metrics, Rates, Totals, aware, compute, money
 from pipeline.schemas import DealOut, StageOut
 from pipeline.types import DealStatus
@@ -64,7 +66,7 @@ class StaleRows(NamedTuple):
     deals: list[DealOut]
 
 
-class DigestSource(ForecastSource, Protocol):
+class DigestSource(ForecastSource, RangeSource, AccuracySource, Protocol):
     """The digest's queries over one team's deals (storage implements it)."""
 
     def missing_rates(self, since: datetime, known: Sequence[str]) -> list[str]:
@@ -228,6 +230,8 @@ class DigestData(_Model):
     lost: ClosedDeals
     pushed: PushedDeals
     forecast: Forecast
+    ranges: ForecastRanges | None = None  # None: not simulated
+    accuracy: list[PeriodAccuracy] = Field(default_factory=list)  # periods ended this week
     window_start: datetime
     window_end: datetime
     won_count: int
@@ -252,6 +256,7 @@ def collect_digest(source: DigestSource, *, now: datetime) -> DigestData:
     current = compute(source, as_of=now)
     before = compute(source, as_of=start)
     stale = source.stale(now, today, TOP)
+    fc = forecast(source, as_of=now, metrics=current)
     return DigestData(
         team=team.id,
         currency=team.currency,
@@ -271,7 +276,9 @@ def collect_digest(source: DigestSource, *, now: datetime) -> DigestData:
         won=_closed(source.closed(DealStatus.WON, start, now, rates.rates, TOP), rates, names),
         lost=_closed(source.closed(DealStatus.LOST, start, now, rates.rates, TOP), rates, names),
         pushed=_pushed(source.pushed(start, now, rates.rates, TOP)),
-        forecast=forecast(source, as_of=now, metrics=current),
+        forecast=fc,
+        ranges=forecast_ranges(source, fc, current),
+        accuracy=ended_since(accuracy(source, as_of=now), start, team.timezone),
         window_start=current.start,
         window_end=current.end,
         won_count=current.won_count,

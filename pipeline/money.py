@@ -278,9 +278,11 @@ def format_money(money: Money, locale: str = "en_US") -> str:
     )
 
 
-def format_compact(money: Money, locale: str = "en_US") -> str:
-    """Short form for tight spaces: `€50K`, `$1.2M`."""
-    return format_compact_currency(money.amount, money.currency, locale=locale, fraction_digits=1)
+def format_compact(money: Money, locale: str = "en_US", *, digits: int = 1) -> str:
+    """Short form for tight spaces: `€50K`, `$1.2M` (`digits=2`: `€1.05M`)."""
+    return format_compact_currency(
+        money.amount, money.currency, locale=locale, fraction_digits=digits
+    )
 
 
 def convert(money: Money, to: str, rates: Mapping[str, Decimal]) -> Money | None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pipeline.reminders import by_owner, due_items
 from scheduler.ledger import Key
 from scheduler.sender import Post, Upload
 from storage.unit_of_work import Pipe
 from views.reminders import build_reminder
+
+if TYPE_CHECKING:
+    from pipeline.digest import DigestData
 
 REMINDERS = "reminders"
 DIGEST = "digest"
@@ -49,8 +53,24 @@ def reminder_posts(pipe: Pipe, *, period: str, now: datetime, mode: str) -> list
     return posts
 
 
+def record_forecasts(pipe: Pipe, data: DigestData, *, digest: str, now: datetime) -> None:
+    """Record the digest's month and quarter forecasts (one transaction; a repeat is a no-op)."""
+    from pipeline.accuracy import snapshots
+    from storage import accuracy_queries
+
+    if data.ranges is None:
+        return
+    rows = snapshots(data.forecast, data.ranges, digest=digest, recorded_at=now)
+    with pipe.db.session_scope() as session:
+        accuracy_queries.record(session, pipe.tenant, rows)
+
+
 def digest_posts(pipe: Pipe, *, period: str, now: datetime) -> list[Post]:
-    """The weekly digest for the team's channel, with its chart in the thread."""
+    """The weekly digest for the team's channel, with its chart in the thread.
+
+    Its forecasts are recorded for forecast accuracy, once per digest week: a retry, or an
+    admin's `/deal digest send` (period `2026-W49+<time>`), records nothing new.
+    """
     from pipeline.digest import collect_digest
     from views.charts import render_digest_chart
     from views.digest import build_digest
@@ -60,6 +80,7 @@ def digest_posts(pipe: Pipe, *, period: str, now: datetime) -> list[Post]:
         if not channel:
             return []
         data = collect_digest(r.source, now=now)
+    record_forecasts(pipe, data, digest=period.split("+")[0], now=now)
     message = build_digest(data)
     chart = Upload(
         filename=f"pipeline-{period}.png",

@@ -30,6 +30,7 @@ __all__ = [
     "mark_sent",
     "pending_retries",
     "settled",
+    "state",
 ]
 
 # A sender that has not recorded its post by then is taken for dead and its post re-claimed.
@@ -73,6 +74,12 @@ def mark_done(db: Database, key: Key, *, worker: str, now: datetime) -> None:
         won = deliveries.claim(session, key, worker=worker, now=now, lease_until=now + LEASE)
         if won is not None:
             deliveries.mark_sent(session, won.id, ts=None, now=now)
+
+
+def state(db: Database, key: Key) -> tuple[Status, str | None] | None:
+    """A delivery's status and the ts of what it posted; None when it was never claimed."""
+    with db.read_scope() as session:
+        return deliveries.state(session, key)
 
 
 def error_of(db: Database, key: Key) -> str | None:

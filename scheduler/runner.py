@@ -19,6 +19,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
 
+import telemetry
 from pipeline.clock import Clock, utcnow
 from pipeline.schedule import DailySchedule, WeeklySchedule, next_fire_time
 from pipeline.service import TeamDefaults
@@ -93,6 +94,7 @@ class Runner:
             logger.exception("could not check for missed runs")
             return []
         for run in missed:
+            telemetry.SCHEDULER_MISSED_RUNS.labels(run.kind).inc()
             logger.warning(
                 "skipped the %s of %s for %s: pipebot was not running within its grace window",
                 run.kind,
@@ -109,13 +111,16 @@ class Runner:
     def tick(self) -> list[Outcome]:
         """One pass: deliver every due run and every retry whose time has come."""
         now = self.clock()
+        telemetry.SCHEDULER_LAST_TICK.set(now.timestamp())
         try:
             runs = self.due_runs(now, self.teams())
             retries = ledger.pending_retries(self.db, now)
         except Exception:
             # The database may be down; the next tick derives the same runs again.
             logger.exception("scheduler tick could not read the database")
+            telemetry.SCHEDULER_TICKS.labels("db_error").inc()
             return []
+        telemetry.SCHEDULER_TICKS.labels("ok").inc()
         retry_runs = self._retry_runs(retries, now)
         outcomes: list[Outcome] = []
         with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="deliver") as pool:

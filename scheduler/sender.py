@@ -1,7 +1,12 @@
-"""Delivering scheduled posts exactly once: claim in the ledger, pace, post, record."""
+"""Delivering scheduled posts exactly once: claim in the ledger, pace, post, record.
+
+Each follow-up of a post (a thread reply, the digest's chart) goes through the ledger the same
+way, so a post found already sent still gets what it is missing.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -13,6 +18,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+import telemetry
 from pipeline.clock import Clock, utcnow
 from scheduler import ledger
 from storage.db import Database
@@ -113,7 +119,8 @@ class Pacer:
             self._next[channel] = max(self._next.get(channel, now), now + self.interval)
 
 
-def _error_code(exc: SlackApiError) -> str:
+def error_code(exc: SlackApiError) -> str:
+    """Slack's error code for a failed call (`http_<status>` when the body has none)."""
     response: Any = exc.response
     try:
         return str(response.get("error") or f"http_{response.status_code}")
@@ -150,40 +157,74 @@ class Sender:
         return self._dm[target]
 
     def deliver(self, post: Post) -> Outcome:
-        """Claim, post and record one delivery; never raises for Slack errors."""
+        """Claim, post and record one delivery, then its follow-ups; never raises for Slack errors.
+
+        The outcome is the post's. A post found already in Slack (after a 5xx, a lost answer or
+        a crash) still gets whichever of its follow-ups are missing.
+        """
+        outcome = self._deliver(post)
+        telemetry.DELIVERIES.labels(post.key.kind, "post", outcome.value).inc()
+        return outcome
+
+    def _deliver(self, post: Post) -> Outcome:
         claim = ledger.claim(self.db, post.key, worker=self.worker, now=self.clock())
         if claim is None:
+            self._finish_sent(post)
             return Outcome.SKIPPED
+        outcome = Outcome.SENT
         try:
             channel = self.channel_for(post.key.target)
             if claim.recheck and (ts := self._already_posted(channel, post.key)):
-                self._record(claim, ts)
-                return Outcome.FOUND
-            self.pacer.wait(channel)
-            try:
-                response = self.client.chat_postMessage(
-                    channel=channel,
-                    text=post.text,
-                    blocks=post.blocks,
-                    metadata={
-                        "event_type": EVENT_TYPE,
-                        "event_payload": {"key": post.key.encode()},
-                    },
-                    unfurl_links=False,
-                )
-            finally:
-                self.pacer.done(channel)
+                outcome = Outcome.FOUND
+            else:
+                ts = self._post(channel, post.key, post.text, post.blocks)
         except SlackApiError as exc:
-            return self._failed(claim, _error_code(exc))
+            return self._failed(claim, error_code(exc))
         except Exception as exc:  # network errors, timeouts: the post may or may not exist
             logger.warning("delivery %s: %s", post.key.encode(), exc)
             return self._failed(claim, type(exc).__name__)
-        ts = str(response["ts"])
         self._record(claim, ts)
         self._follow_up(channel, ts, post)
-        return Outcome.SENT
+        return outcome
 
-    def _record(self, claim: ledger.Claim, ts: str) -> None:
+    def _post(
+        self,
+        channel: str,
+        key: ledger.Key,
+        text: str,
+        blocks: Blocks,
+        thread_ts: str | None = None,
+    ) -> str:
+        """Post one message carrying its ledger key (how a checked retry finds it); its ts."""
+        self.pacer.wait(channel)
+        try:
+            response = self.client.chat_postMessage(
+                channel=channel,
+                text=text,
+                blocks=blocks,
+                thread_ts=thread_ts,
+                metadata={"event_type": EVENT_TYPE, "event_payload": {"key": key.encode()}},
+                unfurl_links=False,
+            )
+        finally:
+            self.pacer.done(channel)
+        return str(response["ts"])
+
+    def _finish_sent(self, post: Post) -> None:
+        """Give a post someone else already sent the follow-ups it may still be missing."""
+        if not post.thread and post.upload is None:
+            return
+        found = ledger.state(self.db, post.key)
+        if found is None or found[0] != ledger.Status.SENT or found[1] is None:
+            return
+        try:
+            channel = self.channel_for(post.key.target)
+        except Exception as exc:
+            logger.warning("follow-ups of %s: %s", post.key.encode(), exc)
+            return
+        self._follow_up(channel, found[1], post)
+
+    def _record(self, claim: ledger.Claim, ts: str | None) -> None:
         ledger.mark_sent(self.db, claim.id, ts=ts, now=self.clock())
 
     def _failed(self, claim: ledger.Claim, error: str) -> Outcome:
@@ -201,33 +242,114 @@ class Sender:
             channel=channel, limit=100, include_all_metadata=True
         )
         messages: list[dict[str, Any]] = history.get("messages", [])
-        for message in messages:
-            metadata = message.get("metadata") or {}
-            if (
-                metadata.get("event_type") == EVENT_TYPE
-                and (metadata.get("event_payload") or {}).get("key") == key.encode()
-            ):
-                return str(message["ts"])
-        return None
+        return next((str(m["ts"]) for m in messages if _carries(m, key)), None)
 
     def _follow_up(self, channel: str, ts: str, post: Post) -> None:
-        """Thread replies and the chart; the delivery already counts, so failures only log."""
+        """Each thread reply, then the chart: each claimed in the ledger like the post.
+
+        They go in order: a step in flight elsewhere or waiting for its retry holds back the
+        ones after it, which its own retry run then sends.
+        """
+        thread = functools.cache(lambda: self._replies(channel, ts))  # read once, if needed
+        for step in _steps(post):
+            claim = ledger.claim(self.db, step.key, worker=self.worker, now=self.clock())
+            if claim is None:
+                found = ledger.state(self.db, step.key)
+                if found is not None and found[0] in (ledger.Status.SENT, ledger.Status.FAILED):
+                    continue
+                return
+            outcome = self._take_step(channel, ts, step, claim, thread)
+            telemetry.DELIVERIES.labels(step.key.kind, step.part, outcome.value).inc()
+            if outcome == Outcome.RETRY:
+                return
+
+    def _take_step(
+        self,
+        channel: str,
+        ts: str,
+        step: FollowUp,
+        claim: ledger.Claim,
+        thread: Callable[[], list[dict[str, Any]]],
+    ) -> Outcome:
+        """Send one claimed follow-up, after looking for it in the thread if it may be there."""
         try:
-            for text, blocks in post.thread:
-                self.pacer.wait(channel)
-                try:
-                    self.client.chat_postMessage(
-                        channel=channel, thread_ts=ts, text=text, blocks=blocks
-                    )
-                finally:
-                    self.pacer.done(channel)
-            if post.upload is not None:
-                self.client.files_upload_v2(
-                    channel=channel,
-                    thread_ts=ts,
-                    filename=post.upload.filename,
-                    content=post.upload.content,
-                    title=post.upload.title,
-                )
+            if claim.recheck and step.found_in(thread()):
+                self._record(claim, None)
+                return Outcome.FOUND
+            self._record(claim, self._send_step(channel, ts, step))
+            return Outcome.SENT
         except SlackApiError as exc:
-            logger.warning("follow-up of %s failed: %s", post.key.encode(), _error_code(exc))
+            return self._failed(claim, error_code(exc))
+        except Exception as exc:  # the step may or may not have reached Slack
+            logger.warning("follow-up %s: %s", step.key.encode(), exc)
+            return self._failed(claim, type(exc).__name__)
+
+    def _send_step(self, channel: str, ts: str, step: FollowUp) -> str | None:
+        """Post one reply or upload the chart in the thread; the reply's ts."""
+        if step.upload is None:
+            return self._post(channel, step.key, step.text, step.blocks, thread_ts=ts)
+        self.client.files_upload_v2(
+            channel=channel,
+            thread_ts=ts,
+            filename=step.upload.filename,
+            content=step.upload.content,
+            title=step.upload.title,
+        )
+        return None
+
+    def _replies(self, channel: str, ts: str) -> list[dict[str, Any]]:
+        """The thread under `ts` with metadata and files, to find what already went out."""
+        found = self.client.conversations_replies(
+            channel=channel, ts=ts, limit=200, include_all_metadata=True
+        )
+        messages: list[dict[str, Any]] = found.get("messages", [])
+        return messages
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """One part of a delivery after its post: a thread reply, or the chart upload."""
+
+    key: ledger.Key
+    text: str = ""
+    blocks: Blocks = field(default_factory=list)
+    upload: Upload | None = None
+
+    @property
+    def part(self) -> str:
+        """What it is, for the metrics: reply or chart."""
+        return "reply" if self.upload is None else "chart"
+
+    def found_in(self, thread: list[dict[str, Any]]) -> bool:
+        """True when the thread already holds this step (by our metadata key, or the file)."""
+        if self.upload is not None:
+            name = self.upload.filename
+            return any(f.get("name") == name for m in thread for f in m.get("files") or [])
+        return any(_carries(m, self.key) for m in thread)
+
+
+def follow_up_key(key: ledger.Key, part: str) -> ledger.Key:
+    """The ledger key of one follow-up: its post's key, the part named after the target.
+
+    Same team, kind and period as the post, so a retry of it re-runs the post's run.
+    """
+    return ledger.Key(key.team_id, key.kind, key.period, f"{key.target}/{part}")
+
+
+def _steps(post: Post) -> list[FollowUp]:
+    steps = [
+        FollowUp(follow_up_key(post.key, f"reply{n}"), text, blocks)
+        for n, (text, blocks) in enumerate(post.thread, start=1)
+    ]
+    if post.upload is not None:
+        steps.append(FollowUp(follow_up_key(post.key, "chart"), upload=post.upload))
+    return steps
+
+
+def _carries(message: dict[str, Any], key: ledger.Key) -> bool:
+    """True when a message carries our metadata with this ledger key."""
+    metadata = message.get("metadata") or {}
+    return bool(
+        metadata.get("event_type") == EVENT_TYPE
+        and (metadata.get("event_payload") or {}).get("key") == key.encode()
+    )

@@ -139,6 +139,14 @@ def mark_failed(session: Session, claim_id: int, *, error: str) -> None:
     )
 
 
+def state(session: Session, key: Key) -> tuple[Status, str | None] | None:
+    """A delivery's status and the ts of what it posted; None when it was never claimed."""
+    row = session.execute(
+        select(Delivery.status, Delivery.message_ts).where(_where(key))
+    ).one_or_none()
+    return None if row is None else (Status(row.status), row.message_ts)
+
+
 def error_of(session: Session, key: Key) -> str | None:
     """The last error recorded for a delivery."""
     return session.execute(select(Delivery.error).where(_where(key))).scalar_one_or_none()

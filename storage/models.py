@@ -214,6 +214,35 @@ class CloseDateChange(Base):
     by: Mapped[str] = mapped_column(String(USER_ID))
 
 
+class ForecastSnapshot(Base):
+    """The forecasts one weekly digest made for a month or a quarter (forecast accuracy).
+
+    One row per team, period and digest week: a retried or re-sent digest records nothing new.
+    Amounts are cents of `currency`, the team's reporting currency when it was recorded.
+    """
+
+    __tablename__ = "forecast_snapshots"
+    __table_args__ = (
+        UniqueConstraint("team_id", "period", "digest"),
+        ForeignKeyConstraint(["team_id"], ["teams.id"], ondelete="CASCADE"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(TEAM_ID))
+    period: Mapped[str] = mapped_column(String(8))  # 2026-Q4 or 2026-11
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    digest: Mapped[str] = mapped_column(String(16))  # the digest's ISO week, 2026-W49
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    currency: Mapped[str] = mapped_column(String(3))
+    won_cents: Mapped[int] = mapped_column(BigInteger)
+    forecast_cents: Mapped[int] = mapped_column(BigInteger)
+    calibrated_cents: Mapped[int] = mapped_column(BigInteger)
+    p10_cents: Mapped[int] = mapped_column(BigInteger)
+    p50_cents: Mapped[int] = mapped_column(BigInteger)
+    p90_cents: Mapped[int] = mapped_column(BigInteger)
+
+
 class AppliedOperation(Base):
     """An idempotency key seen once: a retried or double-clicked operation applies only once."""
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -25,6 +26,10 @@ from storage import (
     reminder_queries,
     transfer,
 )
+
+if TYPE_CHECKING:
+    from pipeline.accuracy import Snapshot, WonSum
+    from pipeline.forecast_range import OpenAmountRow
 
 
 class SqlReports:
@@ -115,6 +120,26 @@ class SqlReports:
         return reminder_queries.needing_attention(
             self._session, self._team.id, self._team.stages, now, today
         )
+
+    def open_amounts(self, last_day: date) -> list[OpenAmountRow]:
+        """Open deals with a close date up to `last_day`, one row each, by deal number."""
+        from storage import forecast_range_queries
+
+        return forecast_range_queries.open_amounts(self._session, self._team.id, last_day)
+
+    def first_snapshots(self, ended_before: date, currency: str, limit: int) -> list[Snapshot]:
+        """The first recorded forecast of each period ended before `ended_before`."""
+        from storage import accuracy_queries
+
+        return accuracy_queries.first_snapshots(
+            self._session, self._team.id, ended_before, currency, limit
+        )
+
+    def won_between(self, start: datetime, end: datetime) -> list[WonSum]:
+        """Deals now won whose `closed_at` is in [start, end), per currency."""
+        from storage import accuracy_queries
+
+        return accuracy_queries.won_between(self._session, self._team.id, start, end)
 
 
 def reports_in(session: Session, team_id: str) -> SqlReports:

@@ -21,6 +21,8 @@ from pipeline.service import TeamDefaults
 from pipeline.transfer.csv_export import deals_csv
 from pipeline.transfer.csv_import import CsvTeam, check_actor, read_csv
 from pipeline.transfer.fields import check_team_id
+from pipeline.transfer.forecasts import KEY as FORECASTS
+from pipeline.transfer.forecasts import forecasts_list, read_forecasts
 from pipeline.transfer.json_export import team_document
 from pipeline.transfer.json_import import already_has_deals, read_deals, read_team
 from pipeline.transfer.plan import (
@@ -35,6 +37,7 @@ from pipeline.transfer.plan import (
     TeamPlan,
     TeamRecord,
 )
+from storage import accuracy_queries
 from storage import repositories as repo
 from storage.models import Activity, Base, CloseDateChange, Deal, Rate, Stage, StageChange, Team
 from storage.services import service_in
@@ -122,7 +125,9 @@ def _deal_exports(session: Session, team_id: str) -> Iterator[DealExport]:
 def export_team(session: Session, team_id: str) -> dict[str, Any]:
     """The team's settings, stages, rates and every deal with its history, as `pipebot/1`."""
     team = _team_record(session, team_id)
-    return team_document(team, _deal_exports(session, team_id))
+    document = team_document(team, _deal_exports(session, team_id))
+    document[FORECASTS] = forecasts_list(accuracy_queries.all_snapshots(session, team_id))
+    return document
 
 
 def export_csv(session: Session, team_id: str) -> str:
@@ -260,6 +265,7 @@ def import_team(
     if not replace and _count_deals(session, team_id):
         raise already_has_deals(team_id)
     plan = read_team(data)
+    forecasts = read_forecasts(data)
     repo.create_team_if_missing(
         session,
         team_id,
@@ -279,6 +285,8 @@ def import_team(
         batch = read_deals(plan, team_id, start, start + BATCH)
         _insert_deals(session, team_id, batch)
         numbers.extend(r.deal["number"] for r in batch)
+    if forecasts is not None:
+        accuracy_queries.replace(session, team_id, forecasts)
     # Rows were written behind the ORM's back: reload anything this session already holds.
     session.expire_all()
     history, activities, changes = plan.counts

@@ -23,6 +23,7 @@ SCOPES: dict[str, tuple[str, ...]] = {
     "chat_getPermalink": (),
     "conversations_join": ("channels:join",),
     "conversations_history": ("channels:history", "groups:history", "im:history"),
+    "conversations_replies": ("channels:history", "groups:history", "im:history"),
     "conversations_open": ("im:write",),
     "users_info": ("users:read",),
     "users_list": ("users:read",),

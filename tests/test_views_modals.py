@@ -266,7 +266,9 @@ def test_metadata_round_trips() -> None:
     assert ModalMeta.decode(ModalMeta().encode()) == ModalMeta()
 
 
-@pytest.mark.parametrize("junk", [None, "", "not json", "[1, 2]", '{"n": "7", "card": 3}'])
+@pytest.mark.parametrize(
+    "junk", [None, "", "not json", "[1, 2]", '{"n": "7", "card": 3}', '{"n": "7"}', '{"n": true}']
+)
 def test_unreadable_metadata_is_empty(junk: str | None) -> None:
     meta = ModalMeta.decode(junk)
     assert (meta.number, meta.card, meta.source) == (None, None, None)

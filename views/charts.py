@@ -14,6 +14,7 @@ from pipeline.money import Money, format_compact
 from views.common import clip
 
 if TYPE_CHECKING:
+    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
     from matplotlib.patches import Patch
 
@@ -24,6 +25,7 @@ WEIGHTED = "#2f6db5"
 WON = "#2e9e6b"
 OPEN_CONFIGURED = "#8fb3e3"
 OPEN_CALIBRATED = "#f2a65a"
+RANGE = "#1d1c1d"
 INK = "#1d1c1d"
 MUTED = "#616061"
 GRID = "#e8e8e8"
@@ -157,6 +159,7 @@ def _forecast(ax: Axes, data: DigestData) -> None:
                 fontweight="bold",
                 color=INK,
             )
+    top = max(top, _range(ax, data))
     for at, won in segments:
         # Name the won part only where it is tall enough to hold its label.
         if won >= top * 0.08:
@@ -183,16 +186,50 @@ def _forecast(ax: Axes, data: DigestData) -> None:
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
     ax.spines["bottom"].set_color(GRID)
+    handles: list[Artist] = [
+        _patch(WON, "Won"),
+        _patch(OPEN_CONFIGURED, "Open × stage probability"),
+        _patch(OPEN_CALIBRATED, "Open × calibrated win rate"),
+    ]
+    if data.ranges is not None:
+        handles.append(_range_handle())
     ax.legend(
-        handles=[
-            _patch(WON, "Won"),
-            _patch(OPEN_CONFIGURED, "Open × stage probability"),
-            _patch(OPEN_CALIBRATED, "Open × calibrated win rate"),
-        ],
+        handles=handles,
         loc="upper left",
         fontsize=10,
         frameon=False,
         ncols=1,
+    )
+
+
+def _range(ax: Axes, data: DigestData) -> float:
+    """The likely range (P10–P90, P50 marked) as a whisker between each period's bars."""
+    if data.ranges is None:
+        return 0.0
+    top = 0.0
+    for x, r in enumerate((data.ranges.month, data.ranges.quarter)):
+        low, mid, high = float(r.p10), float(r.p50), float(r.p90)
+        ax.errorbar(
+            [x],
+            [mid],
+            yerr=[[mid - low], [high - mid]],
+            fmt="D",
+            color=RANGE,
+            markersize=6,
+            capsize=8,
+            elinewidth=2,
+            capthick=2,
+            zorder=5,
+        )
+        top = max(top, high)
+    return top
+
+
+def _range_handle() -> Artist:
+    from matplotlib.lines import Line2D
+
+    return Line2D(
+        [], [], color=RANGE, marker="D", markersize=6, linewidth=2, label="Likely: P10–P50–P90"
     )
 
 

@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
 from pipeline.digest import ClosedDeals, DigestData, PushedDeals, StaleDeal
 from pipeline.forecast import PeriodForecast
 from pipeline.money import Money, format_compact
+from views import forecast_range
 from views.charts import week_range
 from views.common import MAX_HEADER, MAX_MESSAGE_BLOCKS, MAX_SECTION, Blocks, clip, dump, esc
 from views.common import user as mention
@@ -474,6 +475,8 @@ def build_digest(data: DigestData) -> DigestMessage:
         ),
         *code_sections(_forecast_table(data), title="*Forecast*", max_blocks=1),
         _context(_forecast_notes(data)),
+        *(forecast_range.range_blocks(data.ranges) if data.ranges else []),
+        *forecast_range.accuracy_blocks(data.accuracy),
         *_attention(data),
     ]
     thread = [

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from slack_sdk.models.blocks import (
     Block,
     ContextBlock,
@@ -72,101 +72,58 @@ KIND_LABELS = {
 CardKind = Literal["message", "ephemeral", "home"]
 
 
-@dataclass(frozen=True)
-class CardLocation:
+class _Compact(BaseModel):
+    """Short keys in private_metadata (3000 characters at most); None and defaults left out."""
+
+    model_config = ConfigDict(frozen=True, strict=True, validate_by_name=True)
+
+    def compact(self) -> str:
+        """This as compact JSON."""
+        return self.model_dump_json(by_alias=True, exclude_none=True, exclude_defaults=True)
+
+
+class CardLocation(_Compact):
     """Where a deal card is shown, so a later change can refresh it in place."""
 
-    kind: CardKind
-    channel: str | None = None
-    ts: str | None = None
-    response_url: str | None = None
+    kind: CardKind = Field(alias="k")
+    channel: str | None = Field(None, alias="c")
+    ts: str | None = Field(None, alias="t")
+    response_url: str | None = Field(None, alias="u")
     # False when the card shares its message with other blocks (a list or a digest).
-    whole: bool = True
-
-    def to_json(self) -> dict[str, Any]:
-        """Compact JSON for private_metadata."""
-        out: dict[str, Any] = {"k": self.kind}
-        for key, value in (("c", self.channel), ("t", self.ts), ("u", self.response_url)):
-            if value is not None:
-                out[key] = value
-        if not self.whole:
-            out["w"] = 0
-        return out
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> CardLocation | None:
-        """Read what `to_json` wrote; None for anything else."""
-        kind = data.get("k")
-        if kind not in ("message", "ephemeral", "home"):
-            return None
-        return cls(
-            kind=kind,
-            channel=_opt(data.get("c")),
-            ts=_opt(data.get("t")),
-            response_url=_opt(data.get("u")),
-            whole=data.get("w", 1) != 0,
-        )
+    whole: bool = Field(True, alias="w")
 
 
-@dataclass(frozen=True)
-class MessageRef:
+class MessageRef(NamedTuple):
     """A Slack message a modal was opened from (by a message shortcut)."""
 
     channel: str
     ts: str
 
 
-@dataclass(frozen=True)
-class ModalMeta:
+class ModalMeta(_Compact):
     """What a modal carries in private_metadata: the deal, the card, where it came from."""
 
-    number: int | None = None
-    version: int | None = None
-    channel: str | None = None
+    number: int | None = Field(None, alias="n")
+    version: int | None = Field(None, alias="v")
+    channel: str | None = Field(None, alias="ch")
     card: CardLocation | None = None
-    source: MessageRef | None = None
+    source: MessageRef | None = Field(None, alias="src")
 
     def encode(self) -> str:
         """JSON within Slack's 3000 characters."""
-        data: dict[str, Any] = {}
-        if self.number is not None:
-            data["n"] = self.number
-        if self.version is not None:
-            data["v"] = self.version
-        if self.channel is not None:
-            data["ch"] = self.channel
-        if self.source is not None:
-            data["src"] = [self.source.channel, self.source.ts]
-        if self.card is not None:
-            data["card"] = self.card.to_json()
-        text = json.dumps(data, separators=(",", ":"))
+        text = self.compact()
         if len(text) > MAX_METADATA:
             # Only a card's response_url can be long; without the card the submit still works.
-            return ModalMeta(self.number, self.version, self.channel, None, self.source).encode()
+            return self.model_copy(update={"card": None}).compact()
         return text
 
     @classmethod
     def decode(cls, text: str | None) -> ModalMeta:
         """Read private_metadata; anything unreadable gives an empty meta."""
         try:
-            data = json.loads(text or "{}")
-        except json.JSONDecodeError:
+            return cls.model_validate_json(text or "{}")
+        except ValidationError:
             return cls()
-        if not isinstance(data, dict):
-            return cls()
-        src = data.get("src")
-        card = data.get("card")
-        return cls(
-            number=_opt_int(data.get("n")),
-            version=_opt_int(data.get("v")),
-            channel=_opt(data.get("ch")),
-            card=CardLocation.from_json(card) if isinstance(card, dict) else None,
-            source=(
-                MessageRef(str(src[0]), str(src[1]))
-                if isinstance(src, list) and len(src) == 2
-                else None
-            ),
-        )
 
 
 @dataclass(frozen=True)
@@ -178,14 +135,6 @@ class CreatePrefill:
     currency: str | None = None
     close_date: date | None = None
     source: MessageRef | None = None
-
-
-def _opt(value: object) -> str | None:
-    return None if value is None or value == "" else str(value)
-
-
-def _opt_int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 _LINK = re.compile(r"<([^<>|]+)\|([^<>]+)>")

@@ -203,38 +203,32 @@ def won(click: Click) -> None:
     )
 
 
-@on_click
-def lost(click: Click) -> None:
-    """Open the Lost modal for the reason."""
-    open_on(click, lambda deal, _: modals.open_lost_modal(click.req, deal, click.card))
+def opener(
+    name: str,
+    open_modal: Callable[[Click, DealOut, CardContext], None],
+    *,
+    check_version: bool = True,
+) -> Callable[..., None]:
+    """The listener of a button that opens a modal on its deal (see `open_on`)."""
+
+    def handle(click: Click) -> None:
+        open_on(
+            click, lambda deal, shown: open_modal(click, deal, shown), check_version=check_version
+        )
+
+    handle.__name__ = handle.__qualname__ = name
+    handle.__doc__ = f"Open the modal of the card's {name} button."
+    return on_click(handle)
 
 
-@on_click
-def edit(click: Click) -> None:
-    """Open the Edit modal."""
-    open_on(
-        click,
-        lambda deal, shown: modals.open_edit_modal(click.req, deal, click.card, shown.stages),
-    )
-
-
-@on_click
-def log(click: Click) -> None:
-    """Open the Log activity modal; logging never conflicts, so a stale card is fine."""
-    open_on(
-        click,
-        lambda deal, _: modals.open_log_modal(click.req, deal, click.card),
-        check_version=False,
-    )
-
-
-@on_click
-def snooze(click: Click) -> None:
-    """Open the Snooze modal, its date prefilled three days ahead."""
-    open_on(
-        click,
-        lambda deal, shown: modals.open_snooze_modal(click.req, deal, click.card, shown.today),
-    )
+# The Lost modal asks for the reason; logging never conflicts, so a stale card may log.
+lost = opener("lost", lambda c, deal, _: modals.open_lost_modal(c.req, deal, c.card))
+edit = opener("edit", lambda c, deal, s: modals.open_edit_modal(c.req, deal, c.card, s.stages))
+log = opener(
+    "log", lambda c, deal, _: modals.open_log_modal(c.req, deal, c.card), check_version=False
+)
+# The Snooze modal comes with its date prefilled three days ahead.
+snooze = opener("snooze", lambda c, deal, s: modals.open_snooze_modal(c.req, deal, c.card, s.today))
 
 
 @on_click

@@ -17,6 +17,21 @@ from views.common import esc
 # A change applies itself inside the admin's transaction and says what it did.
 Change = Callable[[Request, PipelineService, str], str]
 
+# The changes `/deal stages …` and `/deal config …` offer, by the words that choose them.
+STAGE_CHANGES: dict[str, Change] = {}
+CONFIG_CHANGES: dict[str, Change] = {}
+
+
+def chosen_by(table: dict[str, Change], *words: str) -> Callable[[Change], Change]:
+    """Register a change in `table` under its words (its name, then any aliases)."""
+
+    def register(change: Change) -> Change:
+        table.update(dict.fromkeys(words, change))
+        return change
+
+    return register
+
+
 STAGE_CHOICES = "`set`, `add`, `rename`, `remove` or `order`"
 CONFIG_CHOICES = "`channel`, `reminders`, `digest`, `timezone`, `currency`, `rate` or `admins`"
 
@@ -24,6 +39,7 @@ CONFIG_CHOICES = "`channel`, `reminders`, `digest`, `timezone`, `currency`, `rat
 # --- stages ---------------------------------------------------------------------------------
 
 
+@chosen_by(STAGE_CHANGES, "set")
 def _stage_set(req: Request, p: PipelineService, text: str) -> str:
     parsed = grammar.parse_stage_set(text)
     stage = p.set_stage(parsed.stage, probability=parsed.probability, stale_days=parsed.stale_days)
@@ -32,12 +48,14 @@ def _stage_set(req: Request, p: PipelineService, text: str) -> str:
     )
 
 
+@chosen_by(STAGE_CHANGES, "add", "new")
 def _stage_add(req: Request, p: PipelineService, text: str) -> str:
     parsed = grammar.parse_stage_add(text)
     stage = p.add_stage(parsed.name, parsed.probability, parsed.stale_days, before=parsed.before)
     return f"Added {esc(stage.name)} (key `{stage.key}`)."
 
 
+@chosen_by(STAGE_CHANGES, "rename")
 def _stage_rename(req: Request, p: PipelineService, text: str) -> str:
     old, new = grammar.split_stage(text, p.stages(), grammar.RENAME_EXAMPLE)
     before = p.resolve_stage(old).name
@@ -45,6 +63,7 @@ def _stage_rename(req: Request, p: PipelineService, text: str) -> str:
     return f"Renamed {esc(before)} to {esc(stage.name)}; its key `{stage.key}` stays."
 
 
+@chosen_by(STAGE_CHANGES, "remove", "rm", "delete")
 def _stage_remove(req: Request, p: PipelineService, text: str) -> str:
     if not text.strip():
         raise InvalidInput("Which stage?", example=grammar.REMOVE_EXAMPLE)
@@ -53,22 +72,10 @@ def _stage_remove(req: Request, p: PipelineService, text: str) -> str:
     return f"Removed {esc(name)}."
 
 
+@chosen_by(STAGE_CHANGES, "order", "reorder")
 def _stage_order(req: Request, p: PipelineService, text: str) -> str:
     p.reorder_stages(grammar.parse_stage_order(text))
     return "New stage order saved."
-
-
-STAGE_CHANGES: dict[str, Change] = {
-    "set": _stage_set,
-    "add": _stage_add,
-    "new": _stage_add,
-    "rename": _stage_rename,
-    "remove": _stage_remove,
-    "rm": _stage_remove,
-    "delete": _stage_remove,
-    "order": _stage_order,
-    "reorder": _stage_order,
-}
 
 
 def stages(req: Request, text: str) -> None:
@@ -94,6 +101,7 @@ def stages(req: Request, text: str) -> None:
 # --- config ---------------------------------------------------------------------------------
 
 
+@chosen_by(CONFIG_CHANGES, "channel")
 def _channel(req: Request, p: PipelineService, text: str) -> str:
     choice = grammar.parse_channel(text)
     channel = req.channel_id if choice.here else choice.channel_id
@@ -108,6 +116,7 @@ def _channel(req: Request, p: PipelineService, text: str) -> str:
     )
 
 
+@chosen_by(CONFIG_CHANGES, "reminders", "reminder")
 def _reminders(req: Request, p: PipelineService, text: str) -> str:
     words = text.split(maxsplit=1)
     if words and words[0].lower() == "mode":
@@ -122,32 +131,38 @@ def _reminders(req: Request, p: PipelineService, text: str) -> str:
     return f"Reminders: {saved}." if saved != "off" else "Reminders are off."
 
 
+@chosen_by(CONFIG_CHANGES, "reminder-mode")
 def _reminder_mode(req: Request, p: PipelineService, text: str) -> str:
     saved = p.set_reminder_mode(text)
     return f"Reminders go to: {saved}."
 
 
+@chosen_by(CONFIG_CHANGES, "digest")
 def _digest(req: Request, p: PipelineService, text: str) -> str:
     saved = p.set_digest(text)
     return f"Weekly digest: {saved}." if saved != "off" else "The weekly digest is off."
 
 
+@chosen_by(CONFIG_CHANGES, "timezone", "tz")
 def _timezone(req: Request, p: PipelineService, text: str) -> str:
     p.set_timezone(text)
     return f"Time zone: {p.team.timezone}."
 
 
+@chosen_by(CONFIG_CHANGES, "currency")
 def _currency(req: Request, p: PipelineService, text: str) -> str:
     p.set_currency(text)
     return f"Reporting currency: {p.team.currency}."
 
 
+@chosen_by(CONFIG_CHANGES, "rate", "rates")
 def _rate(req: Request, p: PipelineService, text: str) -> str:
     code, rate = grammar.parse_rate(text)
     p.set_rate(code, rate)
     return f"1 {code.strip().upper()} = {rate.normalize():f} {p.team.currency}."
 
 
+@chosen_by(CONFIG_CHANGES, "admins", "admin")
 def _admins(req: Request, p: PipelineService, text: str) -> str:
     admins = p.set_admins(grammar.parse_admins(text))
     if not admins:
@@ -156,22 +171,6 @@ def _admins(req: Request, p: PipelineService, text: str) -> str:
     if req.user_id not in admins:
         note += " You are not in the list any more; workspace admins and owners always are."
     return note
-
-
-CONFIG_CHANGES: dict[str, Change] = {
-    "channel": _channel,
-    "reminders": _reminders,
-    "reminder": _reminders,
-    "reminder-mode": _reminder_mode,
-    "digest": _digest,
-    "timezone": _timezone,
-    "tz": _timezone,
-    "currency": _currency,
-    "rate": _rate,
-    "rates": _rate,
-    "admins": _admins,
-    "admin": _admins,
-}
 
 
 def config(req: Request, text: str) -> None:

@@ -87,11 +87,16 @@ def split_numbers(text: str, example: str) -> tuple[str, StageNumbers]:
     return " ".join(words), StageNumbers(probability, stale)
 
 
+def _named(text: str, example: str, unnamed: str) -> tuple[str, StageNumbers]:
+    name, numbers = split_numbers(text, example)
+    if not name:
+        raise InvalidInput(unnamed, example=example)
+    return name, numbers
+
+
 def parse_stage_set(text: str) -> StageSet:
     """`demo 40% 10d`, `demo 40%`, `Product Demo 10d`."""
-    stage, numbers = split_numbers(text, SET_EXAMPLE)
-    if not stage:
-        raise InvalidInput("Which stage? Name it first.", example=SET_EXAMPLE)
+    stage, numbers = _named(text, SET_EXAMPLE, "Which stage? Name it first.")
     if numbers.probability is None and numbers.stale_days is None:
         raise InvalidInput(
             "Give the win probability (`40%`), the stale threshold (`10d`), or both.",
@@ -106,9 +111,7 @@ def parse_stage_add(text: str) -> StageAdd:
     match = re.search(r"\s+before\s+(?P<stage>.+)$", text, flags=re.IGNORECASE)
     if match:
         head, before = text[: match.start()], match["stage"].strip()
-    name, numbers = split_numbers(head, ADD_EXAMPLE)
-    if not name:
-        raise InvalidInput("The new stage needs a name.", example=ADD_EXAMPLE)
+    name, numbers = _named(head, ADD_EXAMPLE, "The new stage needs a name.")
     if numbers.probability is None or numbers.stale_days is None:
         raise InvalidInput(
             "A new stage needs its win probability and its stale threshold in days.",

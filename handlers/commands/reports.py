@@ -7,9 +7,12 @@ import io
 
 from handlers.commands.deals import Verb
 from handlers.common import Request
+from pipeline.accuracy import accuracy
 from pipeline.errors import InvalidInput
+from pipeline.forecast_range import quarter_range
 from pipeline.metrics import compute
 from pipeline.windows import parse_window
+from views.forecast_range import build_range_stats
 from views.reports import build_pipeline, build_stats, pipeline_text, stats_text
 
 # Excel reads a UTF-8 CSV as its legacy code page unless the file starts with a BOM.
@@ -30,7 +33,10 @@ def stats(req: Request, text: str) -> None:
     with req.pipe.reports() as r:
         window = parse_window(text, now=r.now, tz=r.team.timezone)
         metrics = compute(r.source, as_of=r.now, start=window.start, end=window.end)
-    req.say_ephemeral(stats_text(metrics, window.label), build_stats(metrics, window.label))
+        likely = quarter_range(r.source, as_of=r.now, metrics=metrics)
+        ended = accuracy(r.source, as_of=r.now)
+    blocks = build_stats(metrics, window.label) + build_range_stats(likely, metrics.currency, ended)
+    req.say_ephemeral(stats_text(metrics, window.label), blocks)
 
 
 def export(req: Request, text: str) -> None:

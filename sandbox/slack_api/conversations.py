@@ -1,4 +1,4 @@
-"""conversations.*: channel info, opening DMs and group DMs, and channel history."""
+"""conversations.*: channel info, opening DMs and group DMs, channel history and threads."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import hashlib
 
 from sandbox.slack_api.args import opt_str, required, truthy
 from sandbox.slack_api.errors import ApiError
-from sandbox.slack_api.models import JSON, Channel
+from sandbox.slack_api.models import JSON, Channel, Message
 from sandbox.slack_api.store import SlackStore
 
 
@@ -60,10 +60,37 @@ class ConversationsApi(SlackStore):
             if not m.deleted and not m.is_reply and float(m.ts) >= oldest
         ]
         found.sort(key=lambda m: float(m.ts), reverse=True)
-        out = []
-        for message in found[:limit]:
-            item = message.to_api(self.team_id)
-            if not with_metadata:
-                item.pop("metadata", None)
-            out.append(item)
+        out = [self._listed(m, with_metadata=with_metadata) for m in found[:limit]]
         return {"messages": out, "has_more": len(found) > limit}
+
+    def _conversations_replies(self, args: JSON, origin: str) -> JSON:
+        channel, ts = required(args, "channel", "ts")
+        if channel not in self.channels:
+            raise ApiError("channel_not_found")
+        parent = self._find_message(channel, ts)
+        if parent is None or parent.deleted:
+            raise ApiError("thread_not_found")
+        if parent.is_reply and parent.thread_ts is not None:
+            parent = self._find_message(channel, parent.thread_ts) or parent
+        limit = int(args.get("limit") or 1000)
+        with_metadata = truthy(args.get("include_all_metadata"))
+        replies = [
+            m
+            for m in self._messages.get(channel, [])
+            if not m.deleted and m.is_reply and m.thread_ts == parent.ts
+        ]
+        # Slack lists the parent first, then its replies, oldest first.
+        thread = [parent, *sorted(replies, key=lambda m: float(m.ts))]
+        out = [self._listed(m, with_metadata=with_metadata) for m in thread[:limit]]
+        return {"messages": out, "has_more": len(thread) > limit}
+
+    def _listed(self, message: Message, *, with_metadata: bool) -> JSON:
+        """A message as history and replies list it: metadata on request, files in full."""
+        item = message.to_api(self.team_id)
+        if not with_metadata:
+            item.pop("metadata", None)
+        if message.files:
+            item["files"] = [
+                self._files[f].to_api() if f in self._files else {"id": f} for f in message.files
+            ]
+        return item

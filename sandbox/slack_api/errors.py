@@ -35,6 +35,8 @@ def with_warnings(out: JSON, warnings: list[str]) -> JSON:
 
 def fault_result(fault: Fault) -> ApiResult:
     """The answer an injected fault gives (a 429 carries Retry-After, as Slack's does)."""
+    if fault.drop:
+        return ApiResult(0, {}, dropped=True)
     status = fault.status or 200
     headers: dict[str, str] = {}
     error = fault.error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Unpack
@@ -63,6 +64,7 @@ class FakeSlack(ChatApi, ConversationsApi, UsersApi, ViewsApi, FilesApi, Respons
             "users.info": self._users_info,
             "users.list": self._users_list,
             "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "views.open": self._views_open,
             "views.push": self._views_push,
             "views.update": self._views_update,
@@ -126,11 +128,16 @@ class FakeSlack(ChatApi, ConversationsApi, UsersApi, ViewsApi, FilesApi, Respons
         retry_after: int | None = None,
         times: int = 1,
         side_effect: bool = False,
+        drop: bool = False,
     ) -> None:
-        """Make the next `times` calls of `method` (or "response_url"/"file_upload") fail."""
-        # side_effect=True applies the call before failing: a 5xx may come after Slack posted.
+        """Make the next `times` calls of `method` (or "response_url"/"file_upload") fail.
+
+        side_effect=True applies the call before failing: a 5xx may come after Slack posted.
+        drop=True closes the connection without an answer instead (with side_effect=True:
+        the call was applied and its answer lost on the way, the outcome unknown to the caller).
+        """
         with self._lock:
-            fault = Fault(error, status, retry_after, times, side_effect)
+            fault = Fault(error, status, retry_after, times, side_effect, drop)
             self._faults.setdefault(method, []).append(fault)
 
     def delay(self, method: str, seconds: float) -> None:
@@ -156,6 +163,24 @@ class FakeSlack(ChatApi, ConversationsApi, UsersApi, ViewsApi, FilesApi, Respons
     def wait_answered(self, timeout: float = 30.0) -> None:
         """Block until no call is being answered (a delayed one lands even if its caller died)."""
         self.wait_until(lambda: self._in_flight == 0, timeout)
+
+    def rate_limit_one_in(self, method: str, every: int) -> None:
+        """Answer 429 (Retry-After: 1) to the first attempt of one `method` call in `every`.
+
+        Which calls is a hash of the call's channel, thread, text and metadata, so the choice
+        is deterministic and a retry of the same call goes through; the failed attempt applies
+        nothing, as Slack's 429 does. `every` 0 turns it off.
+        """
+        with self._lock:
+            if every > 0:
+                self._sampled_429[method] = every
+            else:
+                self._sampled_429.pop(method, None)
+
+    def delays(self) -> dict[str, float]:
+        """Every configured delay, by method."""
+        with self._lock:
+            return dict(self._delays)
 
     def delay_for(self, method: str) -> float:
         """The configured delay for a method (0.0 when none)."""
@@ -237,6 +262,18 @@ class FakeSlack(ChatApi, ConversationsApi, UsersApi, ViewsApi, FilesApi, Respons
         with self._lock:
             return [copy.deepcopy(f) for f in self._files.values()]
 
+    def message_counts(self, channel: str = DEFAULT_CHANNEL) -> tuple[int, int]:
+        """(top-level messages, thread replies) of a channel, not deleted; cheap, no copies."""
+        with self._lock:
+            kept = [m for m in self._messages.get(channel, []) if not m.deleted]
+            replies = sum(1 for m in kept if m.is_reply)
+            return len(kept) - replies, replies
+
+    def call_log(self) -> list[Call]:
+        """Every recorded call so far, oldest first (a snapshot)."""
+        with self._lock:
+            return list(self.calls)
+
     def calls_to(self, method: str) -> list[Call]:
         """Recorded calls of one method."""
         with self._lock:
@@ -301,7 +338,12 @@ class FakeSlack(ChatApi, ConversationsApi, UsersApi, ViewsApi, FilesApi, Respons
                 result = ApiResult(200, {"ok": False, "error": "invalid_auth"})
             else:
                 handler = self._methods[method]
-                result = self._with_faults(method, lambda: handler(args, origin or self.public_url))
+                if self._sampled_out(method, args):
+                    result = fault_result(Fault(None, 429, 1, 1, False))
+                else:
+                    result = self._with_faults(
+                        method, lambda: handler(args, origin or self.public_url)
+                    )
             self._record(method, args, result)
             return result
 
@@ -332,6 +374,18 @@ class FakeSlack(ChatApi, ConversationsApi, UsersApi, ViewsApi, FilesApi, Respons
             body: JSON = {"ok": False, "error": exc.error, **exc.extra}
             result = ApiResult(exc.status, body, exc.headers)
         return fault_result(fault) if fault is not None else result
+
+    def _sampled_out(self, method: str, args: JSON) -> bool:
+        every = self._sampled_429.get(method, 0)
+        if every <= 0:
+            return False
+        ident = repr(tuple(args.get(k) for k in ("channel", "thread_ts", "text", "metadata")))
+        digest = int.from_bytes(hashlib.sha256(ident.encode()).digest()[:8], "big")
+        if digest % every != 0 or ident in self._sampled_seen:
+            return False
+        self._sampled_seen.add(ident)
+        self.injected_429 += 1
+        return True
 
     def _take_fault(self, method: str) -> Fault | None:
         queue = self._faults.get(method)

@@ -269,6 +269,10 @@ class UploadedFile:
     initial_comment: str | None = None
     thread_ts: str | None = None
 
+    def to_api(self) -> JSON:
+        """The file object as Slack shows it in a message (the fields pipebot reads)."""
+        return {"id": self.id, "name": self.filename, "title": self.title, "size": self.length}
+
 
 @dataclass
 class Call:
@@ -288,6 +292,8 @@ class ApiResult:
     status: int
     body: JSON
     headers: dict[str, str] = field(default_factory=dict)
+    # The connection is closed without any answer (status 0): the caller cannot tell the outcome.
+    dropped: bool = False
 
     @property
     def ok(self) -> bool:
@@ -304,6 +310,7 @@ class Fault:
     retry_after: int | None
     times: int
     side_effect: bool
+    drop: bool = False
 
 
 @dataclass

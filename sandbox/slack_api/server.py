@@ -72,6 +72,26 @@ def _json_response(result: ApiResult) -> Response:
     return JSONResponse(result.body, status_code=result.status, headers=result.headers)
 
 
+async def _hang_up(request: Request) -> Response:
+    """Close the connection without an answer, as a network lost after Slack got the call does.
+
+    ASGI has no message for this, so the server's own transport is closed: uvicorn's protocol
+    hands the app its request cycle's bound `receive`, which holds the transport.
+    """
+    cycle = getattr(request.receive, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        raise RuntimeError("the fake can drop a connection only when served by uvicorn")
+    transport.abort()
+    while not getattr(cycle, "disconnected", True):
+        await asyncio.sleep(0)  # uvicorn learns of the loss on the loop's next turns
+    return Response(status_code=204)  # never sent: uvicorn drops what comes after a loss
+
+
+async def _answer(request: Request, result: ApiResult) -> Response:
+    return await _hang_up(request) if result.dropped else _json_response(result)
+
+
 def create_app(fake: FakeSlack) -> Starlette:
     """Build the ASGI app serving `fake`: /api/{method}, /upload/{id}, /response/{id}, /link/."""
 
@@ -93,7 +113,7 @@ def create_app(fake: FakeSlack) -> Starlette:
                 token=_bearer(request.headers.get("authorization")),
                 origin=_origin(request, f"/api/{method}"),
             )
-        return _json_response(result)
+        return await _answer(request, result)
 
     async def upload(request: Request) -> Response:
         file_id = request.path_params["file_id"]
@@ -107,7 +127,7 @@ def create_app(fake: FakeSlack) -> Starlette:
             result = fake.upload(file_id, raw)
         if result.ok:
             return PlainTextResponse(f"OK - {len(raw)}")
-        return _json_response(result)
+        return await _answer(request, result)
 
     async def response_url(request: Request) -> Response:
         raw = await request.body()
@@ -120,7 +140,7 @@ def create_app(fake: FakeSlack) -> Starlette:
         with fake.answering():
             await _pause(fake.delay_for(RESPONSE_URL_METHOD))
             result = fake.respond(request.path_params["response_id"], payload)
-        return _json_response(result)
+        return await _answer(request, result)
 
     return Starlette(
         routes=[

@@ -87,6 +87,10 @@ class SlackStore:
         self._response_urls: dict[str, ResponseUrl] = {}
         self._faults: dict[str, list[Fault]] = {}
         self._delays: dict[str, float] = {}
+        # rate_limit_one_in: method -> every, the calls already failed once, how many failed.
+        self._sampled_429: dict[str, int] = {}
+        self._sampled_seen: set[str] = set()
+        self.injected_429 = 0
         self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
         self._last_ts_us = 0
         self._ids = itertools.count(1)

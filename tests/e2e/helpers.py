@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
+from bot.app import build_client
+from bot.settings import Settings
 from pipeline.errors import NotFound
 from pipeline.schemas import DealDetail
 from sandbox.blockkit import block_elements
 from sandbox.payloads import FORM, Delivery, action_for, block_actions, encode_interaction
 from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_TEAM_ID, DEFAULT_USER, Message, View
+from scheduler.runner import Runner
+from scheduler.sender import Pacer
 from storage.services import service_in
-from tests.e2e.conftest import Bot
+from tests.e2e.conftest import TOKEN, Bot
 from views.ids import Block
 
 ALICE = DEFAULT_USER
@@ -45,6 +50,29 @@ def idle(bot: Bot) -> None:
     asserts that nothing happened waits for this, never for a fixed time.
     """
     assert bot.app.wait_idle(IDLE_TIMEOUT), f"the bot was still working after {IDLE_TIMEOUT} s"
+
+
+def quiet_deals(bot: Bot) -> None:
+    """Daily reminders at 09:00 in the channel, and two of Alice's deals quiet for 30 days."""
+    start = bot.clock.now
+    bot.clock.now = start - timedelta(days=30)
+    with bot.db.session_scope() as s:
+        p = service_in(s, DEFAULT_TEAM_ID, clock=bot.clock)
+        p.set_channel(DEFAULT_CHANNEL)
+        p.set_reminders("09:00 daily")
+        p.create("Quiet One", actor=ALICE, close_date=date(2026, 12, 10))
+        p.create("Quiet Two", actor=ALICE)
+    bot.clock.now = start
+
+
+def scheduler_for(bot: Bot) -> Runner:
+    """The scheduler on the bot's database, clock and fake Slack, pacing nothing."""
+    settings = Settings(
+        slack_bot_token=TOKEN,
+        slack_api_url=bot.fake.api_url,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    return Runner(bot.db, build_client(settings), clock=bot.clock, pacer=Pacer(interval=0))
 
 
 def detail(bot: Bot, number: int, team: str = DEFAULT_TEAM_ID) -> DealDetail | None:

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 
-from bot.app import build_client
-from bot.settings import Settings
 from pipeline.types import DealStatus
-from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_TEAM_ID
-from scheduler.runner import Runner
-from scheduler.sender import Outcome, Pacer
-from storage.services import service_in
-from tests.e2e.conftest import TOKEN, Bot
-from tests.e2e.helpers import ALICE, must, wait
+from sandbox.slack_api import DEFAULT_CHANNEL
+from scheduler.sender import Outcome
+from tests.e2e.conftest import Bot
+from tests.e2e.helpers import ALICE, must, quiet_deals, scheduler_for, wait
 from views.ids import Action
 
 
@@ -28,22 +24,8 @@ def poll(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
 
 def post_reminder(bot: Bot) -> str:
     """Two quiet deals, then the morning run; returns the reminder's ts."""
-    start = bot.clock.now
-    bot.clock.now = start - timedelta(days=30)
-    with bot.db.session_scope() as s:
-        p = service_in(s, DEFAULT_TEAM_ID, clock=bot.clock)
-        p.set_channel(DEFAULT_CHANNEL)
-        p.set_reminders("09:00 daily")
-        p.create("Quiet One", actor=ALICE, close_date=date(2026, 12, 10))
-        p.create("Quiet Two", actor=ALICE)
-    bot.clock.now = start
-    settings = Settings(
-        slack_bot_token=TOKEN,
-        slack_api_url=bot.fake.api_url,
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    runner = Runner(bot.db, build_client(settings), clock=bot.clock, pacer=Pacer(interval=0))
-    assert Outcome.SENT in runner.tick()
+    quiet_deals(bot)
+    assert Outcome.SENT in scheduler_for(bot).tick()
     return bot.fake.messages(DEFAULT_CHANNEL)[0].ts
 
 

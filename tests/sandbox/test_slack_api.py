@@ -504,6 +504,83 @@ def test_fail_next_with_side_effect_posts_anyway(client: WebClient, fake: FakeSl
     assert [m.text for m in fake.messages(SALES)] == ["did it post?"]
 
 
+@pytest.mark.parametrize("applied", [False, True])
+def test_drop_closes_the_connection_without_an_answer(
+    server: FakeSlackServer, fake: FakeSlack, applied: bool
+) -> None:
+    bare = WebClient(token=DEFAULT_TOKEN, base_url=server.base_url, timeout=5, retry_handlers=[])
+    fake.fail_next("chat.postMessage", drop=True, side_effect=applied)
+    with pytest.raises(ConnectionError, match="without response"):
+        bare.chat_postMessage(channel=SALES, text="did it post?")
+    assert [c.status for c in fake.calls_to("chat.postMessage")] == [0]
+    assert [m.text for m in fake.messages(SALES)] == (["did it post?"] if applied else [])
+    bare.chat_postMessage(channel=SALES, text="works again")
+    assert fake.messages(SALES)[-1].text == "works again"
+
+
+def test_slack_sdks_default_client_resends_a_dropped_post(
+    client: WebClient, fake: FakeSlack
+) -> None:
+    # Why pipebot's client carries its own retry handlers (bot/slack_client.py).
+    fake.fail_next("chat.postMessage", drop=True, side_effect=True)
+    client.chat_postMessage(channel=SALES, text="reminder")
+    assert [m.text for m in fake.messages(SALES)] == ["reminder", "reminder"]
+
+
+def test_replies_list_the_parent_then_its_thread_with_files(
+    client: WebClient, fake: FakeSlack
+) -> None:
+    parent = client.chat_postMessage(channel=SALES, text="digest")["ts"]
+    client.chat_postMessage(channel=SALES, text="elsewhere")
+    client.chat_postMessage(
+        channel=SALES,
+        thread_ts=parent,
+        text="details",
+        metadata={"event_type": "pipebot_delivery", "event_payload": {"key": "k"}},
+    )
+    client.files_upload_v2(
+        channel=SALES, thread_ts=parent, filename="chart.png", content=b"png", title="Chart"
+    )
+    found = client.conversations_replies(channel=SALES, ts=parent, include_all_metadata=True)
+    messages = found["messages"]
+    assert [m["text"] for m in messages] == ["digest", "details", ""]
+    assert messages[1]["metadata"]["event_payload"] == {"key": "k"}
+    assert [(f["name"], f["title"]) for f in messages[2]["files"]] == [("chart.png", "Chart")]
+    plain = client.conversations_replies(channel=SALES, ts=parent)["messages"]
+    assert "metadata" not in plain[1]
+    with pytest.raises(SlackApiError) as exc:
+        client.conversations_replies(channel=SALES, ts="1.000001")
+    assert api_error(exc) == "thread_not_found"
+
+
+def test_rate_limit_one_in_fails_a_chosen_call_once(client: WebClient, fake: FakeSlack) -> None:
+    fake.rate_limit_one_in("chat.postMessage", 1)
+    with pytest.raises(SlackApiError) as exc:
+        client.chat_postMessage(channel=SALES, text="first try")
+    assert (exc.value.response.status_code, exc.value.response.headers["Retry-After"]) == (429, "1")
+    assert fake.messages(SALES) == []
+    client.chat_postMessage(channel=SALES, text="first try")
+    assert [m.text for m in fake.messages(SALES)] == ["first try"]
+    assert (fake.injected_429, fake.message_counts(SALES)) == (1, (1, 0))
+
+
+def test_rate_limit_one_in_chooses_a_share_of_the_calls(
+    client: WebClient, fake: FakeSlack, clock: FakeClock
+) -> None:
+    fake.rate_limit_one_in("chat.postMessage", 4)
+    refused = 0
+    for n in range(200):
+        clock.advance(3.0)  # past Slack's own rate limit of one post a second per channel
+        try:
+            client.chat_postMessage(channel=SALES, text=f"post {n}")
+        except SlackApiError:
+            refused += 1
+            client.chat_postMessage(channel=SALES, text=f"post {n}")
+    assert refused == fake.injected_429
+    assert 20 < refused < 80
+    assert fake.message_counts(SALES) == (200, 0)
+
+
 def test_delay_slows_the_answer(client: WebClient, fake: FakeSlack) -> None:
     fake.delay("auth.test", 0.2)
     started = time.monotonic()

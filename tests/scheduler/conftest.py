@@ -28,14 +28,14 @@ class Harness:
     slack_clock: FakeClock
     server: FakeSlackServer
 
-    def runner(self) -> Runner:
+    def runner(self, pacer: Pacer | None = None) -> Runner:
         """A fresh runner, as a new process or another replica would have."""
         settings = Settings(
             slack_bot_token=self.fake.token,
             slack_api_url=self.server.base_url,
             _env_file=None,  # type: ignore[call-arg]
         )
-        pacer = Pacer(sleep=self.slack_clock.advance, monotonic=self.slack_clock)
+        pacer = pacer or Pacer(sleep=self.slack_clock.advance, monotonic=self.slack_clock)
         return Runner(self.db, build_client(settings), clock=self.clock, pacer=pacer)
 
 

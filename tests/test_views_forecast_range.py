@@ -1,0 +1,105 @@
+"""The range and accuracy blocks stay valid Block Kit, in the worst-case digest too."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from pipeline.accuracy import PeriodAccuracy
+from pipeline.forecast_range import ForecastRanges, PeriodRange, StageChance
+from sandbox.blockkit import validate_blocks
+from tests.test_views_digest import all_text, assert_valid, huge_digest, png_size
+from views.charts import render_digest_chart
+from views.digest import build_digest
+from views.forecast_range import accuracy_text, build_range_stats, range_text
+
+
+def likely(kind: str, start: date, end: date, scale: int) -> PeriodRange:
+    big = Decimal(999_999_999_999)
+    return PeriodRange(
+        period="2027-Q1" if kind == "quarter" else "2027-01",
+        kind="quarter" if kind == "quarter" else "month",
+        start=start,
+        end=end,
+        won=Decimal(1_200_000 * scale),
+        deals=99_999,
+        open_amount=big,
+        expected=Decimal(3_500_000 * scale),
+        unpriced=1_234,
+        p10=Decimal(2_900_000 * scale),
+        p50=Decimal(3_400_000 * scale),
+        p90=Decimal(4_100_000 * scale),
+        mean=Decimal(3_500_000 * scale),
+        runs=10_000,
+        seed=2**64 - 1,
+    )
+
+
+def ended(period: str, kind: str, start: date, end: date, actual: int) -> PeriodAccuracy:
+    return PeriodAccuracy(
+        period=period,
+        kind="quarter" if kind == "quarter" else "month",
+        start=start,
+        end=end,
+        recorded_at=datetime(start.year, start.month, start.day, 8, tzinfo=UTC),
+        recorded_on=start,
+        currency="EUR",
+        won_then=Decimal(0),
+        forecast=Decimal(1_200_000),
+        calibrated=Decimal(1_085_000),
+        p10=Decimal(900_000),
+        p90=Decimal(1_500_000),
+        actual=Decimal(actual),
+        actual_unpriced=3,
+    )
+
+
+RANGES = ForecastRanges(
+    currency="EUR",
+    month=likely("month", date(2027, 1, 1), date(2027, 1, 31), 1),
+    quarter=likely("quarter", date(2027, 1, 1), date(2027, 3, 31), 3),
+    chances=[StageChance(stage="s0", name="s0", probability=0.1, calibrated=True, reached=20)],
+)
+ACCURACY = [
+    ended("2026-Q4", "quarter", date(2026, 10, 1), date(2026, 12, 31), 1_050_000),
+    ended("2026-12", "month", date(2026, 12, 1), date(2026, 12, 31), 1_600_000),
+    ended("2026-11", "month", date(2026, 11, 1), date(2026, 11, 30), 800_000),
+    ended("2026-10", "month", date(2026, 10, 1), date(2026, 10, 31), 0),
+]
+
+
+def test_texts_read_like_the_issue_s_examples() -> None:
+    assert range_text(RANGES.quarter, "EUR") == (
+        "Q1 2027: €3.6M won; likely €8.7M–€12.3M (P10–P90), 1,234 open deals without amount or rate"
+    )
+    assert accuracy_text(ACCURACY[0]) == (
+        "Q4 2026 forecast on 1 Oct: €1.2M; actual €1.05M, −12 %; the calibrated one "
+        "(€1.08M) was −3 %; within the likely range €900K–€1.5M (3 won without amount or "
+        "rate left out)"
+    )
+    nothing_open = RANGES.month.model_copy(
+        update={"p10": Decimal(5_000), "p90": Decimal(5_000), "unpriced": 0}
+    )
+    assert range_text(nothing_open, "USD") == "Jan 2027: $1.2M won; likely $5K (P10–P90)"
+    assert "above the likely range" in accuracy_text(ACCURACY[1])
+    assert "below the likely range" in accuracy_text(ACCURACY[2])
+    assert "€0, −100 %" in accuracy_text(ACCURACY[3])
+
+
+def test_worst_case_digest_with_range_and_four_ended_periods_stays_within_limits() -> None:
+    data = huge_digest().model_copy(update={"ranges": RANGES, "accuracy": ACCURACY})
+    message = build_digest(data)
+    assert_valid(message)
+    main = all_text(message.blocks)
+    assert "*Likely range*" in main
+    assert "Q1 2027: €3.6M won; likely €8.7M–€12.3M (P10–P90)" in main
+    assert "Jan 2027: €1.2M won; likely €2.9M–€4.1M (P10–P90)" in main
+    assert main.count("forecast on") == 4
+    assert png_size(render_digest_chart(data)) == (1200, 600)
+
+
+def test_stats_blocks_are_valid() -> None:
+    blocks = build_range_stats(RANGES.quarter, "EUR", ACCURACY)
+    assert validate_blocks(blocks) == []
+    assert "*Forecast accuracy*" in all_text(blocks)
+    assert validate_blocks(build_range_stats(RANGES.quarter, "EUR", [])) == []
