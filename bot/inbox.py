@@ -29,6 +29,7 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 
+from bot import health
 from bot.middleware import TICKET, tenant_of
 from pipeline.clock import Clock, utcnow
 from storage import inbox
@@ -260,6 +261,15 @@ class Inbox:
         """Rows acked but not done, and the age of the oldest (for /readyz and /metrics)."""
         with self.db.read_scope() as session:
             return inbox.backlog(session, now=self.clock())
+
+    def check(self, *, limit: int) -> health.Check:
+        """/readyz's inbox check: fewer than `limit` requests acked and not done."""
+
+        def measure() -> health.Backlog:
+            found = self.backlog()
+            return health.Backlog(found.pending, found.oldest_age_seconds or 0.0)
+
+        return health.backlog_check(measure, limit=limit)
 
 
 class Replayer:

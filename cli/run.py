@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.app import CredentialsError, PipebotApp, build_app, build_client, require
+from bot.health import default_checks
 from bot.inbox import Replayer
 from bot.settings import Settings
 from cli.common import CliError, load_settings, open_database
@@ -120,7 +121,10 @@ def _run(args: argparse.Namespace) -> int:
     # it found: make that handler a no-op, so the drain below runs instead of a sudden death.
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, lambda *_: None)
-    uvicorn.run(build_asgi(app, db), host=args.host, port=port, log_level="info")
+    checks = default_checks(db)
+    if app.inbox is not None:
+        checks.append(app.inbox.check(limit=settings.readyz_max_backlog))
+    uvicorn.run(build_asgi(app, db, checks), host=args.host, port=port, log_level="info")
     # Slack does not resend what was acked: finish it before exiting, so a graceful restart
     # loses nothing.
     logger.info("stopped serving; finishing the work of requests already acked")

@@ -159,3 +159,14 @@ def test_done_rows_are_pruned_after_the_retention(bot: Bot) -> None:
         s.execute(update(InboxEntry).values(done_at=utcnow() - timedelta(days=2)))
     Replayer(bot.app.inbox, bot.app).step()
     assert rows(bot) == []
+
+
+def test_the_readiness_check_counts_requests_acked_and_not_done(bot: Bot) -> None:
+    assert bot.app.inbox is not None
+    check = bot.app.inbox.check(limit=1)
+    assert check.probe() is None
+    left_by_a_dead_process(bot, "add Initech 50k")
+    reason = check.probe()
+    assert reason is not None
+    assert reason.startswith("1 requests wait (limit 1), the oldest for ")
+    assert int(reason.split()[-2]) >= 300  # written five minutes ago
