@@ -49,6 +49,7 @@ class Pipe:
         with self.db.session_scope() as session:
             # First statement of the transaction: a second run of the row waits here for the
             # first one's commit (PostgreSQL row lock; SQLite's write lock) and then stops.
+            # Wall-clock time, not the pipe's clock: leases and retention are real time.
             if ticket is not None and not inbox.mark_done(session, ticket.id, now=utcnow()):
                 raise AlreadyDone(f"inbox row {ticket.id}")
             yield service_in(session, self.tenant, clock=self.clock, defaults=self.defaults)
