@@ -350,7 +350,7 @@ class Server:
                 self.process.wait(timeout=10)
 
 
-def start_server(args: list[str], env: dict[str, str], log: Path) -> Server:
+def start_server(args: list[str], env: dict[str, str], log: Path, cwd: Path = ROOT) -> Server:
     """Start a server process on a free port and wait until /healthz answers."""
     port = free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
@@ -358,7 +358,7 @@ def start_server(args: list[str], env: dict[str, str], log: Path) -> Server:
     with log.open("wb") as out:
         process = subprocess.Popen(
             [PYTHON, *args, "--port", str(port)],
-            cwd=ROOT,
+            cwd=cwd,
             env=full_env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -1,19 +1,22 @@
-"""What every `pipebot` command shares: settings, the database, input and output, errors."""
+"""What every `pipebot` command shares: settings, the database, input and output, errors.
+
+Settings, SQLAlchemy and Alembic are imported where they are first needed: `pipebot --help`
+and the short commands start without them (start-up times in docs/PERFORMANCE.md).
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
-from bot.settings import Settings, get_settings
-from storage import migrate
-from storage.db import Database, is_sqlite
-
 if TYPE_CHECKING:
+    from bot.settings import Settings
+    from storage.db import Database
+
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
@@ -27,6 +30,11 @@ class CliError(Exception):
 
 
 def load_settings() -> Settings:
+    """The settings from the environment; an invalid one is a CliError naming it."""
+    from pydantic import ValidationError
+
+    from bot.settings import get_settings
+
     try:
         return get_settings()
     except ValidationError as exc:
@@ -50,6 +58,9 @@ def database_url(args: argparse.Namespace) -> str:
 
 def open_database(args: argparse.Namespace) -> Database:
     """The database, with its schema brought up to date (SQLite) or checked (PostgreSQL)."""
+    from storage import migrate
+    from storage.db import Database, is_sqlite
+
     url = database_url(args)
     try:
         db = Database(url)
@@ -92,14 +103,33 @@ def read_input(name: str) -> str:
         raise CliError(f"cannot read {name}: {exc.strerror or exc}") from None
 
 
-def write_output(text: str, name: str | None) -> None:
-    """Write to a file, or standard output for None or `-`."""
+def write_output(text: str | Iterable[str], name: str | None) -> None:
+    """Write text, or its pieces as they come, to a file, or standard output for None or `-`.
+
+    A file appears whole or not at all: the pieces go to a temporary file beside it, renamed
+    over it at the end.
+    """
+    pieces = [text] if isinstance(text, str) else text
     if name is None or name == "-":
-        sys.stdout.write(text)
+        for piece in pieces:
+            sys.stdout.write(piece)
         sys.stdout.flush()
         return
+    target = Path(name)
+    if target.exists() and not target.is_file():
+        # A device or a pipe (/dev/stdout, a FIFO) is written in place, never replaced.
+        partial = target
+    else:
+        partial = target.with_name(f".{target.name}.partial")
     try:
-        with open(name, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-    except OSError as exc:
-        raise CliError(f"cannot write {name}: {exc.strerror or exc}") from None
+        with open(partial, "w", encoding="utf-8", newline="") as file:
+            for piece in pieces:
+                file.write(piece)
+        if partial != target:
+            os.replace(partial, target)
+    except BaseException as exc:
+        if partial != target:
+            partial.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise CliError(f"cannot write {name}: {exc.strerror or exc}") from None
+        raise

@@ -2,6 +2,8 @@
 
 Every command opens the database the same way, and every expected failure (a domain error, a
 missing file, bad JSON, a bad date) is one line on stderr and exit status 2, never a traceback.
+Each command imports what it uses when it runs, so that `pipebot --help` and the short
+commands start at once (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -17,8 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from cli.common import (
     CliError,
     database_url,
@@ -27,13 +27,7 @@ from cli.common import (
     read_input,
     write_output,
 )
-from pipeline.clock import utcnow
-from pipeline.dates import DATE_EXAMPLE, parse_date, today_in
 from pipeline.errors import PipebotError
-from pipeline.service import TeamDefaults
-from storage import migrate
-from storage import repositories as repo
-from storage.transfer import export_csv, export_team, import_csv, import_team
 
 if TYPE_CHECKING:
     from cli.common import Subparsers
@@ -73,6 +67,8 @@ def _add_db(sub: Subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
+    from storage import migrate
+
     url = database_url(args)
     migrate.upgrade(url)
     print("The database schema is up to date.")
@@ -113,18 +109,17 @@ def _add_export(sub: Subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from storage.transfer import export_csv_lines, export_team_text
+
     fmt = args.format or _format_of(args.output)
     db = open_database(args)
     try:
         with db.read_scope() as session:
-            if fmt == "csv":
-                text = export_csv(session, args.team)
-            else:
-                data = export_team(session, args.team)
-                text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+            # Streamed from the read transaction to the output, a deal at a time.
+            text = (export_csv_lines if fmt == "csv" else export_team_text)(session, args.team)
+            write_output(text, args.output)
     finally:
         db.dispose()
-    write_output(text, args.output)
     return 0
 
 
@@ -159,6 +154,10 @@ def _parse_json(text: str, name: str) -> Any:
 
 
 def _import(args: argparse.Namespace) -> int:
+    from pipeline.service import TeamDefaults
+    from storage import repositories as repo
+    from storage.transfer import import_csv, import_team
+
     text = read_input(args.file)
     fmt = args.format or _format_of(args.file, text)
     data: Any = _parse_json(text, args.file) if fmt == "json" else None
@@ -222,6 +221,8 @@ def _add_stats(sub: Subparsers, common: argparse.ArgumentParser) -> None:
 
 def _moment(text: str, option: str, tz: ZoneInfo, now: datetime) -> datetime:
     """A date as midnight in the team's time zone; an ISO time as given (naive: team's zone)."""
+    from pipeline.dates import DATE_EXAMPLE, parse_date, today_in
+
     value = text.strip()
     if not _ISO_DAY.fullmatch(value):
         try:
@@ -244,6 +245,7 @@ def _moment(text: str, option: str, tz: ZoneInfo, now: datetime) -> datetime:
 def _stats(args: argparse.Namespace) -> int:
     # Imported here: the metrics modules are heavier and only this command needs them.
     from pipeline import accuracy, forecast_range, metrics
+    from pipeline.clock import utcnow
     from storage.reports import reports_in
 
     db = open_database(args)
@@ -318,7 +320,13 @@ def _error(message: str, example: str | None = None) -> int:
     return EXIT_ERROR
 
 
-def _database_error(exc: SQLAlchemyError) -> str:
+def _database_errors() -> type[Exception] | tuple[()]:
+    """SQLAlchemy's base error, once a command has imported SQLAlchemy (else none can occur)."""
+    module = sys.modules.get("sqlalchemy.exc")
+    return () if module is None else module.SQLAlchemyError
+
+
+def _database_error(exc: Exception) -> str:
     # The driver's own message, without SQLAlchemy's SQL echo and documentation link.
     origin = getattr(exc, "orig", None) or exc
     lines = str(origin).strip().splitlines()
@@ -340,7 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _error(exc.message, exc.example)
     except CliError as exc:
         return _error(exc.message, exc.example)
-    except SQLAlchemyError as exc:
+    except _database_errors() as exc:
         return _error(f"database error: {_database_error(exc)}")
     except KeyboardInterrupt:
         return 130

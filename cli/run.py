@@ -1,4 +1,8 @@
-"""`pipebot run`, `pipebot scheduler` and `pipebot jobs`: the long-running parts."""
+"""`pipebot run`, `pipebot scheduler` and `pipebot jobs`: the long-running parts.
+
+Bolt, the Slack SDK and the scheduler are imported when one of these commands runs, not when
+the parser is built: every other `pipebot` command starts without them.
+"""
 
 from __future__ import annotations
 
@@ -13,25 +17,23 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-
-from bot.app import CredentialsError, PipebotApp, build_app, build_client, require
-from bot.health import default_checks
-from bot.inbox import Replayer
-from bot.settings import Settings
 from cli.common import CliError, load_settings, open_database
 from cli.demo import add_command as add_demo
-from pipeline.dates import iso_week
-from pipeline.service import TeamDefaults
-from scheduler import jobs
-from scheduler.due import Due, latest_daily, latest_weekly
-from scheduler.runner import Run, Runner, start_background
 
 if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+    from bot.app import PipebotApp
+    from bot.inbox import Replayer
+    from bot.settings import Settings
     from cli.common import Subparsers
+    from scheduler.runner import Runner
 
 logger = logging.getLogger("pipebot")
+
+# scheduler.jobs.KINDS, spelled here so that building the parser imports no scheduler (a test
+# keeps the two equal).
+JOB_KINDS = ("reminders", "digest")
 
 
 def _logging(settings: Settings) -> None:
@@ -43,6 +45,10 @@ def _logging(settings: Settings) -> None:
 
 def check_token(client: WebClient) -> bool:
     """Ask Slack who we are: False if unreachable (logged); a refused token is explained."""
+    from slack_sdk.errors import SlackApiError
+
+    from bot.app import CredentialsError
+
     try:
         client.auth_test()
     except SlackApiError as exc:
@@ -61,12 +67,19 @@ def check_token(client: WebClient) -> bool:
 
 
 def _runner(settings: Settings, args: argparse.Namespace, client: WebClient) -> Runner:
+    from pipeline.service import TeamDefaults
+    from scheduler.runner import Runner
+
     db = open_database(args)
     defaults = TeamDefaults(timezone=settings.default_timezone, currency=settings.default_currency)
     return Runner(db, client, defaults=defaults)
 
 
 def _run(args: argparse.Namespace) -> int:
+    from bot.app import CredentialsError, build_app, build_client, require
+    from pipeline.service import TeamDefaults
+    from scheduler.runner import Runner, start_background
+
     settings = load_settings()
     _logging(settings)
     socket_mode = bool(settings.slack_app_token) and not args.http
@@ -84,6 +97,7 @@ def _run(args: argparse.Namespace) -> int:
     app = build_app(settings, db, client=client, know_identity=reachable)
     import uvicorn
 
+    from bot.health import default_checks
     from bot.server import build_asgi
 
     # Everything is loaded now: keep those objects out of the garbage collector's full passes,
@@ -135,6 +149,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _replayer(app: PipebotApp) -> Replayer | None:
+    from bot.inbox import Replayer
+
     if app.inbox is None:
         return None
     logger.info("inbox replayer started (lease %s)", app.inbox.lease)
@@ -149,6 +165,9 @@ def _stop(replayer: Replayer | None, app: PipebotApp) -> None:
 
 
 def _scheduler(args: argparse.Namespace) -> int:
+    from bot.app import CredentialsError, build_client
+    from scheduler.runner import start_background
+
     settings = load_settings()
     _logging(settings)
     if not settings.slack_bot_token:
@@ -168,6 +187,8 @@ def _scheduler(args: argparse.Namespace) -> int:
 
 
 def _jobs_list(args: argparse.Namespace) -> int:
+    from bot.app import build_client
+
     settings = load_settings()
     runner = _runner(settings, args, build_client(settings))
     now = datetime.now(UTC)
@@ -198,6 +219,12 @@ def _at(text: str | None) -> datetime:
 
 
 def _jobs_run(args: argparse.Namespace) -> int:
+    from bot.app import build_client
+    from pipeline.dates import iso_week
+    from scheduler import jobs
+    from scheduler.due import Due, latest_daily, latest_weekly
+    from scheduler.runner import Run
+
     settings = load_settings()
     if not settings.slack_bot_token:
         raise CliError("SLACK_BOT_TOKEN is not set; jobs post as the bot.")
@@ -248,7 +275,7 @@ def add_commands(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     listing.add_argument("--team", default=None)
     listing.set_defaults(handler=_jobs_list)
     once = actions.add_parser("run", help="run a job once, as if at --at", parents=[common])
-    once.add_argument("kind", choices=jobs.KINDS)
+    once.add_argument("kind", choices=JOB_KINDS)
     once.add_argument("--team", default=None)
     once.add_argument("--at", default=None, metavar="ISO-TIME")
     once.add_argument("--force", action="store_true", help="send even if done or not due")

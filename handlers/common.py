@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from pipeline.errors import PermissionDenied
-from pipeline.schemas import DealOut, StageOut
+from pipeline.schemas import DealOut, StageOut, TeamOut
 from pipeline.service import PipelineService
 from storage.unit_of_work import Pipe
 
@@ -49,11 +49,12 @@ class CardContext:
 
     stages: list[StageOut]
     today: date
+    team: TeamOut
 
 
 def card_context(p: PipelineService) -> CardContext:
     """The card context, read inside the request's transaction."""
-    return CardContext(p.stages(), p.today())
+    return CardContext(p.stages(), p.today(), p.team_out())
 
 
 def is_admin(client: WebClient, p: PipelineService, user_id: str) -> bool:

@@ -19,7 +19,18 @@ from pipeline.accuracy import AccuracySource, PeriodAccuracy, accuracy, ended_si
 from pipeline.dates import today_in
 from pipeline.forecast import Forecast, ForecastSource, forecast
 from pipeline.forecast_range import ForecastRanges, RangeSource, forecast_ranges
-from pipeline.metrics import Metrics, Rates, Totals, aware, compute, money
+from pipeline.metrics import (
+    Metrics,
+    Rates,
+    StageTotals,
+    Totals,
+    aware,
+    compute,
+    money,
+    pipeline_at,
+)
+from pipeline.planning import LostReason, reason_label
+from pipeline.planning_metrics import ReasonStats, SourceStats, TargetStats
 from pipeline.schemas import DealOut, StageOut
 from pipeline.types import DealStatus
 
@@ -242,6 +253,11 @@ class DigestData(_Model):
     bottleneck: Bottleneck | None
     stale_count: int
     stale: list[StaleDeal]
+    # The planning numbers: over the same 90-day window as the win rate, targets at `end`.
+    targets: list[TargetStats] = []
+    losses: list[ReasonStats] = []
+    by_source: list[SourceStats] = []
+    lost_reasons: list[LostReason] = []
 
 
 def collect_digest(source: DigestSource, *, now: datetime) -> DigestData:
@@ -254,7 +270,8 @@ def collect_digest(source: DigestSource, *, now: datetime) -> DigestData:
     today = today_in(team.timezone, now)
 
     current = compute(source, as_of=now)
-    before = compute(source, as_of=start)
+    # A week ago only the open pipeline is shown: no cohort, funnel or time in stage then.
+    _, (open_before, unpriced_before, by_stage_before) = pipeline_at(source, as_of=start)
     stale = source.stale(now, today, TOP)
     fc = forecast(source, as_of=now, metrics=current)
     return DigestData(
@@ -266,15 +283,20 @@ def collect_digest(source: DigestSource, *, now: datetime) -> DigestData:
         first_day=today_in(team.timezone, start),
         last_day=today,
         open=current.open,
-        open_before=before.open,
+        open_before=open_before,
         unpriced=current.unpriced,
-        unpriced_before=before.unpriced,
+        unpriced_before=unpriced_before,
         missing_rates=source.missing_rates(start, list(rates.rates)),
-        stages=_stages(stages, current, before),
+        stages=_stages(stages, current, by_stage_before),
         new=_amounts(source.created(start, now), rates),
         advances=source.advances(start, now),
         won=_closed(source.closed(DealStatus.WON, start, now, rates.rates, TOP), rates, names),
-        lost=_closed(source.closed(DealStatus.LOST, start, now, rates.rates, TOP), rates, names),
+        lost=_closed(
+            source.closed(DealStatus.LOST, start, now, rates.rates, TOP),
+            rates,
+            names,
+            team.lost_reasons,
+        ),
         pushed=_pushed(source.pushed(start, now, rates.rates, TOP)),
         forecast=fc,
         ranges=forecast_ranges(source, fc, current),
@@ -287,6 +309,10 @@ def collect_digest(source: DigestSource, *, now: datetime) -> DigestData:
         avg_days_to_win=current.avg_days_to_win,
         avg_won_amount=current.avg_won_amount,
         bottleneck=_bottleneck(stages, current),
+        targets=current.targets,
+        losses=current.lost_reasons,
+        by_source=current.by_source,
+        lost_reasons=team.lost_reasons,
         stale_count=stale.total,
         stale=[
             StaleDeal(
@@ -299,9 +325,11 @@ def collect_digest(source: DigestSource, *, now: datetime) -> DigestData:
     )
 
 
-def _stages(stages: Sequence[StageOut], current: Metrics, before: Metrics) -> list[StageSummary]:
+def _stages(
+    stages: Sequence[StageOut], current: Metrics, before: Sequence[StageTotals]
+) -> list[StageSummary]:
     now_by = {r.stage: r for r in current.by_stage}
-    then_by = {r.stage: r for r in before.by_stage}
+    then_by = {r.stage: r for r in before}
     funnel = {f.stage: f for f in current.funnel}
     durations = {d.stage: d for d in current.days_in_stage}
     result = []
@@ -360,7 +388,12 @@ def _line(d: DealOut, names: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-def _closed(rows: ClosedRows, rates: Rates, names: Mapping[str, str]) -> ClosedDeals:
+def _closed(
+    rows: ClosedRows,
+    rates: Rates,
+    names: Mapping[str, str],
+    reasons: Sequence[LostReason] = (),
+) -> ClosedDeals:
     totals = _amounts(rows.totals, rates)
     deals = []
     for d in rows.deals:
@@ -371,7 +404,7 @@ def _closed(rows: ClosedRows, rates: Rates, names: Mapping[str, str]) -> ClosedD
                 **_line(d, names),
                 converted=None if converted is None else money(converted),
                 closed_at=d.closed_at,
-                reason=d.lost_reason,
+                reason=reason_label(d.lost_reason, d.lost_detail, reasons),
             )
         )
     return ClosedDeals(

@@ -19,6 +19,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.dates import today_in
 from pipeline.errors import InvalidInput
+from pipeline.planning_metrics import (
+    Planning,
+    PlanningSource,
+    ReasonStats,
+    SourceStats,
+    TargetStats,
+    measure,
+    render_planning,
+)
 from pipeline.schemas import StageOut, TeamOut
 from pipeline.types import LOST, WON
 
@@ -95,6 +104,9 @@ class Metrics(_Model):
     overdue_next_steps: list[int]
     past_close_date: list[int]
     slipped: list[int]
+    by_source: list[SourceStats] = []
+    lost_reasons: list[ReasonStats] = []
+    targets: list[TargetStats] = []
 
     def to_json(self) -> dict[str, Any]:
         """The public `stats --json` document."""
@@ -154,7 +166,7 @@ class FunnelRows(NamedTuple):
     lost: list[LostRow]
 
 
-class MetricsSource(Protocol):
+class MetricsSource(PlanningSource, Protocol):
     """One team's data, as the metric queries return it (storage implements it)."""
 
     @property
@@ -254,16 +266,21 @@ def compute(
     as_of: datetime,
     start: datetime | None = None,
     end: datetime | None = None,
+    planning: bool = True,
 ) -> Metrics:
-    """All metrics of the source's team at `as_of`, over the closed cohort of [start, end)."""
+    """All metrics of the source's team at `as_of`, over the closed cohort of [start, end).
+
+    `planning=False` leaves out by_source, lost_reasons and targets (empty), for a caller that
+    only compares the pipeline with an earlier moment's.
+    """
     team = source.team
     start, end = cohort_window(aware(as_of, "as_of"), start, end)
     stages, rates = team.stages, Rates.of(team)
-    open_deals = source.open_deals(as_of, today_in(team.timezone, as_of))
-    open_total, unpriced, by_stage = open_totals(open_deals.totals, stages, rates)
+    open_deals, (open_total, unpriced, by_stage) = pipeline_at(source, as_of)
     cohort = source.cohort(start, end)
     won, lost, avg_won = cohort_totals(cohort, rates)
     to_win = cohort.seconds_to_win
+    plan = measure(source, team, as_of, start, end) if planning else Planning([], [], [])
     return Metrics(
         team=team.id,
         as_of=as_of,
@@ -285,7 +302,19 @@ def compute(
         overdue_next_steps=open_deals.overdue_next_steps,
         past_close_date=open_deals.past_close_date,
         slipped=open_deals.slipped,
+        by_source=plan.by_source,
+        lost_reasons=plan.lost_reasons,
+        targets=plan.targets,
     )
+
+
+def pipeline_at(
+    source: MetricsSource, as_of: datetime
+) -> tuple[OpenDeals, tuple[Totals, int, list[StageTotals]]]:
+    """The open pipeline at `as_of` alone (what `compute` reports of it, without the cohort)."""
+    team = source.team
+    open_deals = source.open_deals(aware(as_of, "as_of"), today_in(team.timezone, as_of))
+    return open_deals, open_totals(open_deals.totals, team.stages, Rates.of(team))
 
 
 def open_totals(
@@ -442,4 +471,6 @@ def render_table(metrics: Metrics) -> str:
         f"Past close date: {refs(metrics.past_close_date)}",
         f"Slipped (close date pushed twice or more): {refs(metrics.slipped)}",
     ]
+    planning = Planning(metrics.by_source, metrics.lost_reasons, metrics.targets)
+    lines += render_planning(planning, cur)
     return "\n".join(lines)

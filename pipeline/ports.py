@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
+from pipeline.planning import TargetOut
 from pipeline.schemas import ActivityOut, CloseDateChangeOut, DealDetail, DealOut, StageOut, TeamOut
 
 
@@ -107,6 +108,10 @@ class PipelineStore(Protocol):
 
     def save_rate(self, currency: str, rate: Decimal) -> None:
         """Set one conversion rate into the reporting currency."""
+        ...
+
+    def save_targets(self, targets: Sequence[TargetOut]) -> None:
+        """Make the team's targets exactly these, matched by owner and period."""
         ...
 
     def count_open_in_stage(self, stage_key: str) -> int:

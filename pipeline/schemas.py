@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
+from pipeline.planning import DEFAULT_SOURCES, LostReason, TargetOut, default_reasons
 from pipeline.types import ActivityKind, DealStatus
 
 
@@ -71,6 +72,7 @@ class DealOut(Schema):
     next_step_text: str | None
     next_step_due: date | None
     lost_reason: str | None
+    lost_detail: str | None = None
     source: str | None
     last_activity_at: datetime
     snoozed_until: date | None
@@ -105,3 +107,6 @@ class TeamOut(Schema):
     reminders: str = "09:00 mon-fri"
     reminder_mode: str = "channel"
     digest: str = "mon 09:00"
+    sources: list[str] = list(DEFAULT_SOURCES)
+    lost_reasons: list[LostReason] = default_reasons()
+    targets: list[TargetOut] = []

@@ -15,6 +15,7 @@ from pipeline.errors import AlreadyApplied, Ambiguous, Conflict, InvalidInput, N
 from pipeline.limits import TextField, check_text
 from pipeline.money import Money
 from pipeline.names import same_company
+from pipeline.planning import OTHER, find_reason, resolve_source, split_reason
 from pipeline.ports import DealHistory, DealQuery, NewDeal, StageEntry, StaleQuery
 from pipeline.schemas import ActivityOut, CloseDateChangeOut, DealDetail, DealOut, StageOut
 from pipeline.team_settings import TeamPipeline
@@ -219,7 +220,7 @@ class PipelineService(TeamPipeline):
         if not stages:
             raise Refused("This pipeline has no open stage; add one with `/deal stages add`.")
         stage_key = self.resolve_stage(stage).key if stage else stages[0].key
-        clean_source = validate_source(source)
+        clean_source = resolve_source(validate_source(source), self.team.sources)
         step_text, step_due = self._validate_next_step(next_step)
         self._claim(idempotency_key, now)
         new = NewDeal(
@@ -267,8 +268,9 @@ class PipelineService(TeamPipeline):
         if not isinstance(close_date, _Unset):
             history = self._close_date_history(deal, close_date, actor, now)
             changes["close_date"] = close_date
-        if not isinstance(source, _Unset):
-            changes["source"] = validate_source(source)
+        # A source taken off the team's list stays on the deals that have it, through edits.
+        if not isinstance(source, _Unset) and source != deal.source:
+            changes["source"] = resolve_source(validate_source(source), self.team.sources)
         return self._save(deal, actor, now, history, **changes)
 
     def _close_date_history(
@@ -341,21 +343,67 @@ class PipelineService(TeamPipeline):
         now = self.clock()
         deal = self._require_open(self._load(ref, expected_version), "win it")
         return self._enter(
-            deal, WON, actor, now, status=DealStatus.WON, closed_at=now, lost_reason=None
+            deal,
+            WON,
+            actor,
+            now,
+            status=DealStatus.WON,
+            closed_at=now,
+            lost_reason=None,
+            lost_detail=None,
         )
 
     def lose(
-        self, ref: str | int, reason: str, *, actor: str, expected_version: int | None = None
+        self,
+        ref: str | int,
+        reason: str,
+        *,
+        actor: str,
+        detail: str | None = None,
+        expected_version: int | None = None,
     ) -> DealOut:
-        """Close an open deal as lost, with the reason."""
+        """Close an open deal as lost.
+
+        With `detail` (a form), `reason` is a reason's key or name. Without it (a typed line),
+        the line starts with a reason and the rest is the detail; a line naming no reason is
+        filed under `other`, the whole line kept as the detail.
+        """
         now = self.clock()
         deal = self._require_open(self._load(ref, expected_version), "lose it")
-        why = check_text(
-            reason, TextField.LOST_REASON, example=f"lost #{deal.number} went with a competitor"
-        )
+        example = f"lost #{deal.number} price went with a cheaper vendor"
+        text = check_text(reason, TextField.LOST_REASON, example=example)
+        key, why = self.lost_reason_of(text, detail, example=example)
         return self._enter(
-            deal, LOST, actor, now, status=DealStatus.LOST, closed_at=now, lost_reason=why
+            deal,
+            LOST,
+            actor,
+            now,
+            status=DealStatus.LOST,
+            closed_at=now,
+            lost_reason=key,
+            lost_detail=why,
         )
+
+    def lost_reason_of(
+        self, text: str, detail: str | None, *, example: str
+    ) -> tuple[str, str | None]:
+        """(reason key, detail or None) for a typed line or a form's reason and detail."""
+        reasons = self.team.lost_reasons
+        if detail is None:
+            found, rest = split_reason(text, reasons)
+            key, detail = (found.key, rest) if found else (OTHER, text)
+        else:
+            chosen = find_reason(text, reasons)
+            if chosen is None:
+                listed = ", ".join(r.key for r in reasons)
+                raise InvalidInput(
+                    f'"{text[:60]}" is not a loss reason: {listed}.',
+                    example=example,
+                    field="reason",
+                )
+            key = chosen.key
+        why = check_text(detail, TextField.LOST_REASON, example=example) if detail.strip() else None
+        return key, why
 
     def reopen(
         self,
@@ -385,6 +433,7 @@ class PipelineService(TeamPipeline):
             status=DealStatus.OPEN,
             closed_at=None,
             lost_reason=None,
+            lost_detail=None,
             stage=target,
         )
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pipeline import planning
 from pipeline import stages as stage_rules
 from pipeline.clock import Clock, utcnow
 from pipeline.dates import today_in, validate_timezone
@@ -263,3 +264,59 @@ class TeamPipeline:
         """Set the weekly digest (`mon 09:00`, `off`); returns its canonical text."""
         self._save_settings(digest=normalize_digest(text))
         return self.team.digest
+
+    # --- sources, loss reasons and targets --------------------------------------------
+
+    def add_source(self, name: str) -> str:
+        """Add a lead source to the team's list; returns its key."""
+        sources = planning.add_source(self.team.sources, name)
+        self._save_settings(sources=sources)
+        return sources[-1]
+
+    def remove_source(self, name: str) -> str:
+        """Take a source off the list (deals keep it); returns its key."""
+        key = planning.key_of(name)
+        self._save_settings(sources=planning.remove_source(self.team.sources, name))
+        return key
+
+    def add_lost_reason(self, name: str) -> planning.LostReason:
+        """Add a loss reason, its key made from its name."""
+        reasons = planning.add_reason(self.team.lost_reasons, name)
+        self._save_settings(lost_reasons=reasons)
+        return reasons[-1]
+
+    def remove_lost_reason(self, name: str) -> planning.LostReason:
+        """Take a loss reason off the list (deals keep it); `other` stays."""
+        gone = planning.find_reason(name, self.team.lost_reasons)
+        self._save_settings(lost_reasons=planning.remove_reason(self.team.lost_reasons, name))
+        assert gone is not None  # remove_reason refused an unknown one
+        return gone
+
+    def set_target(self, owner: str | None, period: str, amount: Decimal) -> planning.TargetOut:
+        """Set the team's (owner None) or a rep's target for a month or a quarter."""
+        target = planning.TargetOut(
+            owner=validate_user(owner) if owner else None,
+            period=planning.parse_period(period).text,
+            amount=planning.validate_target_amount(amount),
+        )
+        self._save_targets(planning.set_target(self.team.targets, target))
+        return target
+
+    def clear_target(self, owner: str | None, period: str) -> planning.TargetOut:
+        """Remove a target; refused when there is none for that owner and period."""
+        text = planning.parse_period(period).text
+        found = next((t for t in self.team.targets if (t.owner, t.period) == (owner, text)), None)
+        if found is None:
+            whose = f"<@{owner}>" if owner else "the team"
+            raise Refused(f"There is no target for {whose} in {text}.")
+        self._save_targets([t for t in self.team.targets if t is not found])
+        return found
+
+    def targets(self) -> list[planning.TargetOut]:
+        """The team's and the reps' targets, the team first, then each rep by id."""
+        return list(self.team.targets)
+
+    def _save_targets(self, targets: Sequence[planning.TargetOut]) -> None:
+        ordered = planning.sort_targets(targets)
+        self.store.save_targets(ordered)
+        self._team = self.team.model_copy(update={"targets": ordered})

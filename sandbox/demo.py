@@ -48,10 +48,20 @@ def _settings() -> list[Step]:
 def _first_months() -> list[Step]:
     """Deals opened, moved, won and lost over the first three months."""
     return [
-        (118, lambda p: p.create("Northwind Traders", actor=REP_A, amount=_eur(48_000))),
-        (115, lambda p: p.create("Globex", actor=REP_B, amount=_usd(120_000), stage="qualified")),
+        (
+            118,
+            lambda p: p.create(
+                "Northwind Traders", actor=REP_A, amount=_eur(48_000), source="referral"
+            ),
+        ),
+        (
+            115,
+            lambda p: p.create(
+                "Globex", actor=REP_B, amount=_usd(120_000), stage="qualified", source="outbound"
+            ),
+        ),
         (110, lambda p: p.move("Northwind", "demo", actor=REP_A)),
-        (104, lambda p: p.create("Initech", actor=REP_A, amount=_eur(18_500))),
+        (104, lambda p: p.create("Initech", actor=REP_A, amount=_eur(18_500), source="inbound")),
         (100, lambda p: p.move("Globex", "proposal", actor=REP_B)),
         (96, lambda p: p.move("Northwind", "proposal", actor=REP_A)),
         (90, lambda p: p.lose("Initech", "No budget this year", actor=REP_A)),
@@ -59,10 +69,15 @@ def _first_months() -> list[Step]:
         (80, lambda p: p.win("Northwind", actor=REP_A)),
         (75, lambda p: p.create("Umbrella Corp", actor=REP_B, amount=_eur(75_000), stage="demo")),
         (70, lambda p: p.win("Globex", actor=REP_B)),
-        (64, lambda p: p.create("Stark Industries", actor=REP_A, amount=_usd(210_000))),
+        (
+            64,
+            lambda p: p.create(
+                "Stark Industries", actor=REP_A, amount=_usd(210_000), source="partner"
+            ),
+        ),
         (60, lambda p: p.move("Umbrella", "proposal", actor=REP_B)),
         (55, lambda p: p.move("Stark", "qualified", actor=REP_A)),
-        (50, lambda p: p.lose("Umbrella", "Went with a competitor", actor=REP_B)),
+        (50, lambda p: p.lose("Umbrella", "Competitor: went with Globex", actor=REP_B)),
     ]
 
 
@@ -80,7 +95,12 @@ def _last_weeks(today: date) -> list[Step]:
             ),
         ),
         (42, lambda p: p.move("Stark", "demo", actor=REP_A)),
-        (40, lambda p: p.create("Hooli", actor=REP_A, amount=_eur(32_000), stage="qualified")),
+        (
+            40,
+            lambda p: p.create(
+                "Hooli", actor=REP_A, amount=_eur(32_000), stage="qualified", source="inbound"
+            ),
+        ),
         (35, lambda p: p.move("Wayne", "demo", actor=REP_B)),
         (30, lambda p: p.push_close_date("Wayne", d(5), actor=REP_B)),
         (
@@ -133,6 +153,17 @@ def _last_weeks(today: date) -> list[Step]:
             ),
         ),
         (1, lambda p: p.log_activity("Cyberdyne", "email", "Questionnaire half done", actor=REP_B)),
+        *_targets(today),
+    ]
+
+
+def _targets(today: date) -> list[Step]:
+    """The manager's targets for this quarter: the team's and each rep's."""
+    quarter = f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+    return [
+        (0, lambda p: p.set_target(None, quarter, Decimal(400_000))),
+        (0, lambda p: p.set_target(REP_A, quarter, Decimal(220_000))),
+        (0, lambda p: p.set_target(REP_B, quarter, Decimal(180_000))),
     ]
 
 

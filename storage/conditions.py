@@ -28,6 +28,7 @@ def stale_condition(
     stages: Iterable[StaleRule],
     as_of: datetime,
     today: date,
+    next_step_due: SQLColumnExpression[date | None] = Deal.next_step_due,
 ) -> ColumnElement[bool]:
     """Nothing happened for longer than the stage's threshold and no next step is ahead."""
     # One range test per stage keeps the (team, status, last_activity_at) index usable.
@@ -35,5 +36,5 @@ def stale_condition(
         and_(stage_col == s.key, last_at < as_of - timedelta(days=s.stale_days)) for s in stages
     ]
     quiet = or_(*per_stage) if per_stage else false()
-    no_step_ahead = or_(Deal.next_step_due.is_(None), Deal.next_step_due < today)
+    no_step_ahead = or_(next_step_due.is_(None), next_step_due < today)
     return and_(quiet, no_step_ahead)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, and_, case, exists, func, literal, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Select, and_, case, exists, func, literal, select, union_all
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import ColumnElement, Subquery
 
 from pipeline.errors import NotFound
@@ -14,13 +14,14 @@ from pipeline.metrics import AmountRow, Cohort, FunnelRows, LostRow, OpenDeals, 
 from pipeline.schemas import StageOut, TeamOut
 from pipeline.types import LOST, OUTCOMES, WON, DealStatus
 from storage.conditions import stale_condition
-from storage.models import Activity, CloseDateChange, Deal, Stage, StageChange, Team
-from storage.sql import seconds_between
+from storage.models import TEAM_LOADS, Activity, CloseDateChange, Deal, Stage, StageChange, Team
+from storage.planning_queries import planning_lists
+from storage.sql import materialized_ctes, seconds_between
 
 
 def team_settings(session: Session, team_id: str) -> TeamOut | None:
     """The team's settings, stages (in order) and rates, or None when there is no such team."""
-    team = session.get(Team, team_id, options=[selectinload(Team.stages), selectinload(Team.rates)])
+    team = session.get(Team, team_id, options=TEAM_LOADS)
     return None if team is None else team_out(team)
 
 
@@ -37,6 +38,7 @@ def team_out(team: Team) -> TeamOut:
         reminders=team.reminders,
         reminder_mode=team.reminder_mode,
         digest=team.digest,
+        **planning_lists(team),
     )
 
 
@@ -50,111 +52,135 @@ def require_team(session: Session, team_id: str) -> TeamOut:
     return team
 
 
-def open_at(session: Session, team_id: str, as_of: datetime) -> Subquery:
-    """(deal_id, stage, last_at) of the deals open at `as_of`.
+class OpenRow(NamedTuple):
+    """One deal open at a moment, where it was then, and which lists it belongs on (0 or 1)."""
 
-    When nothing happened after `as_of` the deals table already is that state; otherwise the
-    state is rebuilt from the stage history (slower, only for looking back).
+    deal_id: int
+    number: int
+    stage: str
+    currency: str
+    cents: int | None
+    stale: int
+    overdue: int
+    past_close: int
+
+
+def anything_after(session: Session, team_id: str, as_of: datetime) -> bool:
+    """True when a stage change or an activity of the team is later than `as_of`."""
+    return bool(
+        session.execute(
+            select(
+                exists().where(StageChange.team_id == team_id, StageChange.at > as_of)
+                | exists().where(Activity.team_id == team_id, Activity.at > as_of)
+            )
+        ).scalar_one()
+    )
+
+
+_DEAL_VALUES = (
+    Deal.currency.label("currency"),
+    Deal.amount_cents.label("cents"),
+    Deal.next_step_due.label("next_step_due"),
+    Deal.close_date.label("close_date"),
+)
+
+
+def open_set(session: Session, team_id: str, as_of: datetime) -> Subquery:
+    """(deal_id, number, stage, last_at, currency, cents, next_step_due, close_date) of the
+    deals open at `as_of`, each once, with its stage and last touch at that moment.
+
+    When nothing happened after `as_of` the deals table already is that state. Otherwise each
+    deal's stage is its last stage change up to `as_of` and its last touch the later of that
+    change and its last activity up to then; only deals open now or closed after `as_of` can
+    have been open then, and each is looked up once in the (deal, at) indexes.
     """
-    later = session.execute(
-        select(
-            exists().where(StageChange.team_id == team_id, StageChange.at > as_of)
-            | exists().where(Activity.team_id == team_id, Activity.at > as_of)
-        )
-    ).scalar_one()
-    if not later:
+    if not anything_after(session, team_id, as_of):
         return (
             select(
                 Deal.id.label("deal_id"),
+                Deal.number.label("number"),
                 Deal.stage.label("stage"),
                 Deal.last_activity_at.label("last_at"),
+                *_DEAL_VALUES,
             )
             .where(Deal.team_id == team_id, Deal.status == DealStatus.OPEN.value)
             .subquery("open_deals")
         )
-    ranked = (
-        select(
-            StageChange.deal_id,
-            StageChange.to_stage,
-            StageChange.at,
-            func.row_number()
-            .over(
-                partition_by=StageChange.deal_id,
-                order_by=(StageChange.at.desc(), StageChange.id.desc()),
-            )
-            .label("rn"),
-        )
-        .where(StageChange.team_id == team_id, StageChange.at <= as_of)
-        .subquery("ranked")
+    # Two index ranges rather than one OR, which would scan every deal of the team.
+    candidates = union_all(
+        select(Deal.id).where(Deal.team_id == team_id, Deal.status == DealStatus.OPEN.value),
+        select(Deal.id).where(Deal.team_id == team_id, Deal.closed_at > as_of),
+    ).subquery("candidates")
+    earlier = aliased(StageChange)
+    last_change = (
+        select(earlier.id)
+        .where(earlier.deal_id == candidates.c.id, earlier.at <= as_of)
+        .order_by(earlier.at.desc(), earlier.id.desc())
+        .limit(1)
+        .correlate(candidates)
+        .scalar_subquery()
     )
     last_activity = (
         select(func.max(Activity.at))
-        .where(Activity.deal_id == ranked.c.deal_id, Activity.at <= as_of)
+        .where(Activity.deal_id == candidates.c.id, Activity.at <= as_of)
+        .correlate(candidates)
         .scalar_subquery()
     )
+    # Materialized: each deal's two lookups run once, not once per use of their results
+    # (an older SQLite gets the same rows, more slowly).
+    moments = select(
+        candidates.c.id.label("deal_id"),
+        last_change.label("change_id"),
+        last_activity.label("touched"),
+    ).cte("moments")
+    if materialized_ctes(session):
+        moments = moments.prefix_with("MATERIALIZED")
+    touched = moments.c.touched
     last_at = case(
-        (last_activity.is_not(None) & (last_activity > ranked.c.at), last_activity),
-        else_=ranked.c.at,
+        (touched.is_not(None) & (touched > StageChange.at), touched), else_=StageChange.at
     )
     return (
         select(
-            ranked.c.deal_id.label("deal_id"),
-            ranked.c.to_stage.label("stage"),
+            Deal.id.label("deal_id"),
+            Deal.number.label("number"),
+            StageChange.to_stage.label("stage"),
             last_at.label("last_at"),
+            *_DEAL_VALUES,
         )
-        .where(ranked.c.rn == 1, ranked.c.to_stage.not_in(OUTCOMES))
+        .select_from(moments)
+        .join(Deal, Deal.id == moments.c.deal_id)
+        .join(StageChange, StageChange.id == moments.c.change_id)
+        .where(StageChange.to_stage.not_in(OUTCOMES))
         .subquery("open_deals")
     )
 
 
-def open_deals(session: Session, team: TeamOut, as_of: datetime, today: date) -> OpenDeals:
-    """The deals open at `as_of`: sums per (stage, currency), and the numbers to act on."""
-    deals = open_at(session, team.id, as_of)
-    return OpenDeals(
-        totals=open_totals(session, deals),
-        stale=stale(session, deals, team, as_of, today),
-        overdue_next_steps=numbers(
-            session, deals, Deal.next_step_due.is_not(None) & (Deal.next_step_due < today)
-        ),
-        past_close_date=numbers(
-            session, deals, Deal.close_date.is_not(None) & (Deal.close_date < today)
-        ),
-        slipped=slipped(session, team.id, deals),
-    )
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return case((condition, 1), else_=0)
 
 
-def open_totals(session: Session, deals: Subquery) -> list[AmountRow]:
-    """Count and summed cents of the open deals per (stage, currency)."""
-    rows = session.execute(
-        select(deals.c.stage, Deal.currency, func.count(), func.sum(Deal.amount_cents))
-        .join(Deal, Deal.id == deals.c.deal_id)
-        .group_by(deals.c.stage, Deal.currency)
-    )
-    return [AmountRow(stage, currency, n, cents) for stage, currency, n, cents in rows]
+def open_rows(session: Session, team: TeamOut, as_of: datetime, today: date) -> list[OpenRow]:
+    """The deals open at `as_of` in number order, with the stale / overdue / past-close tests
+    taken in SQL (only small integers come back: no timestamps to convert)."""
+    deals = open_set(session, team.id, as_of)
+    due = deals.c.next_step_due
+    stale = stale_condition(deals.c.stage, deals.c.last_at, team.stages, as_of, today, due)
+    stmt = select(
+        deals.c.deal_id,
+        deals.c.number,
+        deals.c.stage,
+        deals.c.currency,
+        deals.c.cents,
+        _flag(stale),
+        _flag(due < today),
+        _flag(deals.c.close_date < today),
+    ).order_by(deals.c.number)
+    # Core, not the ORM: nothing here is an entity, and 20,000 rows pass.
+    return [OpenRow(*row) for row in session.connection().execute(stmt)]
 
 
-def numbers(session: Session, deals: Subquery, condition: ColumnElement[bool]) -> list[int]:
-    """The numbers of the open deals meeting `condition`, in order."""
-    return list(
-        session.scalars(
-            select(Deal.number)
-            .join(deals, deals.c.deal_id == Deal.id)
-            .where(condition)
-            .order_by(Deal.number)
-        )
-    )
-
-
-def stale(
-    session: Session, deals: Subquery, team: TeamOut, as_of: datetime, today: date
-) -> list[int]:
-    """The numbers of the open deals stale at `as_of` (each stage's own threshold)."""
-    condition = stale_condition(deals.c.stage, deals.c.last_at, team.stages, as_of, today)
-    return numbers(session, deals, condition)
-
-
-def slipped(session: Session, team_id: str, deals: Subquery) -> list[int]:
-    """The numbers of the open deals whose close date was pushed later twice or more."""
+def slipped_ids(session: Session, team_id: str) -> set[int]:
+    """The ids of the team's deals whose close date was pushed later twice or more."""
     pushes = (
         select(CloseDateChange.deal_id)
         .where(
@@ -164,15 +190,29 @@ def slipped(session: Session, team_id: str, deals: Subquery) -> list[int]:
         )
         .group_by(CloseDateChange.deal_id)
         .having(func.count() >= 2)
-        .subquery("pushed")
     )
-    return list(
-        session.scalars(
-            select(Deal.number)
-            .join(deals, deals.c.deal_id == Deal.id)
-            .join(pushes, pushes.c.deal_id == Deal.id)
-            .order_by(Deal.number)
-        )
+    return set(session.scalars(pushes))
+
+
+def open_deals(session: Session, team: TeamOut, as_of: datetime, today: date) -> OpenDeals:
+    """The deals open at `as_of`: sums per (stage, currency), and the numbers to act on.
+
+    The open set is read once and every total and list is taken from it in one pass.
+    """
+    rows = open_rows(session, team, as_of, today)
+    pushed = slipped_ids(session, team.id)
+    sums: dict[tuple[str, str], list[Any]] = {}
+    for row in rows:
+        group = sums.setdefault((row.stage, row.currency), [0, None])
+        group[0] += 1
+        if row.cents is not None:
+            group[1] = row.cents + (group[1] or 0)
+    return OpenDeals(
+        totals=[AmountRow(stage, cur, n, cents) for (stage, cur), (n, cents) in sums.items()],
+        stale=[r.number for r in rows if r.stale],
+        overdue_next_steps=[r.number for r in rows if r.overdue],
+        past_close_date=[r.number for r in rows if r.past_close],
+        slipped=[r.number for r in rows if r.deal_id in pushed],
     )
 
 
@@ -203,9 +243,8 @@ def median_rows(session: Session, values: Select[Any, Any]) -> dict[str, Spread]
             ).group_by(inner.c.key)
         )
         return {key: Spread(float(median), float(mean), n) for key, median, mean, n in rows}
-    return spreads(
-        (key, value) for key, value in session.execute(select(inner.c.key, inner.c.value))
-    )
+    # Core, not the ORM: 200,000 plain (key, float) rows may pass.
+    return spreads(session.connection().execute(select(inner.c.key, inner.c.value)))
 
 
 def cohort(session: Session, team_id: str, start: datetime, end: datetime) -> Cohort:

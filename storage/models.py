@@ -19,7 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload
 
 from storage.types import UTCDateTime
 
@@ -59,12 +59,16 @@ class Team(Base):
     reminders: Mapped[str] = mapped_column(String(64), default="09:00 mon-fri")
     reminder_mode: Mapped[str] = mapped_column(String(16), default="channel")
     digest: Mapped[str] = mapped_column(String(64), default="mon 09:00")
+    # The lists people pick from: source keys, and loss reasons as {"key", "name"}.
+    sources: Mapped[list[str]] = mapped_column(JSON, default=list)
+    lost_reasons: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     stages: Mapped[list[Stage]] = relationship(
         order_by="Stage.position", cascade="all, delete-orphan", back_populates="team"
     )
     rates: Mapped[list[Rate]] = relationship(cascade="all, delete-orphan")
+    targets: Mapped[list[Target]] = relationship(cascade="all, delete-orphan")
 
 
 class Rate(Base):
@@ -77,6 +81,22 @@ class Rate(Base):
     )
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
     rate: Mapped[Decimal] = mapped_column(RATE)
+
+
+class Target(Base):
+    """A revenue target in the reporting currency for a month or a quarter.
+
+    `owner_id` is "" for the team's own target: a unique key cannot rely on NULLs.
+    """
+
+    __tablename__ = "targets"
+    __table_args__ = (UniqueConstraint("team_id", "owner_id", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    owner_id: Mapped[str] = mapped_column(String(USER_ID))
+    period: Mapped[str] = mapped_column(String(8))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
 
 
 class Stage(Base):
@@ -105,6 +125,7 @@ class Deal(Base):
         # The scheduler's scans: open deals of a team by last activity, and the closed cohort.
         Index("ix_deals_team_status_activity", "team_id", "status", "last_activity_at"),
         Index("ix_deals_team_closed_at", "team_id", "closed_at"),
+        Index("ix_deals_team_created_at", "team_id", "created_at"),
         Index("ix_deals_team_owner_status", "team_id", "owner_id", "status"),
     )
 
@@ -124,7 +145,9 @@ class Deal(Base):
     close_date: Mapped[date | None] = mapped_column(Date)
     next_step_text: Mapped[str | None] = mapped_column(Text)
     next_step_due: Mapped[date | None] = mapped_column(Date)
+    # A loss reason's key; what the rep wrote about it is the detail.
     lost_reason: Mapped[str | None] = mapped_column(Text)
+    lost_detail: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(String(200))
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime)
     snoozed_until: Mapped[date | None] = mapped_column(Date)
@@ -162,7 +185,10 @@ class StageChange(Base):
     __table_args__ = (
         # to_stage included: the funnel reads a deal's furthest stage from the index alone.
         Index("ix_stage_changes_deal_at", "deal_id", "at", "to_stage"),
-        Index("ix_stage_changes_team_at", "team_id", "at"),
+        # Covering: time in stage and the digest's advances read a window from the index alone.
+        Index(
+            "ix_stage_changes_team_at", "team_id", "at", "from_stage", "to_stage", "from_entered_at"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -312,3 +338,7 @@ class InboxEntry(Base):
     lease_until: Mapped[datetime] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# What loading a team brings along: its stages, rates and targets, each in one query.
+TEAM_LOADS = (selectinload(Team.stages), selectinload(Team.rates), selectinload(Team.targets))

@@ -11,9 +11,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from pipeline.errors import Conflict
+from pipeline.planning import TargetOut
 from pipeline.ports import DealHistory, DealQuery, NewDeal, NewTeam, StageEntry, StaleQuery
 from pipeline.schemas import DealDetail, DealOut, StageOut, TeamOut
 from pipeline.types import DealStatus
+from storage import planning_queries
 from storage import repositories as repo
 from storage.conditions import stale_condition
 from storage.metric_queries import team_out
@@ -30,6 +32,7 @@ _DEAL_FIELDS = (
     "next_step_text",
     "next_step_due",
     "lost_reason",
+    "lost_detail",
     "source",
     "last_activity_at",
     "snoozed_until",
@@ -92,6 +95,8 @@ class SqlPipelineStore:
             setattr(row, name, getattr(team, name))
         # A new list object: SQLAlchemy does not see in-place changes to a JSON column.
         row.admins = list(team.admins)
+        row.sources = list(team.sources)
+        row.lost_reasons = [r.model_dump() for r in team.lost_reasons]
         self.session.flush()
 
     def save_stages(self, stages: Sequence[StageOut]) -> None:
@@ -122,6 +127,10 @@ class SqlPipelineStore:
         else:
             row.rates.append(Rate(team_id=self.team_id, currency=currency, rate=rate))
         self.session.flush()
+
+    def save_targets(self, targets: Sequence[TargetOut]) -> None:
+        """Make the team's targets exactly these, matched by owner and period."""
+        planning_queries.save_targets(self.session, self._team_row(), targets)
 
     def count_open_in_stage(self, stage_key: str) -> int:
         """How many open deals sit in a stage."""

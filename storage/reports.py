@@ -1,5 +1,9 @@
 """The report queries of one team inside one session: what metrics, forecast, digest and
-reminders read (`pipeline`'s `DigestSource` and `ReminderSource`, implemented over SQL)."""
+reminders read (`pipeline`'s `DigestSource` and `ReminderSource`, implemented over SQL).
+
+Only the metric queries are imported up front: `pipebot stats` needs no other (the rest are
+imported by the method that runs them, once per process).
+"""
 
 from __future__ import annotations
 
@@ -9,27 +13,22 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy.orm import Session
-
 from pipeline.dates import today_in
-from pipeline.digest import ClosedRows, CurrencyRow, PushRows, StaleRows
-from pipeline.forecast import OpenRow, WonRow
 from pipeline.metrics import Cohort, FunnelRows, OpenDeals, Spread
-from pipeline.reminders import Flagged
 from pipeline.schemas import TeamOut
-from pipeline.service import PipelineService
-from pipeline.types import DealStatus
-from storage import (
-    digest_queries,
-    forecast_queries,
-    metric_queries,
-    reminder_queries,
-    transfer,
-)
+from storage import metric_queries, planning_queries
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from pipeline.accuracy import Snapshot, WonSum
+    from pipeline.digest import ClosedRows, CurrencyRow, PushRows, StaleRows
+    from pipeline.forecast import OpenRow, WonRow
     from pipeline.forecast_range import OpenAmountRow
+    from pipeline.planning_metrics import LossRow, OwnerRow, SourceRow
+    from pipeline.reminders import Flagged
+    from pipeline.service import PipelineService
+    from pipeline.types import DealStatus
 
 
 class SqlReports:
@@ -46,6 +45,8 @@ class SqlReports:
 
     def deals_csv(self) -> str:
         """Every deal of the team as CSV rows (the header alone before its first write)."""
+        from storage import transfer
+
         return transfer.team_csv(self._session, self._team.id)
 
     def open_deals(self, as_of: datetime, today: date) -> OpenDeals:
@@ -64,8 +65,31 @@ class SqlReports:
         """Seconds spent in each open stage, over the exits in [start, end)."""
         return metric_queries.stage_exits(self._session, self._team.id, start, end)
 
+    def created_by_source(self, start: datetime, end: datetime) -> dict[str | None, int]:
+        """How many deals were created in [start, end), per source."""
+        return planning_queries.created_by_source(self._session, self._team.id, start, end)
+
+    def cohort_by_source(self, start: datetime, end: datetime) -> list[SourceRow]:
+        """The deals closed in [start, end) per source, status and currency."""
+        return planning_queries.cohort_by_source(self._session, self._team.id, start, end)
+
+    def losses(self, start: datetime, end: datetime) -> list[LossRow]:
+        """The deals lost in [start, end) per reason, stage and currency."""
+        return planning_queries.losses(self._session, self._team.id, start, end)
+
+    def won_by_owner(self, start: datetime, end: datetime) -> list[OwnerRow]:
+        """Deals won in [start, end) per owner and currency."""
+        return planning_queries.won_by_owner(self._session, self._team.id, start, end)
+
+    def open_by_owner(self, as_of: datetime, first: date, last: date) -> list[OwnerRow]:
+        """Deals open at `as_of` with a close date in [first, last], per owner and stage."""
+        deals = metric_queries.open_set(self._session, self._team.id, as_of)
+        return planning_queries.open_by_owner(self._session, deals, first, last)
+
     def open_by_close(self, today: date, month_end: date, quarter_end: date) -> list[OpenRow]:
         """Open deals closing by `quarter_end` or undated, by stage, currency and period."""
+        from storage import forecast_queries
+
         return forecast_queries.open_by_close(
             self._session, self._team.id, today, month_end, quarter_end
         )
@@ -74,20 +98,28 @@ class SqlReports:
         self, quarter_from: datetime, month_from: datetime, as_of: datetime
     ) -> list[WonRow]:
         """Deals won in [quarter_from, as_of], by currency and whether won since `month_from`."""
+        from storage import forecast_queries
+
         return forecast_queries.won_since(
             self._session, self._team.id, quarter_from, month_from, as_of
         )
 
     def missing_rates(self, since: datetime, known: Sequence[str]) -> list[str]:
         """Currencies not in `known` of open deals or deals closed since `since`."""
+        from storage import digest_queries
+
         return digest_queries.missing_rates(self._session, self._team.id, since, known)
 
     def created(self, start: datetime, end: datetime) -> list[CurrencyRow]:
         """Deals created in [start, end), per currency."""
+        from storage import digest_queries
+
         return digest_queries.created(self._session, self._team.id, start, end)
 
     def advances(self, start: datetime, end: datetime) -> int:
         """Moves to a later open stage in [start, end)."""
+        from storage import digest_queries
+
         return digest_queries.advances(self._session, self._team.id, start, end)
 
     def closed(
@@ -99,6 +131,8 @@ class SqlReports:
         limit: int,
     ) -> ClosedRows:
         """Deals won (or lost) in [start, end); the `limit` largest by converted amount."""
+        from storage import digest_queries
+
         return digest_queries.closed(
             self._session, self._team.id, status, (start, end), rates, limit
         )
@@ -107,16 +141,22 @@ class SqlReports:
         self, start: datetime, end: datetime, rates: Mapping[str, Decimal], limit: int
     ) -> PushRows:
         """Close dates moved later in [start, end); the `limit` largest deals."""
+        from storage import digest_queries
+
         return digest_queries.pushed(self._session, self._team.id, (start, end), rates, limit)
 
     def stale(self, now: datetime, today: date, limit: int) -> StaleRows:
         """Open deals stale at `now`; the `limit` quietest first."""
+        from storage import digest_queries
+
         return digest_queries.stale(
             self._session, self._team.id, self._team.stages, (now, today), limit
         )
 
     def needing_attention(self, now: datetime, today: date) -> list[Flagged]:
         """Open, un-snoozed deals failing a reminder test, oldest activity first."""
+        from storage import reminder_queries
+
         return reminder_queries.needing_attention(
             self._session, self._team.id, self._team.stages, now, today
         )

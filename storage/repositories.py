@@ -7,10 +7,11 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
+from pipeline.planning import DEFAULT_SOURCES, default_reasons
 from pipeline.ports import DealQuery
-from storage.models import AppliedOperation, Deal, Team
+from storage.models import TEAM_LOADS, AppliedOperation, Deal, Team
 
 
 def insert_ignore(session: Session, model: type[Any], values: dict[str, Any]) -> bool:
@@ -27,7 +28,7 @@ def insert_ignore(session: Session, model: type[Any], values: dict[str, Any]) ->
 
 def get_team(session: Session, team_id: str) -> Team | None:
     """The team with its stages and rates, or None."""
-    return session.get(Team, team_id, options=[selectinload(Team.stages), selectinload(Team.rates)])
+    return session.get(Team, team_id, options=TEAM_LOADS)
 
 
 def create_team_if_missing(
@@ -46,6 +47,8 @@ def create_team_if_missing(
             "reminders": "09:00 mon-fri",
             "reminder_mode": "channel",
             "digest": "mon 09:00",
+            "sources": list(DEFAULT_SOURCES),
+            "lost_reasons": [r.model_dump() for r in default_reasons()],
             "created_at": now,
         },
     )

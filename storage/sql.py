@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Float
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.sql.roles import ExpressionElementRole
 
@@ -33,3 +34,10 @@ def _seconds_pg(element: seconds_between, compiler: Any, **kw: Any) -> str:
 def _seconds_sqlite(element: seconds_between, compiler: Any, **kw: Any) -> str:
     later, earlier = (compiler.process(c, **kw) for c in element.clauses)
     return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
+
+
+def materialized_ctes(session: Session) -> bool:
+    """Whether the backend reads `WITH … AS MATERIALIZED`: PostgreSQL 12+, SQLite 3.35+."""
+    dialect = session.connection().dialect
+    version = tuple(dialect.server_version_info or ())
+    return version >= ((12,) if dialect.name == "postgresql" else (3, 35))

@@ -7,23 +7,24 @@ the caller's session scope rolls back, so nothing partial is ever written.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import Table, delete, func, insert, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Table, delete, func, insert, select, text, update
+from sqlalchemy.orm import Session
 
 from pipeline.clock import Clock, utcnow
 from pipeline.errors import NotFound
 from pipeline.money import normalize_currency
 from pipeline.service import TeamDefaults
-from pipeline.transfer.csv_export import deals_csv
+from pipeline.transfer.csv_export import csv_lines, deals_csv
 from pipeline.transfer.csv_import import CsvTeam, check_actor, read_csv
 from pipeline.transfer.fields import check_team_id
 from pipeline.transfer.forecasts import KEY as FORECASTS
 from pipeline.transfer.forecasts import forecasts_list, read_forecasts
-from pipeline.transfer.json_export import team_document
+from pipeline.transfer.json_export import document_text, team_document
 from pipeline.transfer.json_import import already_has_deals, read_deals, read_team
 from pipeline.transfer.plan import (
     ActivityRecord,
@@ -39,7 +40,18 @@ from pipeline.transfer.plan import (
 )
 from storage import accuracy_queries
 from storage import repositories as repo
-from storage.models import Activity, Base, CloseDateChange, Deal, Rate, Stage, StageChange, Team
+from storage.models import (
+    TEAM_LOADS,
+    Activity,
+    Base,
+    CloseDateChange,
+    Deal,
+    Rate,
+    Stage,
+    StageChange,
+    Team,
+)
+from storage.planning_queries import merge_sources, planning_lists, write_planning
 from storage.services import service_in
 
 if TYPE_CHECKING:
@@ -56,9 +68,10 @@ T = TypeVar("T")
 
 
 def _team_record(session: Session, team_id: str) -> TeamRecord:
-    team = session.get(Team, team_id, options=[selectinload(Team.stages), selectinload(Team.rates)])
+    team = session.get(Team, team_id, options=TEAM_LOADS)
     if team is None:
         raise NotFound(f'There is no team "{team_id}" in this database.')
+    lists = planning_lists(team)
     return TeamRecord(
         id=team.id,
         timezone=team.timezone,
@@ -71,6 +84,9 @@ def _team_record(session: Session, team_id: str) -> TeamRecord:
         reminders=team.reminders,
         reminder_mode=team.reminder_mode,
         digest=team.digest,
+        sources=lists["sources"],
+        lost_reasons=lists["lost_reasons"],
+        targets=lists["targets"],
     )
 
 
@@ -79,13 +95,12 @@ def _grouped(
     record: Callable[..., R],
     fields: Sequence[str],
     model: Any,
-    team_id: str,
+    deal_ids: Sequence[int],
 ) -> dict[int, list[R]]:
-    """A team's history rows of one kind, by deal id, oldest first (the relationship order)."""
+    """Some deals' history rows of one kind, by deal id, oldest first (the relationship order)."""
     stmt = (
         select(model.deal_id, *(getattr(model, f) for f in fields))
-        .join(Deal, Deal.id == model.deal_id)
-        .where(Deal.team_id == team_id)
+        .where(model.deal_id.in_(deal_ids))
         .order_by(model.deal_id, model.at, model.id)
     )
     groups: dict[int, list[R]] = defaultdict(list)
@@ -101,40 +116,62 @@ def _deal_records(session: Session, team_id: str) -> Iterator[DealRecord]:
         select(*(table.c[f] for f in DealRecord.__annotations__))
         .where(Deal.team_id == team_id)
         .order_by(Deal.number)
+        .execution_options(yield_per=BATCH)
     )
     for row in session.execute(stmt):
         yield cast(DealRecord, row._asdict())
 
 
 def _deal_exports(session: Session, team_id: str) -> Iterator[DealExport]:
-    """Every deal of the team with its stage changes, activities and close-date changes."""
-    history = _grouped(session, StageChangeRecord, StageChangeRecord._fields, StageChange, team_id)
-    activities = _grouped(session, ActivityRecord, ActivityRecord._fields, Activity, team_id)
-    changes = _grouped(
-        session, CloseDateChangeRecord, CloseDateChangeRecord._fields, CloseDateChange, team_id
-    )
-    for deal in _deal_records(session, team_id):
-        yield DealExport(
-            deal,
-            history.get(deal["id"], []),
-            activities.get(deal["id"], []),
-            changes.get(deal["id"], []),
+    """Every deal of the team with its stage changes, activities and close-date changes.
+
+    A batch of deals at a time, each batch's history read by deal id: memory stays flat
+    whatever the size of the team.
+    """
+    deals = _deal_records(session, team_id)
+    while batch := list(itertools.islice(deals, BATCH)):
+        ids = [d["id"] for d in batch]
+        history = _grouped(session, StageChangeRecord, StageChangeRecord._fields, StageChange, ids)
+        activities = _grouped(session, ActivityRecord, ActivityRecord._fields, Activity, ids)
+        changes = _grouped(
+            session, CloseDateChangeRecord, CloseDateChangeRecord._fields, CloseDateChange, ids
         )
+        for deal in batch:
+            yield DealExport(
+                deal,
+                history.get(deal["id"], []),
+                activities.get(deal["id"], []),
+                changes.get(deal["id"], []),
+            )
 
 
 def export_team(session: Session, team_id: str) -> dict[str, Any]:
     """The team's settings, stages, rates and every deal with its history, as `pipebot/1`."""
     team = _team_record(session, team_id)
-    document = team_document(team, _deal_exports(session, team_id))
-    document[FORECASTS] = forecasts_list(accuracy_queries.all_snapshots(session, team_id))
-    return document
+    return team_document(team, _deal_exports(session, team_id), _kept_apart(session, team_id))
+
+
+def export_team_text(session: Session, team_id: str) -> Iterator[str]:
+    """`export_team` as indented JSON text, streamed deal by deal; NotFound before any text."""
+    team = _team_record(session, team_id)
+    return document_text(team, _deal_exports(session, team_id), _kept_apart(session, team_id))
+
+
+def _kept_apart(session: Session, team_id: str) -> dict[str, Any]:
+    """Team-level keys of the document that are not the team's row: its recorded forecasts."""
+    return {FORECASTS: forecasts_list(accuracy_queries.all_snapshots(session, team_id))}
 
 
 def export_csv(session: Session, team_id: str) -> str:
     """One row per deal, for spreadsheets; the columns are `CSV_COLUMNS`."""
+    return "".join(export_csv_lines(session, team_id))
+
+
+def export_csv_lines(session: Session, team_id: str) -> Iterator[str]:
+    """`export_csv`, streamed a line at a time; NotFound before any line."""
     if session.get(Team, team_id) is None:
         raise NotFound(f'There is no team "{team_id}" in this database.')
-    return deals_csv(_deal_records(session, team_id))
+    return csv_lines(_deal_records(session, team_id))
 
 
 def team_csv(session: Session, team_id: str) -> str:
@@ -197,12 +234,30 @@ def _bulk_insert(session: Session, model: type[Base], rows: Sequence[Mapping[str
             copy.write_row([row[c] for c in columns])
 
 
+def _deal_ids(session: Session, team_id: str, batch: Sequence[DealRows]) -> dict[int, int]:
+    """Insert a batch of deals; their new ids by number."""
+    numbers = [r.deal["number"] for r in batch]
+    if session.get_bind().dialect.name == "postgresql":
+        # Ids taken from the sequence first, so COPY writes them: asking for them afterwards by
+        # number made the planner, without statistics on a fresh table yet, scan every deal of
+        # the team once per batch (17 s of a 100,000-deal import).
+        taken = session.execute(
+            text(
+                "SELECT nextval(pg_get_serial_sequence('deals', 'id')) FROM generate_series(1, :n)"
+            ),
+            {"n": len(batch)},
+        )
+        ids = dict(zip(numbers, taken.scalars(), strict=True))
+        _bulk_insert(session, Deal, [{**r.deal, "id": ids[r.deal["number"]]} for r in batch])
+        return ids
+    _bulk_insert(session, Deal, [r.deal for r in batch])
+    stmt = select(Deal.number, Deal.id).where(Deal.team_id == team_id, Deal.number.in_(numbers))
+    return {number: deal_id for number, deal_id in session.execute(stmt)}
+
+
 def _insert_deals(session: Session, team_id: str, batch: Sequence[DealRows]) -> None:
     """Insert a batch of deals, then their history rows under the new deal ids."""
-    _bulk_insert(session, Deal, [r.deal for r in batch])
-    numbers = [r.deal["number"] for r in batch]
-    stmt = select(Deal.number, Deal.id).where(Deal.team_id == team_id, Deal.number.in_(numbers))
-    ids: dict[int, int] = {number: deal_id for number, deal_id in session.execute(stmt)}
+    ids = _deal_ids(session, team_id, batch)
     history: list[Mapping[str, Any]] = []
     activities: list[Mapping[str, Any]] = []
     changes: list[Mapping[str, Any]] = []
@@ -280,9 +335,10 @@ def import_team(
             raise already_has_deals(team_id)
         replaced = _delete_deals(session, team_id)
     _write_team(session, team_id, plan, current_next)
+    reasons = write_planning(session, team_id, plan.planning, plan.deal_sources)
     numbers: list[int] = []
     for start in range(0, len(plan.deals), BATCH):
-        batch = read_deals(plan, team_id, start, start + BATCH)
+        batch = read_deals(plan, team_id, start, start + BATCH, reasons)
         _insert_deals(session, team_id, batch)
         numbers.extend(r.deal["number"] for r in batch)
     if forecasts is not None:
@@ -326,8 +382,10 @@ def import_csv(
         now=clock(),
         actor=user,
         currency=currency,
+        lost_reasons=service.team.lost_reasons,
     )
     deals = read_csv(text, team)
+    merge_sources(session, team_id, [d.deal["source"] for d in deals])
     replaced = _delete_deals(session, team_id) if replace else 0
     first = _reserve_numbers(session, team_id, len(deals))
     for offset, rows in enumerate(deals):

@@ -121,6 +121,25 @@ def test_export_csv_to_a_file_by_its_extension(
         assert target.read_text(encoding="utf-8") == export_csv(s, T)
 
 
+def test_export_replaces_a_file_whole_and_writes_a_device_in_place(
+    built: Database, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "backup.json"
+    target.write_text("older backup")
+    code, _, err = run(
+        capsys, "--database-url", built.url, "export", "--team", T, "-o", str(target)
+    )
+    assert (code, err) == (0, "")
+    with built.read_scope() as s:
+        assert json.loads(target.read_text(encoding="utf-8")) == export_team(s, T)
+    assert not list(tmp_path.glob("*partial*"))
+    code, _, err = run(
+        capsys, "--database-url", built.url, "export", "--team", T, "-o", "/dev/null"
+    )
+    assert (code, err) == (0, "")
+    assert Path("/dev/null").is_char_device()
+
+
 def test_export_of_an_unknown_team(built: Database, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "--database-url", built.url, "export", "--team", "TNOBODY")
     assert_one_line_error(code, err)
@@ -353,3 +372,10 @@ def test_stats_refuses_a_bad_date(
 def test_stats_of_an_unknown_team(built: Database, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "--database-url", built.url, "stats", "--team", "TNOBODY")
     assert_one_line_error(code, err)
+
+
+def test_the_parser_lists_the_scheduler_jobs_without_importing_them() -> None:
+    from cli.run import JOB_KINDS
+    from scheduler.jobs import KINDS
+
+    assert JOB_KINDS == KINDS

@@ -59,7 +59,7 @@ def build_week(db: Database) -> None:
     b(d(11, 24), lambda p: p.win("Bolt", actor=U2))
     b(d(11, 25), lambda p: p.push_close_date("Delta", date(2026, 12, 15), actor=U1))
     b(d(11, 25), lambda p: p.edit("Acme", actor=U1, close_date=date(2026, 11, 28)))
-    b(d(11, 26), lambda p: p.lose("Cargo", "went with a competitor", actor=U2))
+    b(d(11, 26), lambda p: p.lose("Cargo", "competitor went with Globex", actor=U2))
 
     # Another team's busy week must not leak into this one.
     other = Builder(db, OTHER)
@@ -130,7 +130,7 @@ def test_digest_matches_hand_computed_week(db: Database) -> None:
         "Cargo",
         "qualified",
         "Qualified",
-        "went with a competitor",
+        "Competitor — went with Globex",
         U2,
     )
     assert (g.pushed.count, g.pushed.pushes) == (1, 1)

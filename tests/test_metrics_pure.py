@@ -23,6 +23,7 @@ from pipeline.metrics import (
     open_totals,
     spreads,
 )
+from pipeline.planning_metrics import LossRow, OwnerRow, SourceRow
 from pipeline.reminders import Flagged, Reason, due_items
 from pipeline.schemas import DealOut, StageOut, TeamOut
 from pipeline.types import DealStatus
@@ -109,6 +110,21 @@ class FakeSource:
 
     def stage_exits(self, start: datetime, end: datetime) -> dict[str, Spread]:
         return {"demo": Spread(86400.0, 43200.0, 5)}
+
+    def created_by_source(self, start: datetime, end: datetime) -> dict[str | None, int]:
+        return {}
+
+    def cohort_by_source(self, start: datetime, end: datetime) -> list[SourceRow]:
+        return []
+
+    def losses(self, start: datetime, end: datetime) -> list[LossRow]:
+        return []
+
+    def won_by_owner(self, start: datetime, end: datetime) -> list[OwnerRow]:
+        return []
+
+    def open_by_owner(self, as_of: datetime, first: date, last: date) -> list[OwnerRow]:
+        return []
 
 
 def test_compute_combines_the_source_rows_without_a_database() -> None:

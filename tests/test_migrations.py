@@ -31,3 +31,24 @@ def test_upgrade_creates_an_empty_sqlite_file_and_is_idempotent(tmp_path: Path) 
         inspect(engine).get_table_names()
     )
     engine.dispose()
+
+
+def test_the_quick_schema_check_reads_the_heads_alembic_reads() -> None:
+    from alembic.script import ScriptDirectory
+
+    from storage.migrate import alembic_config, script_heads
+
+    script = ScriptDirectory.from_config(alembic_config("sqlite:///unused.db"))
+    assert script_heads() == set(script.get_heads())
+
+
+def test_a_database_one_revision_behind_needs_an_upgrade(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path / 'behind.db'}"
+    upgrade(url)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'older'"))
+    assert needs_upgrade(engine)
+    engine.dispose()

@@ -93,7 +93,7 @@ def test_move_win_lose_reopen_history(db: Database, clock: FrozenClock) -> None:
     assert d.status == DealStatus.LOST
     assert d.stage == "proposal"
     assert d.closed_at == clock.now
-    assert d.lost_reason == "went with a competitor"
+    assert (d.lost_reason, d.lost_detail) == ("other", "went with a competitor")
     clock.advance(days=1)
     with db.session_scope() as s:
         d = svc(s, clock).reopen(1, actor=ALICE)

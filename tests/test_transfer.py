@@ -62,7 +62,7 @@ def build_team(db: Database, clock: FrozenClock) -> None:
         p.set_admins([ALICE])
         p.set_channel("C0SALES")
         p.set_digest("fri 16:00")
-        p.create("Acme", actor=ALICE, amount=Money(Decimal("50000"), "EUR"), source="webinar")
+        p.create("Acme", actor=ALICE, amount=Money(Decimal("50000"), "EUR"), source="referral")
         p.create(
             "Globex Corp",
             actor=ALICE,
@@ -81,7 +81,7 @@ def build_team(db: Database, clock: FrozenClock) -> None:
         p.log_activity(2, "call", "Spoke with their CFO", actor=BOB)
         p.log_activity(2, "email", "Sent pricing", actor=ALICE, link="https://mail.example/1")
         p.push_close_date(2, date(2026, 12, 31), actor=BOB)
-        p.lose(3, "no budget", actor=BOB)
+        p.lose(3, "no budget they froze spending", actor=BOB)
         p.lose(5, "went dark", actor=ALICE)
         p.delete(4, actor=BOB)
         p.remove_stage("contract sent")
@@ -185,7 +185,7 @@ def test_export_shape(source: Data) -> None:
     assert acme["stage"] == "proposal"
     assert acme["closed_at"] == acme["history"][-1]["at"] == "2026-11-30T12:07:00.000250Z"
     assert acme["amount"] == "50000.00"
-    assert acme["source"] == "webinar"
+    assert acme["source"] == "referral"
     assert globex["amount"] == "12500.50"
     assert globex["currency"] == "USD"
     assert globex["owner"] == ALICE
@@ -199,7 +199,7 @@ def test_export_shape(source: Data) -> None:
         ("2026-12-31", "2027-01-31"),
     ]
     assert initech["amount"] is None
-    assert initech["lost_reason"] == "no budget"
+    assert (initech["lost_reason"], initech["lost_detail"]) == ("no_budget", "they froze spending")
     assert umbrella["stage"] == "contract_sent"
     assert umbrella["status"] == "lost"
 
@@ -354,7 +354,7 @@ def drop(path: str) -> Mutation:
 
 def reopen_as_open(data: Data) -> None:
     deal = data["deals"][2]
-    deal.update(status="open", closed_at=None, lost_reason=None)
+    deal.update(status="open", closed_at=None, lost_reason=None, lost_detail=None)
 
 
 def closed_before_last_stage(data: Data) -> None:
@@ -592,12 +592,13 @@ def test_csv_export_has_one_row_per_deal(db: Database, source: Data) -> None:
         "next_step": "",
         "next_step_due": "",
         "lost_reason": "",
-        "source": "webinar",
+        "source": "referral",
         "last_activity_at": "2026-11-30T12:07:00.000250Z",
+        "lost_detail": "",
     }
     assert rows[1]["next_step"] == "send the proposal"
     assert rows[1]["next_step_due"] == "2026-12-03"
-    assert rows[2]["lost_reason"] == "no budget"
+    assert (rows[2]["lost_reason"], rows[2]["lost_detail"]) == ("no_budget", "they froze spending")
     assert rows[2]["amount"] == ""
 
 
@@ -702,7 +703,11 @@ def test_csv_import_reads_a_pipedrive_export(db: Database, clock: FrozenClock) -
     assert (wayne.status, wayne.stage) == ("won", "negotiation")
     assert wayne.closed_at == datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
     assert [h.to_stage for h in wayne.stage_changes] == ["negotiation", "won"]
-    assert (oscorp.status, oscorp.lost_reason) == ("lost", "Too expensive")
+    assert (oscorp.status, oscorp.lost_reason, oscorp.lost_detail) == (
+        "lost",
+        "other",
+        "Too expensive",
+    )
     assert oscorp.closed_at == datetime(2026, 10, 30, 10, 0, tzinfo=UTC)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -229,3 +230,45 @@ def test_summary() -> None:
         "Imported 1 deal (#5) with 2 stage changes, 0 activities and 0 close-date changes. "
         "Replaced 3 deals."
     )
+
+
+STREAMED_TEAM = TeamRecord(
+    id="T1",
+    timezone="UTC",
+    currency="USD",
+    rates={"EUR": Decimal("1.08")},
+    stages=[StageRecord("new", "New", 10, 7)],
+    admins=["U0ADMIN"],
+    channel_id=None,
+    next_number=4,
+    reminders="09:00 mon-fri",
+    reminder_mode="channel",
+    digest="mon 09:00",
+)
+
+
+@pytest.mark.parametrize("deals", [0, 1, 3])
+def test_the_streamed_document_is_the_indented_document(deals: int) -> None:
+    from pipeline.transfer.json_export import document_text
+
+    at = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+    exports = [
+        DealExport(
+            record(n),
+            [StageChangeRecord("new", at, BOB)],
+            [ActivityRecord("note", "two\nlines, “quoted” é", at, BOB, None)],
+            [],
+        )
+        for n in range(1, deals + 1)
+    ]
+    whole = team_document(STREAMED_TEAM, exports)
+    expected = json.dumps(whole, indent=2, ensure_ascii=False) + "\n"
+    assert "".join(document_text(STREAMED_TEAM, exports)) == expected
+
+
+@pytest.mark.parametrize("deals", [0, 2])
+def test_the_streamed_csv_is_the_csv(deals: int) -> None:
+    from pipeline.transfer.csv_export import csv_lines
+
+    rows = [record(n) for n in range(1, deals + 1)]
+    assert "".join(csv_lines(rows)) == deals_csv(rows)

@@ -231,7 +231,7 @@ def test_fixture_week_digest_validates_and_reads_well(db: Database) -> None:
     assert "<@U0BOB>" in main  # Sleepy's owner, stale
     assert "no rate for GBP" in main
     [movement, stages] = message.thread
-    assert "went with a competitor" in all_text(movement[1])
+    assert "Competitor — went with Globex" in all_text(movement[1])
     assert "$10K (€5K)" in all_text(movement[1])
     assert "Conversion by stage" in all_text(stages[1])
 

@@ -103,3 +103,17 @@ def test_stats_blocks_are_valid() -> None:
     assert validate_blocks(blocks) == []
     assert "*Forecast accuracy*" in all_text(blocks)
     assert validate_blocks(build_range_stats(RANGES.quarter, "EUR", [])) == []
+
+
+def test_worst_case_digest_with_everything_at_once_stays_within_limits() -> None:
+    from tests.test_views_planning import REPS, planning_parts
+
+    update = {"ranges": RANGES, "accuracy": ACCURACY, **planning_parts()}
+    message = build_digest(huge_digest().model_copy(update=update))
+    assert_valid(message)
+    main = all_text(message.blocks)
+    assert "*Likely range*" in main
+    assert "*Lost by reason*" in main
+    assert "*Lead sources*" in main
+    assert main.count("forecast on") == 4
+    assert all(f"<@{rep}>" in main for rep in REPS)

@@ -164,7 +164,7 @@ def test_input_elements_are_the_right_kinds_and_named_by_their_block() -> None:
         "close_date": "datepicker",
         "next_step": "plain_text_input",
         "next_due": "datepicker",
-        "source": "plain_text_input",
+        "source": "static_select",
     }
     for b in view["blocks"]:
         if b["type"] == "input":
@@ -226,7 +226,9 @@ def test_snooze_modal_prefills_the_date() -> None:
 def test_lost_and_log_modals() -> None:
     lost = build_lost_modal(deal(name="<Evil & Co>"), meta=META)
     assert lost["callback_id"] == Callback.LOST
-    assert block(lost, "reason")["element"]["multiline"] is True
+    assert block(lost, "reason")["element"]["type"] == "static_select"
+    assert block(lost, "lost_detail")["element"]["multiline"] is True
+    assert block(lost, "lost_detail")["optional"] is True
     assert "&lt;Evil &amp; Co&gt;" in json.dumps(lost)
     log = build_log_modal(deal(), meta=META)
     assert log["callback_id"] == Callback.LOG

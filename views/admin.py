@@ -27,6 +27,7 @@ from pipeline.schedule import (
 )
 from pipeline.schemas import StageOut, TeamOut
 from views.common import MAX_FIELD, Blocks, clip, dump, esc, user, when
+from views.planning import lists_field
 from views.tables import cell, code_sections, table_lines
 
 T = TypeVar("T")
@@ -43,7 +44,8 @@ CONFIG_HELP = (
     "`/deal config channel here` · `/deal config reminders 09:00 mon-fri` · "
     "`/deal config reminders dm` · `/deal config digest mon 09:00` · "
     "`/deal config timezone Europe/Paris` · `/deal config currency EUR` · "
-    "`/deal config rate USD 0.92` · `/deal config admins @alice @bob` (admins only)"
+    "`/deal config rate USD 0.92` · `/deal config admins @alice @bob` · "
+    "`/deal config sources add webinar` · `/deal config reasons add Legal review` (admins only)"
 )
 MODE_TEXT = {
     ReminderMode.CHANNEL: "the pipeline channel",
@@ -156,6 +158,7 @@ def build_config(team: TeamOut, *, now: datetime, note: str | None = None) -> Bl
         if team.admins
         else "Slack workspace admins and owners"
     )
+    sources, reasons = lists_field(team.sources, team.lost_reasons)
     blocks: list[Block] = []
     if note:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(note, 2900))))
@@ -172,6 +175,8 @@ def build_config(team: TeamOut, *, now: datetime, note: str | None = None) -> Bl
                     _field("Reminders go to", mode_text),
                     _field("Weekly digest", digest),
                     _field("Pipeline admins", admins),
+                    _field("Lead sources", sources),
+                    _field("Loss reasons", reasons),
                 ]
             ),
             ContextBlock(elements=[MarkdownTextObject(text=CONFIG_HELP)]),

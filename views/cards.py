@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -17,6 +18,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from pipeline.planning import LostReason, reason_name
 from pipeline.schemas import DealOut, StageOut
 from pipeline.stages import next_stage
 from pipeline.types import DealStatus
@@ -79,11 +81,20 @@ def confirm_won(deal: DealOut, *, last_stage: bool = False) -> ConfirmObject:
     )
 
 
+def lost_text(deal: DealOut, reasons: Sequence[LostReason] = ()) -> str:
+    """A lost deal's reason and detail for mrkdwn: `Price — went with a cheaper vendor`."""
+    if not deal.lost_reason:
+        return esc(clip(deal.lost_detail or "no reason given", 300))
+    name = reason_name(deal.lost_reason, reasons)
+    detail = f" — {clip(deal.lost_detail, 300)}" if deal.lost_detail else ""
+    return esc(name + detail)
+
+
 def _status_line(deal: DealOut, stages: list[StageOut]) -> str:
     if deal.status == DealStatus.WON:
         return ":trophy: *Won*"
     if deal.status == DealStatus.LOST:
-        reason = f": {esc(clip(deal.lost_reason, 300))}" if deal.lost_reason else ""
+        reason = f": {lost_text(deal)}" if deal.lost_reason or deal.lost_detail else ""
         return f":x: *Lost*{reason}"
     return f"*{esc(stage_label(deal.stage, stages))}*"
 

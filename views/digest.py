@@ -23,6 +23,7 @@ from views import forecast_range
 from views.charts import week_range
 from views.common import MAX_HEADER, MAX_MESSAGE_BLOCKS, MAX_SECTION, Blocks, clip, dump, esc
 from views.common import user as mention
+from views.planning import digest_planning
 from views.tables import cell, code_sections, table_lines
 
 INLINE = 3  # deals named in the main message per list; the thread has the rest
@@ -462,6 +463,9 @@ def build_digest(data: DigestData) -> DigestMessage:
     stage_blocks = code_sections(stage_lines, title="*Open pipeline by stage*", max_blocks=1)
     pipeline_clipped = len(code_sections(stage_lines, max_blocks=MAX_MESSAGE_BLOCKS)) > 1
     header = f"Weekly pipeline · {week_range(data.first_day, data.last_day)}"
+    planning_blocks, planning_reply = digest_planning(
+        data.targets, data.losses, data.by_source, data.lost_reasons, data.currency
+    )
     blocks: list[Block] = [
         HeaderBlock(text=clip(header, MAX_HEADER)),
         SectionBlock(fields=_fields(data)),
@@ -477,6 +481,7 @@ def build_digest(data: DigestData) -> DigestMessage:
         _context(_forecast_notes(data)),
         *(forecast_range.range_blocks(data.ranges) if data.ranges else []),
         *forecast_range.accuracy_blocks(data.accuracy),
+        *planning_blocks,
         *_attention(data),
     ]
     thread = [
@@ -485,6 +490,7 @@ def build_digest(data: DigestData) -> DigestMessage:
             _movement_reply(data),
             _stale_reply(data),
             _stages_reply(data, with_pipeline=pipeline_clipped),
+            planning_reply,
         )
         if reply is not None
     ]

@@ -20,7 +20,7 @@ HELP = [
     (
         "Move deals",
         "`/deal move #12 negotiation` · `/deal won #12` · "
-        "`/deal lost #12 went with a competitor` · `/deal reopen #12`",
+        "`/deal lost #12 price went with a cheaper vendor` · `/deal reopen #12`",
     ),
     (
         "Keep them fresh",
@@ -29,12 +29,14 @@ HELP = [
     ),
     (
         "See the pipeline",
-        "`/deal pipeline` · `/deal stats` · `/deal stats quarter` · `/deal export`",
+        "`/deal pipeline` · `/deal stats` · `/deal stats quarter` · `/deal target` · "
+        "`/deal export`",
     ),
     (
         "Set it up (admins)",
         "`/deal stages` · `/deal stages set demo 40% 10d` · "
-        "`/deal config channel #sales` · `/deal config timezone Europe/Paris`",
+        "`/deal config channel #sales` · `/deal target 500k 2027-Q1` · "
+        "`/deal config sources add webinar` · `/deal config reasons add Legal review`",
     ),
 ]
 

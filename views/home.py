@@ -20,6 +20,7 @@ from pipeline.metrics import Metrics
 from pipeline.schemas import DealOut, StageOut
 from views.cards import card_blocks
 from views.common import MAX_SECTION, MAX_SURFACE_BLOCKS, clip, day, deal_title, esc, money
+from views.planning import home_targets
 from views.reports import pipeline_lines, plural, unpriced_note, whole
 from views.tables import code_sections
 
@@ -87,6 +88,7 @@ def build_home(
     metrics: Metrics,
     today: date,
     truncated: bool = False,
+    admin: bool = False,
 ) -> dict[str, Any]:
     """The Home tab for one user: `deals` are their open deals (all, or the first `truncated`)."""
     late = _overdue(deals, today)
@@ -100,6 +102,7 @@ def build_home(
     )
     if late:
         top.append(_overdue_section(late, today))
+    top.extend(home_targets(metrics.targets, user_id, metrics.currency, admin=admin))
     bottom: list[Block] = [DividerBlock(), *_team_summary(metrics)]
     # The cards get what the other blocks leave of the 100, with room for the "more" line.
     room = MAX_SURFACE_BLOCKS - len(top) - len(bottom) - 1

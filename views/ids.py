@@ -20,6 +20,7 @@ class Action(StrEnum):
     PAGE = "deal_list_page"
     LOG_PICK = "log_to_deal_pick"
     DELETE_DUPLICATE = "deal_delete_duplicate"
+    SET_TARGET = "home_set_target"
 
 
 class Overflow(StrEnum):
@@ -44,6 +45,7 @@ class Callback(StrEnum):
     LOG_TO_DEAL = "log_to_deal"
     LOG_TO_DEAL_SUBMIT = "log_to_deal_submit"
     DELETE = "deal_delete"
+    TARGET = "team_target"
 
 
 class Block(StrEnum):
@@ -59,6 +61,8 @@ class Block(StrEnum):
     NEXT_DUE = "next_due"
     SOURCE = "source"
     REASON = "reason"
+    LOST_DETAIL = "lost_detail"
+    PERIOD = "period"
     KIND = "kind"
     TEXT = "text"
     DEAL = "deal"

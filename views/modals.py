@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -26,19 +27,19 @@ from slack_sdk.models.views import View
 from pipeline.dates import extract_date
 from pipeline.limits import LIMITS, TextField
 from pipeline.money import extract_amount
+from pipeline.planning import DEFAULT_SOURCES, LostReason, default_reasons
 from pipeline.schemas import DealOut, StageOut
 from pipeline.types import ActivityKind
 from views.common import MAX_OPTION_TEXT, MAX_OPTIONS, clip, deal_title
 from views.ids import Block as BlockId
 from views.ids import Callback
+from views.planning_modals import lost_inputs, source_input
 
 ViewJson = dict[str, Any]
 
 MAX_METADATA = 3000
 MAX_NAME = LIMITS[TextField.NAME]
-MAX_SOURCE = LIMITS[TextField.SOURCE]
 MAX_STEP = LIMITS[TextField.NEXT_STEP]
-MAX_REASON = LIMITS[TextField.LOST_REASON]
 MAX_TEXT = LIMITS[TextField.ACTIVITY]
 # The currencies offered first; the team's and the deal's own are added when missing.
 CURRENCIES = (
@@ -329,6 +330,7 @@ def _deal_fields(
     next_step: str | None,
     next_due: date | None,
     source: str | None,
+    sources: Sequence[str],
 ) -> list[Block]:
     return [
         _text_input(
@@ -355,14 +357,7 @@ def _deal_fields(
             placeholder="Send the proposal",
         ),
         _date_input(BlockId.NEXT_DUE, "Next step due", initial=next_due),
-        _text_input(
-            BlockId.SOURCE,
-            "Source",
-            initial=source,
-            optional=True,
-            max_length=MAX_SOURCE,
-            placeholder="webinar, referral, inbound…",
-        ),
+        source_input(sources, source),
     ]
 
 
@@ -372,6 +367,7 @@ def _deal_fields(
 def build_create_modal(
     stages: list[StageOut],
     *,
+    sources: Sequence[str] = DEFAULT_SOURCES,
     user_id: str,
     currency: str,
     meta: ModalMeta,
@@ -391,6 +387,7 @@ def build_create_modal(
         next_step=None,
         next_due=None,
         source=None,
+        sources=sources,
     )
     if pre.source is not None:
         blocks.append(
@@ -403,7 +400,13 @@ def build_create_modal(
     return _modal(Callback.CREATE, "New deal", blocks, meta, submit="Create")
 
 
-def build_edit_modal(deal: DealOut, stages: list[StageOut], *, meta: ModalMeta) -> ViewJson:
+def build_edit_modal(
+    deal: DealOut,
+    stages: list[StageOut],
+    *,
+    meta: ModalMeta,
+    sources: Sequence[str] = DEFAULT_SOURCES,
+) -> ViewJson:
     """The Edit modal, filled with the deal as it is."""
     blocks = _deal_fields(
         stages,
@@ -417,21 +420,18 @@ def build_edit_modal(deal: DealOut, stages: list[StageOut], *, meta: ModalMeta) 
         next_step=deal.next_step_text,
         next_due=deal.next_step_due,
         source=deal.source,
+        sources=sources,
     )
     return _modal(Callback.EDIT, _short_ref(deal, "Edit"), blocks, meta)
 
 
-def build_lost_modal(deal: DealOut, *, meta: ModalMeta) -> ViewJson:
-    """The Lost modal: why was the deal lost?"""
+def build_lost_modal(
+    deal: DealOut, *, meta: ModalMeta, reasons: Sequence[LostReason] | None = None
+) -> ViewJson:
+    """The Lost modal: a reason from the team's list, and what happened in a few words."""
     blocks: list[Block] = [
         _deal_line(deal),
-        _text_input(
-            BlockId.REASON,
-            "Why was it lost?",
-            multiline=True,
-            max_length=MAX_REASON,
-            placeholder="Went with a competitor, no budget, no decision…",
-        ),
+        *lost_inputs(default_reasons() if reasons is None else reasons),
     ]
     return _modal(Callback.LOST, "Mark deal lost", blocks, meta, submit="Mark lost")
 

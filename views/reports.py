@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 from slack_sdk.models.blocks import (
@@ -14,7 +15,9 @@ from slack_sdk.models.blocks import (
 
 from pipeline.metrics import Metrics
 from pipeline.money import Money, format_money
+from pipeline.planning import LostReason, default_reasons
 from views.common import MAX_HEADER, Blocks, clip, dump, esc, when
+from views.planning import stats_sections
 from views.tables import cell, code_sections, table_lines
 
 NAME_WIDTH = 24
@@ -168,7 +171,9 @@ def stats_text(metrics: Metrics, label: str) -> str:
     return text + "."
 
 
-def build_stats(metrics: Metrics, label: str) -> Blocks:
+def build_stats(
+    metrics: Metrics, label: str, reasons: Sequence[LostReason] | None = None
+) -> Blocks:
     """Win rate, funnel with calibration, days to win, average won value and days in stage."""
     cur = metrics.currency
     closed = metrics.won_count + metrics.lost_count
@@ -236,6 +241,7 @@ def build_stats(metrics: Metrics, label: str) -> Blocks:
                 max_blocks=6,
             )
         )
+    blocks.extend(stats_sections(metrics, default_reasons() if reasons is None else reasons))
     notes = [
         f"{esc(label)}: {when(metrics.start)} – {when(metrics.end)} · amounts in {cur}",
     ]

@@ -6,7 +6,7 @@ import re
 
 from slack_bolt import App
 
-from handlers.actions import cards, paging
+from handlers.actions import cards, paging, targets
 from handlers.listeners import ack_now, guarded
 from views.ids import Action
 
@@ -27,3 +27,4 @@ def register(app: App) -> None:
     app.action(Action.PUSH_CLOSE_PICK)(ack=ack_now, lazy=[guarded(cards.push_close_pick)])
     app.action(Action.DELETE_DUPLICATE)(ack=ack_now, lazy=[guarded(cards.delete_duplicate)])
     app.action(PAGE_BUTTONS)(ack=ack_now, lazy=[guarded(paging.page)])
+    app.action(Action.SET_TARGET)(ack=ack_now, lazy=[guarded(targets.set_target)])

@@ -222,8 +222,10 @@ def opener(
 
 
 # The Lost modal asks for the reason; logging never conflicts, so a stale card may log.
-lost = opener("lost", lambda c, deal, _: modals.open_lost_modal(c.req, deal, c.card))
-edit = opener("edit", lambda c, deal, s: modals.open_edit_modal(c.req, deal, c.card, s.stages))
+lost = opener(
+    "lost", lambda c, deal, s: modals.open_lost_modal(c.req, deal, c.card, s.team.lost_reasons)
+)
+edit = opener("edit", lambda c, deal, s: modals.open_edit_modal(c.req, deal, c.card, s.team))
 log = opener(
     "log", lambda c, deal, _: modals.open_log_modal(c.req, deal, c.card), check_version=False
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from handlers.commands import admin_grammar as grammar
+from handlers.commands import planning
 from handlers.commands.deals import Verb
 from handlers.commands.grammar import chosen, first_word
 from handlers.common import Request, require_admin
@@ -33,7 +34,10 @@ def chosen_by(table: dict[str, Change], *words: str) -> Callable[[Change], Chang
 
 
 STAGE_CHOICES = "`set`, `add`, `rename`, `remove` or `order`"
-CONFIG_CHOICES = "`channel`, `reminders`, `digest`, `timezone`, `currency`, `rate` or `admins`"
+CONFIG_CHOICES = (
+    "`channel`, `reminders`, `digest`, `timezone`, `currency`, `rate`, `admins`, `sources` or "
+    "`reasons`"
+)
 
 
 # --- stages ---------------------------------------------------------------------------------
@@ -173,6 +177,11 @@ def _admins(req: Request, p: PipelineService, text: str) -> str:
     return note
 
 
+# The settings lists live with the targets (handlers/commands/planning.py).
+chosen_by(CONFIG_CHANGES, "sources", "source")(planning.sources)
+chosen_by(CONFIG_CHANGES, "reasons", "reason", "lost-reasons")(planning.reasons)
+
+
 def config(req: Request, text: str) -> None:
     """`config` shows the settings; `config <setting> <value>` changes one."""
     sub, rest = first_word(text)
@@ -198,4 +207,6 @@ VERBS: dict[str, Verb] = {
     "stage": stages,
     "config": config,
     "settings": config,
+    "target": planning.target,
+    "targets": planning.target,
 }

@@ -12,10 +12,11 @@ from handlers.messaging import post_card
 from handlers.views.modals import open_create_modal, open_edit_modal, open_lost_modal
 from pipeline.dates import check_planned, parse_date, spell_day
 from pipeline.errors import InvalidInput
+from pipeline.planning import OTHER, reason_name, split_reason
 from pipeline.schemas import DealOut
 from pipeline.service import NextStep
 from pipeline.types import ActivityKind, DealStatus
-from views.cards import build_deal_card, card_text
+from views.cards import build_deal_card, card_text, lost_text
 from views.common import esc
 from views.duplicates import build_duplicate_warning, duplicate_text
 from views.history import build_history
@@ -84,8 +85,8 @@ def edit(req: Request, text: str) -> None:
     """`edit <ref>`: the edit form for a deal."""
     ref = _need_ref(text.strip(), "edit #12")
     with req.pipe.read() as p:
-        deal, stages = p.find(ref), p.stages()
-    open_edit_modal(req, deal, None, stages)
+        deal, team = p.find(ref), p.team_out()
+    open_edit_modal(req, deal, None, team)
 
 
 LIST_WORDS = {"mine", "stale", "all", "open", "won", "lost"}
@@ -173,13 +174,20 @@ def lost(req: Request, text: str) -> None:
     ref = _need_ref(ref, "lost #12 went with a competitor")
     if not reason:
         with req.pipe.read() as p:
-            deal = p.find(ref)
-        open_lost_modal(req, deal)
+            deal, reasons = p.find(ref), p.team.lost_reasons
+        open_lost_modal(req, deal, None, reasons)
         return
     with req.pipe.write() as p:
         deal = p.lose(ref, reason, actor=req.user_id)
-        shown = card_context(p)
-    _announce(req, deal, f"marked #{deal.number} lost: {reason}", shown)
+        shown, reasons = card_context(p), p.team.lost_reasons
+    _announce(req, deal, f"marked #{deal.number} lost: {lost_text(deal, reasons)}", shown)
+    if split_reason(reason, reasons)[0] is None:
+        listed = ", ".join(f"`{r.key}`" for r in reasons)
+        req.say_ephemeral(
+            f"Filed under {esc(reason_name(OTHER, reasons))}: the text names none of the loss "
+            f"reasons ({listed}). Start with one to file it there: "
+            f"`/deal lost #{deal.number} price went with a cheaper vendor`."
+        )
 
 
 def reopen(req: Request, text: str) -> None:

@@ -35,7 +35,10 @@ def stats(req: Request, text: str) -> None:
         metrics = compute(r.source, as_of=r.now, start=window.start, end=window.end)
         likely = quarter_range(r.source, as_of=r.now, metrics=metrics)
         ended = accuracy(r.source, as_of=r.now)
-    blocks = build_stats(metrics, window.label) + build_range_stats(likely, metrics.currency, ended)
+        reasons = r.team.lost_reasons
+    blocks = build_stats(metrics, window.label, reasons) + build_range_stats(
+        likely, metrics.currency, ended
+    )
     req.say_ephemeral(stats_text(metrics, window.label), blocks)
 
 

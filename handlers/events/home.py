@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from handlers.common import is_admin
 from handlers.listeners import ack_now, guarded
 from pipeline.metrics import compute
 from pipeline.types import DealStatus
@@ -23,6 +24,7 @@ def publish_home(client: WebClient, pipe: Pipe, user_id: str) -> None:
         stages, today = r.team.stages, r.today
         mine = r.service.list_deals(owner_id=user_id, status=DealStatus.OPEN, limit=MAX_MINE + 1)
         metrics = compute(r.source, as_of=r.now)
+        admin = is_admin(client, r.service, user_id)
     view = build_home(
         user_id=user_id,
         deals=mine[:MAX_MINE],
@@ -30,6 +32,7 @@ def publish_home(client: WebClient, pipe: Pipe, user_id: str) -> None:
         metrics=metrics,
         today=today,
         truncated=len(mine) > MAX_MINE,
+        admin=admin,
     )
     client.views_publish(user_id=user_id, view=view)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from handlers.listeners import guarded
-from handlers.views import submissions
+from handlers.views import submissions, targets
 from views.ids import Callback
 
 
@@ -22,6 +22,9 @@ def register(app: App) -> None:
     app.view(Callback.SNOOZE)(ack=guarded(submissions.snooze_submitted), lazy=changed)
     app.view(Callback.DELETE)(
         ack=guarded(submissions.delete_submitted), lazy=[guarded(submissions.deleted_shown)]
+    )
+    app.view(Callback.TARGET)(
+        ack=guarded(targets.target_submitted), lazy=[guarded(targets.target_shown)]
     )
     app.view(Callback.LOG_TO_DEAL_SUBMIT)(
         ack=guarded(submissions.log_to_deal_submitted),

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from pipeline.dates import check_planned
 from pipeline.errors import AlreadyApplied, PipebotError
 from pipeline.money import Money, parse_amount
+from pipeline.planning import NONE
 from pipeline.schemas import DealOut
 from pipeline.service import NextStep
 from views.ids import Block
@@ -29,6 +30,8 @@ FIELD_BLOCKS: dict[str, Block] = {
     "next step": Block.NEXT_STEP,
     "source": Block.SOURCE,
     "reason": Block.REASON,
+    "lost reason": Block.LOST_DETAIL,
+    "period": Block.PERIOD,
     "kind": Block.KIND,
     "text": Block.TEXT,
 }
@@ -98,6 +101,8 @@ class Fields(BaseModel):
     next_due: date | None = None
     source: str | None = None
     reason: str | None = None
+    lost_detail: str | None = None
+    period: str | None = None
     kind: str | None = None
     text: str | None = None
     deal: int | None = None
@@ -173,7 +178,8 @@ def read_deal(
         owner=fields.owner,
         close_date=fields.close_date,
         next_step=step,
-        source=fields.source,
+        # "No source" is an option of its own: a select can't be emptied once picked.
+        source=None if fields.source == NONE else fields.source,
     )
 
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from handlers.common import Request
 from pipeline.errors import InvalidInput
-from pipeline.schemas import DealOut, StageOut, TeamOut
+from pipeline.planning import LostReason
+from pipeline.schemas import DealOut, TeamOut
 from pipeline.service import PipelineService
 from pipeline.types import DealStatus
 from views.modals import (
@@ -48,7 +49,12 @@ def open_create_modal(
     stages, currency = team.stages, team.currency
     meta = ModalMeta(channel=req.channel_id, source=prefill.source if prefill else None)
     view = build_create_modal(
-        stages, user_id=req.user_id, currency=currency, meta=meta, prefill=prefill
+        stages,
+        sources=team.sources,
+        user_id=req.user_id,
+        currency=currency,
+        meta=meta,
+        prefill=prefill,
     )
     _open(req, view)
 
@@ -57,13 +63,14 @@ def open_edit_modal(
     req: Request,
     deal: DealOut,
     card: CardLocation | None = None,
-    stages: list[StageOut] | None = None,
+    team: TeamOut | None = None,
 ) -> None:
     """The Edit modal for a deal, remembering the version it shows."""
-    if stages is None:  # read here unless the request's transaction already did
+    if team is None:  # read here unless the request's transaction already did
         with req.pipe.read() as p:
-            stages = p.stages()
-    _open(req, build_edit_modal(deal, stages, meta=_meta(req, deal, card)))
+            team = p.team_out()
+    meta = _meta(req, deal, card)
+    _open(req, build_edit_modal(deal, team.stages, meta=meta, sources=team.sources))
 
 
 def open_delete_modal(req: Request, deal: DealOut, card: CardLocation | None = None) -> None:
@@ -71,9 +78,17 @@ def open_delete_modal(req: Request, deal: DealOut, card: CardLocation | None = N
     _open(req, build_delete_modal(deal, meta=_meta(req, deal, card)))
 
 
-def open_lost_modal(req: Request, deal: DealOut, card: CardLocation | None = None) -> None:
-    """The Lost modal asking for the reason."""
-    _open(req, build_lost_modal(deal, meta=_meta(req, deal, card)))
+def open_lost_modal(
+    req: Request,
+    deal: DealOut,
+    card: CardLocation | None = None,
+    reasons: list[LostReason] | None = None,
+) -> None:
+    """The Lost modal asking for the reason from the team's list, and a detail."""
+    if reasons is None:  # read here unless the request's transaction already did
+        with req.pipe.read() as p:
+            reasons = p.team.lost_reasons
+    _open(req, build_lost_modal(deal, meta=_meta(req, deal, card), reasons=reasons))
 
 
 def open_log_modal(req: Request, deal: DealOut, card: CardLocation | None = None) -> None:

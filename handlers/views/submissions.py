@@ -31,11 +31,13 @@ from handlers.views.forms import (
     view_key,
 )
 from pipeline.errors import AlreadyApplied, InvalidInput
+from pipeline.planning import LostReason
 from pipeline.schemas import DealOut
 from pipeline.service import PipelineService
 from pipeline.types import ActivityKind
 from storage.unit_of_work import Pipe
-from views.common import clip, esc
+from views.cards import lost_text
+from views.common import esc
 from views.duplicates import build_duplicate_warning, duplicate_text
 from views.ids import Block
 from views.modals import MessageRef, ModalMeta
@@ -269,12 +271,28 @@ def lost_submitted(args: Args) -> None:
     """Lost: close the deal with the reason given."""
     user_id = _user(args.body)
 
-    def note(deal: DealOut) -> str:
-        reason = esc(clip(deal.lost_reason or "", 200))
-        return f"<@{user_id}> marked #{deal.number} lost: {reason}"
+    view, meta, _ = _form(args)
+    reasons: list[LostReason] = []
 
-    why = (Block.REASON, lambda fields: fields.reason, "Say why the deal was lost.")
-    _answered(args, why, PipelineService.lose, note)
+    def write(p: PipelineService) -> DealOut:
+        number, version = _deal_ref(meta, Block.REASON)
+        fields = read_fields(view)
+        required(fields.reason, Block.REASON, "Pick why the deal was lost.")
+        p.claim(view_key(view))
+        reasons.extend(p.team.lost_reasons)
+        with blame(Block.REASON):
+            return p.lose(
+                number,
+                fields.reason or "",
+                detail=fields.lost_detail or "",
+                actor=user_id,
+                expected_version=version,
+            )
+
+    def note(deal: DealOut) -> str:
+        return f"<@{user_id}> marked #{deal.number} lost: {lost_text(deal, reasons)}"
+
+    _submit(args, write, note)
 
 
 def delete_submitted(args: Args) -> None:

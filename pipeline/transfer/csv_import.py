@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import NoReturn, TypeVar
@@ -19,6 +19,7 @@ from pipeline import stages as stage_rules
 from pipeline.dates import parse_date
 from pipeline.errors import InvalidInput, PipebotError
 from pipeline.money import AMOUNT_EXAMPLE, CURRENCY_EXAMPLE, normalize_currency, parse_amount
+from pipeline.planning import LostReason, default_reasons, key_of, reason_key, split_reason
 from pipeline.schemas import StageOut
 from pipeline.service import validate_deal_name
 from pipeline.transfer.fields import show
@@ -59,6 +60,7 @@ _CSV_HEADERS: dict[str, tuple[str, ...]] = {
     "closed": ("closed at", "closed", "close time", "closed time", "won time", "lost time"),
     "status": ("status", "deal status"),
     "lost_reason": ("lost reason", "closed lost reason", "loss reason"),
+    "lost_detail": ("lost detail", "loss detail", "lost reason detail"),
     "next_step": ("next step",),
     "next_step_due": ("next step due", "next step date", "next activity date"),
     "source": ("source", "lead source", "deal source", "original source"),
@@ -118,6 +120,7 @@ class CsvTeam:
     now: datetime
     actor: str
     currency: str
+    lost_reasons: Sequence[LostReason] = tuple(default_reasons())
 
 
 def _csv_reader(text: str) -> Iterator[list[str]]:
@@ -253,6 +256,9 @@ def _csv_notes(
     lost_reason: str | None = None
     if status == LOST and "lost_reason" in cells:
         lost_reason = _csv_text(cells["lost_reason"], MAX_REASON, "went with a competitor")
+    if status == LOST and "lost_detail" in cells:
+        detail = _csv_text(cells["lost_detail"], MAX_REASON, "went with a cheaper vendor")
+        lost_reason = f"{lost_reason or ''} {detail}".strip()
     step_text: str | None = None
     step_due: date | None = None
     if "next_step" in cells:
@@ -261,7 +267,7 @@ def _csv_notes(
             step_due = _csv_date(cells["next_step_due"], team)
     source: str | None = None
     if "source" in cells:
-        source = _csv_text(cells["source"], MAX_SOURCE, "webinar")
+        source = key_of(_csv_text(cells["source"], MAX_SOURCE, "referral")) or None
     return lost_reason, step_text, step_due, source
 
 
@@ -304,7 +310,12 @@ def _csv_deal(cells: Mapping[str, _Cell], row: int, team: CsvTeam) -> DealRows:
     owner = _csv_owner(cells, team)
     stage, status = _csv_stage(cells, team)
     created, closed_at, close_date = _csv_times(cells, team, status)
-    lost_reason, step_text, step_due, source = _csv_notes(cells, team, status)
+    lost_text, step_text, step_due, source = _csv_notes(cells, team, status)
+    # A reason first, then its detail, as `/deal lost` reads a line; none named: `other`.
+    found, rest = split_reason(lost_text or "", team.lost_reasons)
+    lost_reason, lost_detail = (
+        (found.key, rest or None) if found else reason_key(lost_text, team.lost_reasons)
+    )
     last_activity = max(created, closed_at or created)
     if "last_activity" in cells:
         last_activity = max(last_activity, _csv_time(cells["last_activity"], team))
@@ -324,6 +335,7 @@ def _csv_deal(cells: Mapping[str, _Cell], row: int, team: CsvTeam) -> DealRows:
         next_step_text=step_text,
         next_step_due=step_due,
         lost_reason=lost_reason,
+        lost_detail=lost_detail,
         source=source,
         last_activity_at=last_activity,
         snoozed_until=None,

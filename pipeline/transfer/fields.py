@@ -282,6 +282,7 @@ def deal_values(d: DealRecord) -> dict[str, int | str | None]:
         "next_step": d["next_step_text"],
         "next_step_due": day_text(d["next_step_due"]),
         "lost_reason": d["lost_reason"],
+        "lost_detail": d.get("lost_detail"),
         "source": d["source"],
         "last_activity_at": iso(d["last_activity_at"]),
         "snoozed_until": day_text(d["snoozed_until"]),

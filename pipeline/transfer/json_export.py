@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from pipeline.transfer.fields import day_text, deal_values, decimal_text, iso
 from pipeline.transfer.plan import CSV_COLUMNS, FORMAT, DealExport, TeamRecord
+from pipeline.transfer.planning_fields import planning_document
 
 # The deal's own values before its history (CSV's columns up to the next step, then the lost
 # reason), and after it: the order of `pipebot/1`.
-_HEAD = (*CSV_COLUMNS[: CSV_COLUMNS.index("next_step")], "lost_reason")
+_HEAD = (*CSV_COLUMNS[: CSV_COLUMNS.index("next_step")], "lost_reason", "lost_detail")
 _TAIL = ("created_by", "source", "last_activity_at", "snoozed_until", "updated_at", "updated_by")
 
 
@@ -34,8 +36,14 @@ def deal_object(export: DealExport) -> dict[str, Any]:
     }
 
 
-def team_document(team: TeamRecord, deals: Iterable[DealExport]) -> dict[str, Any]:
-    """The team's settings, stages, rates and every deal with its history, as `pipebot/1`."""
+def team_document(
+    team: TeamRecord, deals: Iterable[DealExport], extra: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The team's settings, stages, rates and every deal with its history, as `pipebot/1`.
+
+    `extra` holds team-level keys kept apart from the team's row (its recorded forecasts);
+    they come before `deals`, which stays last so that the document can be streamed.
+    """
     return {
         "format": FORMAT,
         "team": team.id,
@@ -52,5 +60,26 @@ def team_document(team: TeamRecord, deals: Iterable[DealExport]) -> dict[str, An
         "reminders": team.reminders,
         "reminder_mode": team.reminder_mode,
         "digest": team.digest,
+        **planning_document(team.sources, team.lost_reasons, team.targets),
+        **(extra or {}),
         "deals": [deal_object(d) for d in deals],
     }
+
+
+def document_text(
+    team: TeamRecord, deals: Iterable[DealExport], extra: Mapping[str, Any] | None = None
+) -> Iterator[str]:
+    """`team_document` as indented JSON text, one deal at a time (never the whole team at once).
+
+    Joined, the pieces are exactly `json.dumps(team_document(...), indent=2,
+    ensure_ascii=False)` and a final newline.
+    """
+    head = json.dumps(team_document(team, (), extra), indent=2, ensure_ascii=False)
+    # `deals` is the document's last key: the text ends with its empty list.
+    opening = head[: -len("[]\n}")]
+    first = True
+    for deal in deals:
+        body = json.dumps(deal_object(deal), indent=2, ensure_ascii=False).replace("\n", "\n    ")
+        yield (opening + "[\n    " if first else ",\n    ") + body
+        first = False
+    yield head + "\n" if first else "\n  ]\n}\n"

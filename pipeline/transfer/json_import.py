@@ -8,7 +8,7 @@ memory as rows all at once.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
@@ -17,6 +17,7 @@ from pipeline import stages as stage_rules
 from pipeline.dates import TIMEZONE_EXAMPLE, validate_timezone
 from pipeline.errors import InvalidInput, Refused
 from pipeline.money import CURRENCY_EXAMPLE, normalize_currency
+from pipeline.planning import LostReason, default_reasons
 from pipeline.schedule import normalize_digest, normalize_reminder_mode, normalize_reminders
 from pipeline.service import MAX_ADMINS, MAX_TEXT, validate_deal_name
 from pipeline.transfer.fields import (
@@ -49,8 +50,6 @@ from pipeline.transfer.plan import (
     FORMAT,
     MAX_ID,
     MAX_NUMBER,
-    MAX_REASON,
-    MAX_SOURCE,
     MAX_STEP,
     NAME_EXAMPLE,
     TIME_EXAMPLE,
@@ -63,6 +62,7 @@ from pipeline.transfer.plan import (
     TeamPlan,
     TeamSettings,
 )
+from pipeline.transfer.planning_fields import deal_planning, read_planning
 from pipeline.types import OUTCOMES, ActivityKind, DealStatus
 
 _MAX_RATE = Decimal(10) ** 9
@@ -74,6 +74,7 @@ _SCHEDULES: dict[Literal["reminders", "reminder_mode", "digest"], Callable[[str]
     "reminder_mode": normalize_reminder_mode,
     "digest": normalize_digest,
 }
+DEFAULT_REASONS = tuple(default_reasons())
 _STATUSES = tuple(s.value for s in DealStatus)
 _KINDS = tuple(k.value for k in ActivityKind)
 
@@ -167,10 +168,15 @@ def read_team(data: object) -> TeamPlan:
     deals = as_list(get(data, "deals", ""), "deals")
 
     open_keys = frozenset(s["key"] for s in stages)
+    planning = read_planning(data)
+    reasons = DEFAULT_REASONS if planning.lost_reasons is None else planning.lost_reasons
     seen: dict[int, int] = {}
+    sources: dict[str, None] = {}
     history = activities = changes = 0
     for index, raw in enumerate(deals):
-        rows = read_deal(raw, f"deals[{index}]", "", open_keys)
+        rows = read_deal(raw, f"deals[{index}]", "", open_keys, reasons)
+        if rows.deal["source"] is not None:
+            sources[rows.deal["source"]] = None
         number = rows.deal["number"]
         if number in seen:
             fail(f"deals[{index}].number", f"#{number} is also deals[{seen[number]}]'s number")
@@ -191,6 +197,8 @@ def read_team(data: object) -> TeamPlan:
         next_number=next_number,
         deals=deals,
         counts=(history, activities, changes),
+        planning=planning,
+        deal_sources=tuple(sources),
     )
 
 
@@ -390,7 +398,13 @@ def _read_deal_history(
     return history, activities, changes
 
 
-def read_deal(raw: object, path: str, team_id: str, open_keys: frozenset[str]) -> DealRows:
+def read_deal(
+    raw: object,
+    path: str,
+    team_id: str,
+    open_keys: frozenset[str],
+    reasons: Sequence[LostReason] = DEFAULT_REASONS,
+) -> DealRows:
     """One deal of the `deals` list, with its history, as rows for `team_id`."""
     d = as_object(raw, path)
     number = as_int(get(d, "number", path), f"{path}.number", 1, MAX_NUMBER)
@@ -417,9 +431,7 @@ def read_deal(raw: object, path: str, team_id: str, open_keys: frozenset[str]) -
         fail(f"{path}.closed_at", "an open deal has no closing time: use null")
     if status != DealStatus.OPEN and closed_at is None:
         fail(f"{path}.closed_at", f"a {status} deal needs its closing time", TIME_EXAMPLE)
-    lost_reason = opt_text(d.get("lost_reason"), f"{path}.lost_reason", limit=MAX_REASON)
-    if lost_reason is not None and status != DealStatus.LOST:
-        fail(f"{path}.lost_reason", f"only a lost deal has a lost reason; this one is {status}")
+    source, lost_reason, lost_detail = deal_planning(d, path, status, reasons)
     step_text, step_due = _read_next_step(d, path)
     history, activities, changes = _read_deal_history(
         d, path, team_id, status=status, stage=stage, created_at=created_at, closed_at=closed_at
@@ -451,7 +463,8 @@ def read_deal(raw: object, path: str, team_id: str, open_keys: frozenset[str]) -
         "next_step_text": step_text,
         "next_step_due": step_due,
         "lost_reason": lost_reason,
-        "source": opt_text(d.get("source"), f"{path}.source", limit=MAX_SOURCE),
+        "lost_detail": lost_detail,
+        "source": source,
         "last_activity_at": last_activity_at,
         "snoozed_until": opt_date(d.get("snoozed_until"), f"{path}.snoozed_until"),
         "updated_at": updated_at,
@@ -463,11 +476,17 @@ def read_deal(raw: object, path: str, team_id: str, open_keys: frozenset[str]) -
     return DealRows(deal, history, activities, changes)
 
 
-def read_deals(plan: TeamPlan, team_id: str, start: int, stop: int) -> list[DealRows]:
-    """The plan's deals `start` to `stop`, read again as rows for `team_id`."""
+def read_deals(
+    plan: TeamPlan,
+    team_id: str,
+    start: int,
+    stop: int,
+    reasons: Sequence[LostReason] = DEFAULT_REASONS,
+) -> list[DealRows]:
+    """The plan's deals `start` to `stop`, read again as rows for `team_id` and its reasons."""
     open_keys = frozenset(s["key"] for s in plan.stages)
     return [
-        read_deal(raw, f"deals[{start + i}]", team_id, open_keys)
+        read_deal(raw, f"deals[{start + i}]", team_id, open_keys, reasons)
         for i, raw in enumerate(plan.deals[start:stop])
     ]
 

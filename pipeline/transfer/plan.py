@@ -7,12 +7,13 @@ streams out of the database for the writers to format.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple, NotRequired, Required, TypedDict
 
 from pipeline.limits import LIMITS, TextField
+from pipeline.planning import DEFAULT_SOURCES, LostReason, TargetOut, default_reasons
 
 FORMAT = "pipebot/1"
 CSV_COLUMNS = (
@@ -31,6 +32,7 @@ CSV_COLUMNS = (
     "lost_reason",
     "source",
     "last_activity_at",
+    "lost_detail",
 )
 
 TIME_EXAMPLE = "2026-11-27T10:00:00Z"
@@ -89,6 +91,7 @@ class DealColumns(TypedDict):
     next_step_text: str | None
     next_step_due: date | None
     lost_reason: str | None
+    lost_detail: str | None
     source: str | None
     last_activity_at: datetime
     snoozed_until: date | None
@@ -149,6 +152,15 @@ class DealRows:
 
 
 @dataclass(frozen=True)
+class PlanningPlan:
+    """The team-level planning keys of a document; None where the document has no such key."""
+
+    sources: list[str] | None = None
+    lost_reasons: list[LostReason] | None = None
+    targets: list[TargetOut] | None = None
+
+
+@dataclass(frozen=True)
 class TeamPlan:
     """A validated import file, deals still raw: they are read again batch by batch."""
 
@@ -158,6 +170,9 @@ class TeamPlan:
     next_number: int
     deals: list[object]
     counts: tuple[int, int, int]
+    planning: PlanningPlan = PlanningPlan()
+    # The deals' sources, in order of first use: a team's list gains those it lacks.
+    deal_sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -223,6 +238,9 @@ class TeamRecord:
     reminders: str
     reminder_mode: str
     digest: str
+    sources: list[str] = field(default_factory=lambda: list(DEFAULT_SOURCES))
+    lost_reasons: list[LostReason] = field(default_factory=default_reasons)
+    targets: list[TargetOut] = field(default_factory=list)
 
 
 class DealRecord(DealColumns):

@@ -9,7 +9,7 @@ from typing import Any
 from bot.app import build_client
 from bot.settings import Settings
 from pipeline.errors import NotFound
-from pipeline.schemas import DealDetail
+from pipeline.schemas import DealDetail, TeamOut
 from sandbox.blockkit import block_elements
 from sandbox.payloads import FORM, Delivery, action_for, block_actions, encode_interaction
 from sandbox.slack_api import DEFAULT_CHANNEL, DEFAULT_TEAM_ID, DEFAULT_USER, Message, View
@@ -191,3 +191,14 @@ def click_as_shown(
     delivery = bot.slack.post(bot.slack.interactivity_url, encode_interaction(payload), FORM)
     assert delivery.status == 200
     return delivery
+
+
+def team(bot: Bot, team_id: str = DEFAULT_TEAM_ID) -> TeamOut:
+    """The team's settings straight from the database."""
+    with bot.db.read_scope() as session:
+        return service_in(session, team_id, clock=bot.clock).team_out()
+
+
+def input_element(view: View, block_id: str) -> dict[str, Any]:
+    """The element of a view's input block."""
+    return next(b["element"] for b in view.blocks if b.get("block_id") == block_id)

@@ -27,6 +27,7 @@ def test_every_listener_but_a_modal_submission_only_acks(bot: Bot) -> None:
         "snooze_submitted",
         "delete_submitted",
         "log_to_deal_submitted",
+        "target_submitted",
     }
 
 

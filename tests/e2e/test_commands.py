@@ -45,7 +45,7 @@ def test_add_parses_every_part_and_posts_a_card(bot: Bot) -> None:
     command(
         bot,
         "add Acme Corp 12.5k EUR proposal close:2026-12-15 <@U0BOB|bob> "
-        "next:send the contract by 2026-12-01 source:webinar",
+        "next:send the contract by 2026-12-01 source:referral",
     )
     message = wait(bot, lambda: bot.fake.messages(DEFAULT_CHANNEL))[0]
     assert "#1 Acme Corp" in message.text
@@ -55,7 +55,7 @@ def test_add_parses_every_part_and_posts_a_card(bot: Bot) -> None:
     assert deal.owner_id == BOB
     assert deal.close_date == date(2026, 12, 15)
     assert (deal.next_step_text, deal.next_step_due) == ("send the contract", date(2026, 12, 1))
-    assert deal.source == "webinar"
+    assert deal.source == "referral"
     assert deal.created_by == ALICE
 
 
@@ -94,7 +94,10 @@ def test_show_move_won_lost_reopen(bot: Bot) -> None:
     wait(bot, lambda: must(bot, 1).status == DealStatus.WON)
     command(bot, "lost #2 went with a competitor")
     wait(bot, lambda: must(bot, 2).status == DealStatus.LOST)
-    assert must(bot, 2).lost_reason == "went with a competitor"
+    assert (must(bot, 2).lost_reason, must(bot, 2).lost_detail) == (
+        "other",
+        "went with a competitor",
+    )
     command(bot, "reopen #2 demo")
     wait(bot, lambda: must(bot, 2).status == DealStatus.OPEN)
     assert must(bot, 2).stage == "demo"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from json import dumps
 from typing import Any
 
 from pipeline.types import ActivityKind, DealStatus
@@ -21,9 +22,11 @@ from tests.e2e.helpers import (
     detail,
     edits,
     idle,
+    input_element,
     must,
     open_modal,
     submit_and_wait,
+    team,
     thread_texts,
     view_errors,
     wait,
@@ -78,7 +81,7 @@ def test_deal_add_alone_opens_the_new_deal_modal_with_defaults(bot: Bot) -> None
         Block.CLOSE_DATE: "datepicker",
         Block.NEXT_STEP: "plain_text_input",
         Block.NEXT_DUE: "datepicker",
-        Block.SOURCE: "plain_text_input",
+        Block.SOURCE: "static_select",
     }
 
 
@@ -96,7 +99,7 @@ def test_a_valid_new_deal_is_created_and_its_card_posted_where_asked(bot: Bot) -
             Block.CLOSE_DATE: "2026-12-31",
             Block.NEXT_STEP: "Send the proposal",
             Block.NEXT_DUE: "2026-12-04",
-            Block.SOURCE: "webinar",
+            Block.SOURCE: "referral",
         },
         view.id,
     )
@@ -108,7 +111,7 @@ def test_a_valid_new_deal_is_created_and_its_card_posted_where_asked(bot: Bot) -
     assert (deal.stage, deal.owner_id, deal.created_by) == ("demo", BOB, ALICE)
     assert deal.close_date == date(2026, 12, 31)
     assert (deal.next_step_text, deal.next_step_due) == ("Send the proposal", date(2026, 12, 4))
-    assert deal.source == "webinar"
+    assert deal.source == "referral"
 
 
 def test_an_amount_with_its_own_currency_wins_over_the_select(bot: Bot) -> None:
@@ -249,21 +252,43 @@ def test_lost_asks_for_the_reason_and_closes_the_deal(bot: Bot) -> None:
     msg = add_deal(bot)
     view = click_for_modal(bot, ALICE, msg.ts, Action.LOST)
     assert view.callback_id == Callback.LOST
-    submit_and_wait(bot, ALICE, {Block.REASON: "Went with a competitor"}, view.id)
+    offered = [o["value"] for o in input_element(view, Block.REASON)["options"]]
+    assert offered == [
+        "price",
+        "competitor",
+        "no_budget",
+        "no_decision",
+        "timing",
+        "lost_contact",
+        "other",
+    ]
+    submit_and_wait(
+        bot, ALICE, {Block.REASON: "competitor", Block.LOST_DETAIL: "Went with <Globex>"}, view.id
+    )
     wait(bot, lambda: edits(bot, msg.ts) == 1)
     deal = must(bot, 1)
-    assert (deal.status, deal.lost_reason) == (DealStatus.LOST, "Went with a competitor")
-    assert "lost" in card(bot, msg.ts).text
+    assert (deal.status, deal.lost_reason, deal.lost_detail) == (
+        DealStatus.LOST,
+        "competitor",
+        "Went with <Globex>",
+    )
+    assert "Competitor — Went with &lt;Globex&gt;" in card(bot, msg.ts).text + dumps(
+        card(bot, msg.ts).blocks, ensure_ascii=False
+    )
     assert wait(bot, lambda: thread_texts(bot, msg.ts)) == [
-        "<@U0ALICE> marked #1 lost: Went with a competitor"
+        "<@U0ALICE> marked #1 lost: Competitor — Went with &lt;Globex&gt;"
     ]
 
 
-def test_lost_without_a_reason_is_an_error_on_the_reason(bot: Bot) -> None:
+def test_lost_with_a_reason_taken_off_the_list_meanwhile_is_an_error_on_the_reason(
+    bot: Bot,
+) -> None:
     msg = add_deal(bot)
     view = click_for_modal(bot, ALICE, msg.ts, Action.LOST)
-    submit_and_wait(bot, ALICE, {Block.REASON: "   "}, view.id)
-    assert set(view_errors(bot, view.id)) == {Block.REASON}
+    bot.slack.command(ALICE, "config reasons remove timing")
+    wait(bot, lambda: "timing" not in [r.key for r in team(bot).lost_reasons])
+    submit_and_wait(bot, ALICE, {Block.REASON: "timing"}, view.id)
+    assert "not a loss reason" in view_errors(bot, view.id)[Block.REASON]
     assert must(bot, 1).status == DealStatus.OPEN
 
 
@@ -272,7 +297,7 @@ def test_lost_on_a_deal_won_meanwhile_is_refused(bot: Bot) -> None:
     view = click_for_modal(bot, ALICE, msg.ts, Action.LOST)
     bot.slack.command(BOB, "won #1")
     wait(bot, lambda: must(bot, 1).status == DealStatus.WON)
-    submit_and_wait(bot, ALICE, {Block.REASON: "No budget"}, view.id)
+    submit_and_wait(bot, ALICE, {Block.REASON: "no_budget"}, view.id)
     error = view_errors(bot, view.id)[Block.REASON]
     assert "is now won" in error
     assert "@bob" in error
@@ -284,13 +309,13 @@ def test_deal_lost_command_without_reason_uses_the_modal_and_posts_the_card(bot:
     before = len(bot.fake.views_for(ALICE))
     bot.slack.command(ALICE, "lost #1")
     view = open_modal(bot, ALICE, before)
-    submit_and_wait(bot, ALICE, {Block.REASON: "Timing"}, view.id)
+    submit_and_wait(bot, ALICE, {Block.REASON: "timing"}, view.id)
     posted = wait(bot, lambda: len(cards(bot)) == 2 and cards(bot))
     assert "lost" in posted[1].text
     assert wait(bot, lambda: thread_texts(bot, posted[1].ts)) == [
         "<@U0ALICE> marked #1 lost: Timing"
     ]
-    assert must(bot, 1).lost_reason == "Timing"
+    assert must(bot, 1).lost_reason == "timing"
 
 
 def test_a_lost_submission_from_another_team_finds_no_deal(bot: Bot) -> None:
