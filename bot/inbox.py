@@ -11,8 +11,9 @@ run out) and runs them through the Bolt app again. A row already done does nothi
 again, and a replay that finds its write applied by another run stops before it posts.
 
 Modal submissions are not written: their write happens before their answer already. A Slack
-retry (the same `event_id`) and a double click (the same person, button and card state, or the
-same command text, again within `WINDOW`) find their row written and are acked, not run.
+retry (the same `event_id`), a command delivered twice (the same `trigger_id`) and a double
+click (the same person, button and card state, again within `WINDOW`) find their row written
+and are acked, not run.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ BATCH = 50
 # import, may hold it): past that the request is acked without its row, as before the inbox.
 WRITE_TIMEOUT = 0.5
 
-# What differs between two deliveries of the same click or command.
+# What differs between two deliveries of the same click.
 PER_DELIVERY = frozenset({"trigger_id", "response_url", "response_urls", "action_ts", "token"})
 # The headers Bolt reads when it parses the body again.
 KEPT_HEADERS = ("content-type", "x-slack-retry-num", "x-slack-retry-reason")
@@ -82,6 +83,11 @@ def _digest(body: dict[str, Any]) -> str:
 def dedupe_key(body: dict[str, Any]) -> Key | None:
     """The key of a request written to the inbox; None for one whose work precedes the ack."""
     if "command" in body:
+        # Slack never resends a command, and one typed again is meant again (often after a
+        # refusal was fixed): only the very same delivery (its trigger_id) is a duplicate.
+        trigger = body.get("trigger_id")
+        if trigger:
+            return Key("command", f"{body.get('team_id', '')}:{trigger}", windowed=False)
         return Key("command", _digest(body), windowed=True)
     kind = body.get("type")
     if kind in INTERACTIONS:

@@ -179,10 +179,8 @@ def test_a_burst_of_commands_is_acked_while_slack_is_slow(bot: Bot) -> None:
     seed(bot)
     bot.fake.delay("response_url", 3.5)
     burst = 8
-    # Eight different texts: the same command from the same person within 2 s is one request.
-    texts = [f"show #1{' ' * n}" for n in range(burst)]
     with ThreadPoolExecutor(burst) as pool:
-        deliveries = list(pool.map(lambda text: bot.slack.command(ALICE, text), texts))
+        deliveries = list(pool.map(lambda _: bot.slack.command(ALICE, "show #1"), range(burst)))
     assert [d.status for d in deliveries] == [200] * burst
     assert max(d.elapsed for d in deliveries) < 3, [round(d.elapsed, 2) for d in deliveries]
     wait(bot, lambda: len(bot.fake.ephemerals(ALICE)) == burst, timeout=30)
