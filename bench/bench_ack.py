@@ -130,7 +130,7 @@ def unique_action_ts() -> str:
     return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
 
-def command_body(text: str, trigger_id: str, response_url: str) -> bytes:
+def command_body(text: str, trigger_id: str, response_url: str, user_name: str = "alice") -> bytes:
     """A signed-to-be slash command body, as Slack sends it."""
     return encode_form(
         slash_command(
@@ -405,6 +405,9 @@ def serve_bare(port: int) -> None:
 
 
 VARIANTS = {
+    "noinbox": "no inbox: requests are not written before their ack (the code before issue 11)",
+    "inbox-loop": "requests written to the inbox dispatched on the event loop, not on a "
+    "threadpool thread",
     "executor16": "16 threads for the work after the ack (`WORKERS=16`), instead of 5",
     "switch1ms": "`sys.setswitchinterval(0.001)`: the request thread waits at most 1 ms, not "
     "5 ms, for the GIL held by a thread doing after-ack work",
@@ -421,6 +424,23 @@ def serve_variant(port: int, variant: str) -> None:
         os.environ["WORKERS"] = "16"
     if variant == "switch1ms":
         sys.setswitchinterval(0.001)
+    if variant == "noinbox":
+        from bot.inbox import Inbox
+
+        def unwritten(self: Inbox) -> Callable[..., Any]:
+            def record_nothing(next: Callable[[], Any]) -> Any:
+                return next()
+
+            return record_nothing
+
+        Inbox.middleware = unwritten  # type: ignore[method-assign]
+    if variant in ("noinbox", "inbox-loop"):
+        from bot.app import PipebotApp
+
+        def on_the_loop(self: PipebotApp, request: Any) -> bool:
+            return self.knows_identity and request.body.get("type") != "view_submission"
+
+        PipebotApp.acks_at_once = on_the_loop  # type: ignore[method-assign]
     sys.exit(
         cli_main(["run", "--http", "--no-scheduler", "--host", "127.0.0.1", "--port", str(port)])
     )
@@ -535,10 +555,10 @@ def measure_bot(
 
     try:
         print(f"  bot pid {pid}, port {server.port}, log {log.relative_to(ROOT)}", flush=True)
-        for kind in KINDS:
+        for kind in KINDS:  # every kind: the clicks need the cards the adds post
             run(kind, args.warmup, Load(1), record=False)
         for mode in args.loads:
-            for kind in KINDS:
+            for kind in args.kinds:
                 run(kind, args.requests, mode, record=True)
         rss = peak_rss_mib(pid)
     finally:
@@ -581,10 +601,10 @@ def measure_bare(
     pid = server.process.pid
     phases = []
     try:
-        for kind in KINDS:  # warm-up
+        for kind in args.kinds:  # warm-up
             send(server.port, bodies[f"{kind}:{args.loads[0].key}"][: args.warmup], Load(1), kind)
         for mode in args.loads:
-            for kind in KINDS:
+            for kind in args.kinds:
                 cpu_before = cpu_seconds(pid)
                 phase = send(server.port, bodies[f"{kind}:{mode.key}"], mode, kind)
                 phase.cpu = cpu_seconds(pid) - cpu_before
@@ -725,6 +745,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="comma-separated: N clients back to back, or N@R N clients at R requests/s in all",
     )
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument(
+        "--kinds", default=",".join(KINDS), help="comma-separated, of: " + ", ".join(KINDS)
+    )
     parser.add_argument("--pg-url", default=PG_BASE)
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/PERFORMANCE.md")
     parser.add_argument(
@@ -752,6 +775,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         serve_variant(args.port, args.serve_variant)
         return 0
     args.loads = [Load.parse(m) for m in args.loads.split(",")]
+    args.kinds = [k for k in KINDS if k in args.kinds.split(",")]
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     OUT.mkdir(parents=True, exist_ok=True)
     info = machine()
@@ -767,7 +791,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for r in results:
         if r["bare"]:
             print(f"\n{NAMES[r['backend']]}\n" + "\n".join(table(r)))
-    if args.no_doc or args.variant or args.slack_latency or args.no_bare:
+    if (
+        args.no_doc
+        or args.variant
+        or args.slack_latency
+        or args.no_bare
+        or tuple(args.kinds) != KINDS
+    ):
         save_extra(results, args)
         return 0
     saved: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}

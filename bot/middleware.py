@@ -10,7 +10,11 @@ from slack_bolt import BoltContext
 from pipeline.clock import Clock
 from pipeline.service import TeamDefaults
 from storage.db import Database
+from storage.inbox import Ticket
 from storage.unit_of_work import Pipe
+
+# The context key of the request's inbox row (set by bot.inbox before this middleware runs).
+TICKET = "inbox_ticket"
 
 
 def tenant_of(context: BoltContext) -> str | None:
@@ -27,7 +31,14 @@ def pipe_middleware(db: Database, clock: Clock, defaults: TeamDefaults) -> Calla
         tenant = tenant_of(context)
         if tenant:
             context["tenant"] = tenant
-            context["pipe"] = Pipe(db=db, tenant=tenant, clock=clock, defaults=defaults)
+            ticket = context.get(TICKET)
+            context["pipe"] = Pipe(
+                db=db,
+                tenant=tenant,
+                clock=clock,
+                defaults=defaults,
+                ticket=ticket if isinstance(ticket, Ticket) else None,
+            )
         return next()
 
     return middleware

@@ -88,8 +88,8 @@ def build_asgi(app: App, db: Database, checks: Sequence[Check] | None = None) ->
             # each a wait for the GIL that after-ack work holds (docs/PERFORMANCE.md).
             bolt_response = app.dispatch(bolt_request)
         else:
-            # Anything that may wait (a modal's write, Slack) runs in a thread, so the loop
-            # keeps answering other requests meanwhile.
+            # Anything that may wait (the inbox row, a modal's write, Slack) runs in a thread,
+            # so the loop keeps answering other requests meanwhile.
             bolt_response = await run_in_threadpool(app.dispatch, bolt_request)
         if bolt_response.status == 404:
             # Signed and well formed, but nothing listens for it (an event pipebot does not

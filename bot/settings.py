@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Threads doing the work after Slack's ack (see bot.app.WORKERS).
     workers: int = Field(default=5, ge=1, le=64)
+    # How long a request's inbox row stays with the process that acked it without news from
+    # it; then another replica runs it (bot/inbox.py). Renewed every third of it while at work.
+    inbox_lease_seconds: float = Field(default=30, ge=0.5, le=3600)
+    # How long done inbox rows are kept (a Slack retry within it is recognised).
+    inbox_retention_hours: float = Field(default=24, gt=0, le=24 * 90)
     # /readyz answers 503 once this many acked requests wait in the inbox (bot.health).
     readyz_max_backlog: int = Field(default=500, ge=1)
 

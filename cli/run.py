@@ -23,6 +23,8 @@ from cli.demo import add_command as add_demo
 if TYPE_CHECKING:
     from slack_sdk import WebClient
 
+    from bot.app import PipebotApp
+    from bot.inbox import Replayer
     from bot.settings import Settings
     from cli.common import Subparsers
     from scheduler.runner import Runner
@@ -95,12 +97,15 @@ def _run(args: argparse.Namespace) -> int:
     app = build_app(settings, db, client=client, know_identity=reachable)
     import uvicorn
 
+    from bot.health import default_checks
     from bot.server import build_asgi
 
     # Everything is loaded now: keep those objects out of the garbage collector's full passes,
     # which would otherwise stall every thread, acks included, for ~50 ms each time.
     gc.collect()
     gc.freeze()
+    # Every replica finishes the work of requests a dead process acked (bot/inbox.py).
+    replayer = _replayer(app)
     scheduler = None
     if not args.no_scheduler:
         defaults = TeamDefaults(settings.default_timezone, settings.default_currency)
@@ -122,7 +127,7 @@ def _run(args: argparse.Namespace) -> int:
             handler.close()  # type: ignore[no-untyped-call]
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
-            app.drain()
+            _stop(replayer, app)
         return 0
     port = args.port or int(os.environ.get("PORT", "3000"))
     logger.info("pipebot listens on http://%s:%s/slack/events", args.host, port)
@@ -130,14 +135,33 @@ def _run(args: argparse.Namespace) -> int:
     # it found: make that handler a no-op, so the drain below runs instead of a sudden death.
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, lambda *_: None)
-    uvicorn.run(build_asgi(app, db), host=args.host, port=port, log_level="info")
+    checks = default_checks(db)
+    if app.inbox is not None:
+        checks.append(app.inbox.check(limit=settings.readyz_max_backlog))
+    uvicorn.run(build_asgi(app, db, checks), host=args.host, port=port, log_level="info")
     # Slack does not resend what was acked: finish it before exiting, so a graceful restart
     # loses nothing.
     logger.info("stopped serving; finishing the work of requests already acked")
     if scheduler is not None:
         scheduler.shutdown(wait=False)
-    app.drain()
+    _stop(replayer, app)
     return 0
+
+
+def _replayer(app: PipebotApp) -> Replayer | None:
+    from bot.inbox import Replayer
+
+    if app.inbox is None:
+        return None
+    logger.info("inbox replayer started (lease %s)", app.inbox.lease)
+    return Replayer(app.inbox, app).start()
+
+
+def _stop(replayer: Replayer | None, app: PipebotApp) -> None:
+    """Stop replaying, then finish the work already acked (its rows are marked done)."""
+    if replayer is not None:
+        replayer.stop()
+    app.drain()
 
 
 def _scheduler(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from slack_bolt.util.utils import get_arg_names_of_callable
 from slack_sdk import WebClient
 
 from pipeline.errors import PipebotError
+from storage.inbox import AlreadyDone
 
 logger = logging.getLogger("pipebot")
 
@@ -67,8 +68,10 @@ def guarded(listener: Callable[..., Any]) -> Callable[[Args], Any]:
 
     Bolt hands a lazy listener's exception to no error handler (it only logs it), and one
     raised while acking turns Slack's answer into an HTTP 500: either way the user must hear
-    about it, so listeners run inside this wrapper. It takes Bolt's `args` and lets Bolt's own
-    injection pick the listener's arguments, so a listener declares them as in any Bolt app.
+    about it, so listeners run inside this wrapper. A run of a request that another run has
+    already applied (`AlreadyDone`, from the inbox) stops in silence. It takes Bolt's `args`
+    and lets Bolt's own injection pick the listener's arguments, so a listener declares them
+    as in any Bolt app.
     """
     names = get_arg_names_of_callable(listener)
 
@@ -82,9 +85,16 @@ def guarded(listener: Callable[..., Any]) -> Callable[[Args], Any]:
         )
         try:
             return listener(**kwargs)
+        except AlreadyDone:
+            return None  # another run of this request applied it and answers the user
         except Exception as error:
             if args.ack.response is None:
                 args.ack()
+            pipe = args.context.get("pipe")
+            # The request's outcome is this error: settle its inbox row before saying so, so
+            # a run after a crash never says it twice.
+            if pipe is not None and not pipe.settle():
+                return None
             respond = args.respond if args.body.get("response_url") else None
             tell(args.client, args.body, user_message(error), respond)
             return None

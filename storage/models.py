@@ -310,5 +310,35 @@ class Delivery(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
+class InboxEntry(Base):
+    """A Slack request written before its ack, so its work survives the process that acked it.
+
+    `done_at` is set in the same transaction as the work's own write (or when work that writes
+    nothing has finished); until then whoever holds the lease (`lease_until`) runs it, and once
+    the lease runs out any replica may claim it again. `dedupe_key` makes a retry or a double
+    click the same row.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key"),
+        # The replayer's "acked, not done, lease run out", the backlog, and pruning by done_at.
+        Index("ix_inbox_done_lease", "done_at", "lease_until"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str | None] = mapped_column(String(TEAM_ID))
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    # How Bolt received it: `http` (body as signed) or `socket_mode` (body as JSON).
+    mode: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text)
+    headers: Mapped[dict[str, list[str]]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 # What loading a team brings along: its stages, rates and targets, each in one query.
 TEAM_LOADS = (selectinload(Team.stages), selectinload(Team.rates), selectinload(Team.targets))

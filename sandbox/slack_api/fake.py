@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, Unpack
 
 from sandbox.slack_api.args import opt_str
@@ -50,6 +51,7 @@ class FakeSlack(ChatApi, ConversationsApi, UsersApi, ViewsApi, FilesApi, Respons
 
     def __init__(self, **options: Unpack[StoreOptions]) -> None:
         super().__init__(**options)
+        self._in_flight = 0
         self._methods: dict[str, Handler] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
@@ -145,6 +147,22 @@ class FakeSlack(ChatApi, ConversationsApi, UsersApi, ViewsApi, FilesApi, Respons
                 self._delays[method] = seconds
             else:
                 self._delays.pop(method, None)
+
+    @contextmanager
+    def answering(self) -> Iterator[None]:
+        """Count a call as in flight while the server answers it (its delay included)."""
+        with self._lock:
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._in_flight -= 1
+                self._changed.notify_all()
+
+    def wait_answered(self, timeout: float = 30.0) -> None:
+        """Block until no call is being answered (a delayed one lands even if its caller died)."""
+        self.wait_until(lambda: self._in_flight == 0, timeout)
 
     def rate_limit_one_in(self, method: str, every: int) -> None:
         """Answer 429 (Retry-After: 1) to the first attempt of one `method` call in `every`.

@@ -105,13 +105,14 @@ def create_app(fake: FakeSlack) -> Starlette:
             }
         except (ValueError, UnicodeDecodeError):
             return JSONResponse({"ok": False, "error": "invalid_form_data"})
-        await _pause(fake.delay_for(method))
-        result = fake.api(
-            method,
-            params,
-            token=_bearer(request.headers.get("authorization")),
-            origin=_origin(request, f"/api/{method}"),
-        )
+        with fake.answering():
+            await _pause(fake.delay_for(method))
+            result = fake.api(
+                method,
+                params,
+                token=_bearer(request.headers.get("authorization")),
+                origin=_origin(request, f"/api/{method}"),
+            )
         return await _answer(request, result)
 
     async def upload(request: Request) -> Response:
@@ -121,8 +122,9 @@ def create_app(fake: FakeSlack) -> Starlette:
         if content_type.startswith("multipart/form-data"):
             parts = [v for _, v in _multipart_fields(content_type, raw) if isinstance(v, bytes)]
             raw = parts[0] if parts else b""
-        await _pause(fake.delay_for(UPLOAD_METHOD))
-        result = fake.upload(file_id, raw)
+        with fake.answering():
+            await _pause(fake.delay_for(UPLOAD_METHOD))
+            result = fake.upload(file_id, raw)
         if result.ok:
             return PlainTextResponse(f"OK - {len(raw)}")
         return await _answer(request, result)
@@ -135,8 +137,10 @@ def create_app(fake: FakeSlack) -> Starlette:
                 payload = json.loads(payload["payload"])
         except (ValueError, UnicodeDecodeError):
             return JSONResponse({"ok": False, "error": "invalid_payload"}, status_code=400)
-        await _pause(fake.delay_for(RESPONSE_URL_METHOD))
-        return await _answer(request, fake.respond(request.path_params["response_id"], payload))
+        with fake.answering():
+            await _pause(fake.delay_for(RESPONSE_URL_METHOD))
+            result = fake.respond(request.path_params["response_id"], payload)
+        return await _answer(request, result)
 
     return Starlette(
         routes=[

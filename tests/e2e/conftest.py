@@ -9,7 +9,7 @@ import pytest
 
 from bot.app import PipebotApp, build_app
 from bot.server import build_asgi
-from bot.settings import Settings
+from bot.settings import Settings, get_settings
 from sandbox.payloads import SlackClientSimulator
 from sandbox.slack_api import FakeSlack, FakeSlackServer, ThreadedServer
 from storage.db import Database
@@ -59,3 +59,22 @@ def bot(db: Database, clock: FrozenClock, fake_server: FakeSlackServer) -> Itera
         yield Bot(fake=fake_server.fake, app=app, slack=slack, db=db, clock=clock, url=url)
     app.drain()
     assert fake_server.fake.violations == [], fake_server.fake.violations
+
+
+@pytest.fixture
+def env(
+    monkeypatch: pytest.MonkeyPatch, fake_server: FakeSlackServer, db: Database
+) -> Iterator[dict[str, str]]:
+    """Environment variables pointing pipebot at the test database and the fake Slack."""
+    values = {
+        "DATABASE_URL": db.url,
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": fake_server.base_url,
+    }
+    monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    yield values
+    get_settings.cache_clear()

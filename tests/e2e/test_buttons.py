@@ -221,13 +221,26 @@ def test_a_double_click_applies_once(bot: Bot) -> None:
     # Both clicks come from the card as first rendered, whichever lands first.
     click_as_shown(bot, ALICE, msg.ts, Action.ADVANCE, shown)
     click_as_shown(bot, ALICE, msg.ts, Action.ADVANCE, shown)
-    wait(bot, lambda: ephemerals_for(bot, ALICE, "changed since you saw it"))
     wait(bot, lambda: thread_texts(bot, msg.ts))
     idle(bot)
     deal = must(bot, 1)
     assert [c.to_stage for c in deal.stage_changes] == ["lead", "qualified"]
     assert thread_texts(bot, msg.ts) == ["<@U0ALICE> moved #1 to Qualified"]
     assert "Qualified" in card(bot, msg.ts).text
+    # The second click is the same request (the inbox's window): acked, never run, so the
+    # clicker is not told that the card changed under them by their own first click.
+    assert ephemerals_for(bot, ALICE) == []
+
+
+def test_a_click_on_a_card_someone_else_changed_meanwhile_is_refused(bot: Bot) -> None:
+    msg = add_deal(bot)
+    shown = bot.fake.message_payload(CHANNEL, msg.ts)
+    click_as_shown(bot, ALICE, msg.ts, Action.ADVANCE, shown)
+    wait(bot, lambda: thread_texts(bot, msg.ts))
+    click_as_shown(bot, BOB, msg.ts, Action.ADVANCE, shown)
+    wait(bot, lambda: ephemerals_for(bot, BOB, "changed since you saw it"))
+    idle(bot)
+    assert [c.to_stage for c in must(bot, 1).stage_changes] == ["lead", "qualified"]
 
 
 def test_a_redelivered_click_applies_once_and_shows_nothing(bot: Bot) -> None:

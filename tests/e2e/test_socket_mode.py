@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from sandbox.payloads import app_home_opened_event, click_payload, command_payload
 from sandbox.slack_api import (
@@ -26,6 +28,7 @@ from sandbox.slack_api import (
     SocketAck,
 )
 from storage.db import Database
+from storage.models import InboxEntry
 from storage.services import service_in
 from tests.e2e.conftest import SECRET, TOKEN
 from views.ids import Action, Block
@@ -158,3 +161,16 @@ def test_sigterm_stops_socket_mode_cleanly(bot: Bot) -> None:
     bot.wait_connected()
     bot.deliver("slash_commands", command_payload(bot.fake, DEFAULT_USER, "add Acme Corp 50k"))
     assert bot.stop(signal.SIGTERM) == 0, bot.output()
+
+
+def test_socket_mode_requests_are_written_to_the_inbox_before_their_ack(
+    bot: Bot, db: Database
+) -> None:
+    bot.wait_connected()
+    bot.deliver("slash_commands", command_payload(bot.fake, DEFAULT_USER, "add Acme Corp 50k"))
+    assert bot.stop(signal.SIGTERM) == 0, bot.output()  # finishes the work first
+    with db.read_scope() as session:
+        [row] = session.execute(select(InboxEntry.mode, InboxEntry.body, InboxEntry.done_at))
+    assert row.mode == "socket_mode"
+    assert json.loads(row.body)["text"] == "add Acme Corp 50k"  # a replay reads it back
+    assert row.done_at is not None
