@@ -11,16 +11,16 @@ these statements only record them.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.db import Database
 from storage.models import InboxEntry
+from storage.repositories import insert_new
 
 
 class AlreadyDone(Exception):
@@ -94,26 +94,11 @@ def receive(
         )
         if session.execute(earlier).first() is not None:
             return None
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # RETURNING, since PostgreSQL reports rowcount -1 for ON CONFLICT DO NOTHING.
-    stmt = (
-        insert(InboxEntry)
-        .values(
-            team_id=request.team_id,
-            dedupe_key=key,
-            kind=request.kind,
-            mode=request.mode,
-            body=request.body,
-            headers=request.headers,
-            received_at=now,
-            lease_until=lease_until,
-            attempts=1,
-        )
-        .on_conflict_do_nothing()
-        .returning(InboxEntry.id)
+    lease = {"received_at": now, "lease_until": lease_until, "attempts": 1}
+    row_id: int | None = insert_new(
+        session, InboxEntry, {**asdict(request), "dedupe_key": key, **lease}
     )
-    return session.execute(stmt).scalar_one_or_none()
+    return row_id
 
 
 def mark_done(session: Session, row_id: int, *, now: datetime) -> bool:
