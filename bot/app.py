@@ -252,7 +252,7 @@ def build_app(
 ) -> PipebotApp:
     """The Bolt app with every listener registered; `know_identity` asks auth.test now."""
     inbox = Inbox(
-        db,
+        db=db,
         lease=timedelta(seconds=settings.inbox_lease_seconds),
         retention=timedelta(hours=settings.inbox_retention_hours),
     )

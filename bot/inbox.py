@@ -24,7 +24,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -111,25 +111,22 @@ def _headers(request: BoltRequest) -> dict[str, list[str]]:
     return {k: list(request.headers[k]) for k in KEPT_HEADERS if request.headers.get(k)}
 
 
+@dataclass(kw_only=True, eq=False)
 class Inbox:
-    """The inbox as this process uses it: write before the ack, finish, keep leases, replay."""
+    """The inbox as this process uses it: write before the ack, finish, keep leases, replay.
 
-    def __init__(
-        self,
-        db: Database,
-        *,
-        lease: timedelta,
-        retention: timedelta,
-        window: timedelta = WINDOW,
-        clock: Clock = utcnow,
-    ) -> None:
-        self.db = db
-        self.lease = lease
-        self.retention = retention
-        self.window = window
-        self.clock = clock
-        self._held: set[int] = set()
-        self._lock = threading.Lock()
+    `lease` is how long a row stays this process's before another may take it over,
+    `retention` how long done rows are kept, `window` how close two clicks are one.
+    """
+
+    db: Database
+    lease: timedelta
+    retention: timedelta
+    window: timedelta = WINDOW
+    clock: Clock = utcnow
+    # The rows this process is working on, whose leases it renews.
+    _held: set[int] = field(default_factory=set, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     # ------------------------------------------------------------------ before the ack
 
