@@ -9,6 +9,7 @@ commands start at once (docs/PERFORMANCE.md).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import re
@@ -23,6 +24,7 @@ from cli.common import (
     CliError,
     database_url,
     load_settings,
+    loading,
     open_database,
     read_input,
     write_output,
@@ -109,7 +111,8 @@ def _add_export(sub: Subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from storage.transfer import export_csv_lines, export_team_text
+    with loading():
+        from storage.transfer import export_csv_lines, export_team_text
 
     fmt = args.format or _format_of(args.output)
     db = open_database(args)
@@ -154,9 +157,10 @@ def _parse_json(text: str, name: str) -> Any:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from pipeline.service import TeamDefaults
-    from storage import repositories as repo
-    from storage.transfer import import_csv, import_team
+    with loading():
+        from pipeline.service import TeamDefaults
+        from storage import repositories as repo
+        from storage.transfer import import_csv, import_team
 
     text = read_input(args.file)
     fmt = args.format or _format_of(args.file, text)
@@ -244,9 +248,10 @@ def _moment(text: str, option: str, tz: ZoneInfo, now: datetime) -> datetime:
 
 def _stats(args: argparse.Namespace) -> int:
     # Imported here: the metrics modules are heavier and only this command needs them.
-    from pipeline import accuracy, forecast_range, metrics
-    from pipeline.clock import utcnow
-    from storage.reports import reports_in
+    with loading():
+        from pipeline import accuracy, forecast_range, metrics
+        from pipeline.clock import utcnow
+        from storage.reports import reports_in
 
     db = open_database(args)
     try:
@@ -356,3 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Output piped into `head` and the like: stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    finally:
+        # The interpreter's last full collection would walk every object the command imported
+        # (a fifth of a second after SQLAlchemy); the process is ending and frees them anyway.
+        gc.freeze()

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from pipeline.accuracy import Snapshot, WonSum
 from pipeline.types import DealStatus
 from storage.models import Deal, ForecastSnapshot
-from storage.repositories import insert_ignore
+from storage.sql import insert_ignore
 
 # A snapshot's amounts, each stored in cents as `<name>_cents`.
 AMOUNTS = ("won", "forecast", "calibrated", "p10", "p50", "p90")

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
 from storage.models import Delivery
-from storage.repositories import insert_ignore
+from storage.sql import insert_ignore
 
 
 class Status(StrEnum):

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from storage.db import Database
 from storage.models import InboxEntry
-from storage.repositories import insert_new
+from storage.sql import insert_new
 
 
 class AlreadyDone(Exception):

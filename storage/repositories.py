@@ -3,32 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pipeline.planning import DEFAULT_SOURCES, default_reasons
 from pipeline.ports import DealQuery
 from storage.models import TEAM_LOADS, AppliedOperation, Deal, Team
-
-
-def insert_ignore(session: Session, model: type[Any], values: dict[str, Any]) -> bool:
-    """Insert a row unless its key exists; True when this call inserted it."""
-    return insert_new(session, model, values) is not None
-
-
-def insert_new(session: Session, model: type[Any], values: dict[str, Any]) -> Any:
-    """Insert a row unless a unique key of it exists: its primary key, or None when it did.
-
-    Uses RETURNING because PostgreSQL reports rowcount -1 for ON CONFLICT DO NOTHING.
-    """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    pk = model.__table__.primary_key.columns
-    stmt = insert(model).values(**values).on_conflict_do_nothing().returning(*pk)
-    return session.execute(stmt).scalar()
+from storage.sql import insert_ignore
 
 
 def get_team(session: Session, team_id: str) -> Team | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from sqlalchemy import Float
@@ -41,3 +42,22 @@ def materialized_ctes(session: Session) -> bool:
     dialect = session.connection().dialect
     version = tuple(dialect.server_version_info or ())
     return version >= ((12,) if dialect.name == "postgresql" else (3, 35))
+
+
+def insert_ignore(session: Session, model: type[Any], values: dict[str, Any]) -> bool:
+    """Insert a row unless its key exists; True when this call inserted it."""
+    return insert_new(session, model, values) is not None
+
+
+def insert_new(session: Session, model: type[Any], values: dict[str, Any]) -> Any:
+    """Insert a row unless a unique key of it exists: its primary key, or None when it did.
+
+    Uses RETURNING because PostgreSQL reports rowcount -1 for ON CONFLICT DO NOTHING.
+    """
+    # The backend's own module (postgresql or sqlite), loaded by the first insert: importing
+    # both up front costs start-up time to every command that only reads.
+    dialect = importlib.import_module(f"sqlalchemy.dialects.{session.get_bind().dialect.name}")
+    insert = dialect.insert
+    pk = model.__table__.primary_key.columns
+    stmt = insert(model).values(**values).on_conflict_do_nothing().returning(*pk)
+    return session.execute(stmt).scalar()
