@@ -14,15 +14,19 @@ from storage.models import Deal
 
 def open_amounts(session: Session, team_id: str, last_day: date) -> list[OpenAmountRow]:
     """Open deals with a close date up to `last_day`, one row each, by deal number."""
-    rows = session.execute(
-        select(Deal.stage, Deal.currency, Deal.amount_cents, Deal.close_date)
-        .where(
-            Deal.team_id == team_id,
-            Deal.status == DealStatus.OPEN.value,
-            Deal.close_date.is_not(None),
-            Deal.close_date <= last_day,
+    rows = (
+        session.connection()
+        .execute(
+            select(Deal.stage, Deal.currency, Deal.amount_cents, Deal.close_date)
+            .where(
+                Deal.team_id == team_id,
+                Deal.status == DealStatus.OPEN.value,
+                Deal.close_date.is_not(None),
+                Deal.close_date <= last_day,
+            )
+            .order_by(Deal.number)
         )
-        .order_by(Deal.number)
+        .all()
     )
     return [
         OpenAmountRow(stage, currency, cents, close)

@@ -116,16 +116,43 @@ class Stage(Base):
     team: Mapped[Team] = relationship(back_populates="stages")
 
 
+# The columns the covering deal indexes carry after their keys (migration 0007).
+OPEN_COVER = (
+    "number",
+    "last_activity_at",
+    "stage",
+    "currency",
+    "amount_cents",
+    "close_date",
+    "next_step_due",
+    "owner_id",
+)
+CLOSED_COVER = (
+    "status",
+    "currency",
+    "amount_cents",
+    "created_at",
+    "stage",
+    "owner_id",
+    "source",
+    "lost_reason",
+)
+CREATED_COVER = ("source", "currency", "amount_cents")
+
+
 class Deal(Base):
     """A deal. `stage` is a stage key; for a closed deal, the stage it closed from."""
 
     __tablename__ = "deals"
     __table_args__ = (
         UniqueConstraint("team_id", "number"),
-        # The scheduler's scans: open deals of a team by last activity, and the closed cohort.
-        Index("ix_deals_team_status_activity", "team_id", "status", "last_activity_at"),
-        Index("ix_deals_team_closed_at", "team_id", "closed_at"),
-        Index("ix_deals_team_created_at", "team_id", "created_at"),
+        # Covering (every column the reports read is in the index, so no row is looked up):
+        # the open pipeline in number order (reminders, metrics, forecast and its range), the
+        # deals closed in a window (win rate, funnel, losses, sources, the forecast's won) and
+        # those created in one (sources, the digest's new deals).
+        Index("ix_deals_team_status_activity", "team_id", "status", *OPEN_COVER),
+        Index("ix_deals_team_closed_at", "team_id", "closed_at", *CLOSED_COVER),
+        Index("ix_deals_team_created_at", "team_id", "created_at", *CREATED_COVER),
         Index("ix_deals_team_owner_status", "team_id", "owner_id", "status"),
     )
 
@@ -229,7 +256,11 @@ class CloseDateChange(Base):
     """A change of a deal's expected close date: the record of slippage."""
 
     __tablename__ = "close_date_changes"
-    __table_args__ = (Index("ix_close_date_changes_deal", "deal_id"),)
+    __table_args__ = (
+        Index("ix_close_date_changes_deal", "deal_id"),
+        # Covering: the deals pushed twice or more (slipped), read from the index alone.
+        Index("ix_close_date_changes_team", "team_id", "deal_id", "old_date", "new_date"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[str] = mapped_column(String(TEAM_ID))
