@@ -211,7 +211,8 @@ class StageChange(Base):
     __tablename__ = "stage_changes"
     __table_args__ = (
         # to_stage included: the funnel reads a deal's furthest stage from the index alone.
-        Index("ix_stage_changes_deal_at", "deal_id", "at", "to_stage"),
+        # Covering, and in (at, id) order: a deal's last change up to a moment is its first entry.
+        Index("ix_stage_changes_deal_at", "deal_id", "at", "id", "to_stage"),
         # Covering: time in stage and the digest's advances read a window from the index alone.
         Index(
             "ix_stage_changes_team_at", "team_id", "at", "from_stage", "to_stage", "from_entered_at"
