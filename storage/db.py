@@ -20,6 +20,18 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+def _configure_postgresql(engine: Engine) -> None:
+    """No JIT compilation: it cost 20-30 ms a report query and no query runs long enough to
+    win that back (docs/PERFORMANCE.md)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET jit = off")
+        # Committed, or the pool's rollback before first use would undo the SET.
+        dbapi_connection.commit()
+
+
 def _configure_sqlite(engine: Engine) -> None:
     """WAL, foreign keys, a busy timeout and `BEGIN IMMEDIATE` for writes.
 
@@ -119,6 +131,8 @@ class Database:
         self._writers = WriterLock() if is_sqlite(url) else None
         if is_sqlite(url):
             _configure_sqlite(self.engine)
+        elif self.engine.dialect.name == "postgresql":
+            _configure_postgresql(self.engine)
         self._writer = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self._reader = sessionmaker(
             self.engine.execution_options(**{_WRITE_OPTION: False}),

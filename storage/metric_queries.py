@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Select, and_, case, exists, func, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql.expression import ColumnElement, Subquery
+from sqlalchemy.sql.expression import ColumnElement, ScalarSelect, Subquery
 
 from pipeline.errors import NotFound
 from pipeline.metrics import AmountRow, Cohort, FunnelRows, LostRow, OpenDeals, Spread, spreads
@@ -106,51 +106,58 @@ def open_set(session: Session, team_id: str, as_of: datetime) -> Subquery:
             .where(Deal.team_id == team_id, Deal.status == DealStatus.OPEN.value)
             .subquery("open_deals")
         )
-    # Two index ranges rather than one OR, which would scan every deal of the team.
+    # Two index ranges rather than one OR, which would scan every deal of the team; each
+    # candidate carries its own columns, so nothing is joined back (PostgreSQL hashed every
+    # deal and every stage change to do so).
+    values = (Deal.id.label("deal_id"), Deal.number.label("number"), *_DEAL_VALUES)
     candidates = union_all(
-        select(Deal.id).where(Deal.team_id == team_id, Deal.status == DealStatus.OPEN.value),
-        select(Deal.id).where(Deal.team_id == team_id, Deal.closed_at > as_of),
+        select(*values).where(Deal.team_id == team_id, Deal.status == DealStatus.OPEN.value),
+        select(*values).where(Deal.team_id == team_id, Deal.closed_at > as_of),
     ).subquery("candidates")
-    earlier = aliased(StageChange)
-    last_change = (
-        select(earlier.id)
-        .where(earlier.deal_id == candidates.c.id, earlier.at <= as_of)
-        .order_by(earlier.at.desc(), earlier.id.desc())
-        .limit(1)
-        .correlate(candidates)
-        .scalar_subquery()
-    )
+
+    def last_change(column: str) -> ScalarSelect[Any]:
+        # The first entry of the deal's (deal, at, id) index range: no sort.
+        earlier = aliased(StageChange)
+        return (
+            select(getattr(earlier, column))
+            .where(earlier.deal_id == candidates.c.deal_id, earlier.at <= as_of)
+            .order_by(earlier.at.desc(), earlier.id.desc())
+            .limit(1)
+            .correlate(candidates)
+            .scalar_subquery()
+        )
+
     last_activity = (
         select(func.max(Activity.at))
-        .where(Activity.deal_id == candidates.c.id, Activity.at <= as_of)
+        .where(Activity.deal_id == candidates.c.deal_id, Activity.at <= as_of)
         .correlate(candidates)
         .scalar_subquery()
     )
-    # Materialized: each deal's two lookups run once, not once per use of their results
-    # (an older SQLite gets the same rows, more slowly).
+    # Materialized: each deal's lookups run once, not once per use of their results (an
+    # older SQLite gets the same rows, more slowly).
     moments = select(
-        candidates.c.id.label("deal_id"),
-        last_change.label("change_id"),
+        *candidates.c,
+        last_change("to_stage").label("stage"),
+        last_change("at").label("changed"),
         last_activity.label("touched"),
     ).cte("moments")
     if materialized_ctes(session):
         moments = moments.prefix_with("MATERIALIZED")
-    touched = moments.c.touched
-    last_at = case(
-        (touched.is_not(None) & (touched > StageChange.at), touched), else_=StageChange.at
-    )
+    m = moments.c
+    last_at = case((m.touched.is_not(None) & (m.touched > m.changed), m.touched), else_=m.changed)
+    # A deal created after `as_of` has no stage then (NULL): NOT IN leaves it out too.
     return (
         select(
-            Deal.id.label("deal_id"),
-            Deal.number.label("number"),
-            StageChange.to_stage.label("stage"),
+            m.deal_id,
+            m.number,
+            m.stage,
             last_at.label("last_at"),
-            *_DEAL_VALUES,
+            m.currency,
+            m.cents,
+            m.next_step_due,
+            m.close_date,
         )
-        .select_from(moments)
-        .join(Deal, Deal.id == moments.c.deal_id)
-        .join(StageChange, StageChange.id == moments.c.change_id)
-        .where(StageChange.to_stage.not_in(OUTCOMES))
+        .where(m.stage.not_in(OUTCOMES))
         .subquery("open_deals")
     )
 
