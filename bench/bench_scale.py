@@ -26,6 +26,7 @@ go to bench/out/bench_scale_<label>.json and are printed as a table.
 from __future__ import annotations
 
 import argparse
+import gc
 import http.client
 import json
 import math
@@ -268,6 +269,9 @@ def digest_child(url: str, team: str, repeat: int) -> None:
     from views.charts import render_digest_chart
     from views.digest import build_digest
 
+    # As `pipebot run` does once it has loaded its modules (cli/run.py).
+    gc.collect()
+    gc.freeze()
     db = Database(url)
     parts: dict[str, list[float]] = {"collect": [], "blocks": [], "chart": []}
     for i in range(repeat + 1):
