@@ -361,7 +361,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Output piped into `head` and the like: stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    finally:
-        # The interpreter's last full collection would walk every object the command imported
-        # (a fifth of a second after SQLAlchemy); the process is ending and frees them anyway.
-        gc.freeze()
+
+
+def entry() -> None:
+    """The `pipebot` executable: run the command, then exit with its status."""
+    status = main()
+    # The interpreter's last full collection would walk every object the command imported
+    # (a fifth of a second after SQLAlchemy); the process is ending and frees them anyway.
+    gc.freeze()
+    raise SystemExit(status)
