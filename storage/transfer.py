@@ -1,8 +1,8 @@
 """Export and import a team's whole pipeline: the database side of `pipeline.transfer`.
 
 Exports stream the team's rows as typed records for the pure writers. Imports have the pure
-readers validate everything before writing, then insert in bulk. They never commit: on any error
-the caller's session scope rolls back, so nothing partial is ever written.
+readers validate each row before it is written, in bulk. They never commit: on any error the
+caller's session scope rolls back, so nothing partial is ever written.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pipeline.transfer.fields import check_team_id
 from pipeline.transfer.forecasts import KEY as FORECASTS
 from pipeline.transfer.forecasts import forecasts_list, read_forecasts
 from pipeline.transfer.json_export import document_text, team_document
-from pipeline.transfer.json_import import already_has_deals, read_deals, read_team
+from pipeline.transfer.json_import import DealReader, already_has_deals, read_team
 from pipeline.transfer.plan import (
     ActivityRecord,
     CloseDateChangeRecord,
@@ -285,18 +285,11 @@ def _batches(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
 # --- import --------------------------------------------------------------------------------
 
 
-def _write_team(session: Session, team_id: str, plan: TeamPlan, current_next: int) -> None:
+def _write_team(session: Session, team_id: str, plan: TeamPlan) -> None:
     """Set the team's settings and replace its stages, and its rates when the file has them."""
     no_sync = {"synchronize_session": False}
     session.execute(
-        update(Team)
-        .where(Team.id == team_id)
-        .values(
-            # A number once given in this team is never given again.
-            next_number=max(plan.next_number, current_next),
-            **plan.settings,
-        ),
-        execution_options=no_sync,
+        update(Team).where(Team.id == team_id).values(**plan.settings), execution_options=no_sync
     )
     session.execute(delete(Stage).where(Stage.team_id == team_id), execution_options=no_sync)
     session.execute(insert(Stage), [{"team_id": team_id, **s} for s in plan.stages])
@@ -320,7 +313,6 @@ def import_team(
     if not replace and _count_deals(session, team_id):
         raise already_has_deals(team_id)
     plan = read_team(data)
-    forecasts = read_forecasts(data)
     repo.create_team_if_missing(
         session,
         team_id,
@@ -334,26 +326,36 @@ def import_team(
         if not replace:
             raise already_has_deals(team_id)
         replaced = _delete_deals(session, team_id)
-    _write_team(session, team_id, plan, current_next)
-    reasons = write_planning(session, team_id, plan.planning, plan.deal_sources)
-    numbers: list[int] = []
-    for start in range(0, len(plan.deals), BATCH):
-        batch = read_deals(plan, team_id, start, start + BATCH, reasons)
+    _write_team(session, team_id, plan)
+    reasons = write_planning(session, team_id, plan.planning)
+    # Each deal is read once, as it is written: a refusal part-way rolls the batches back.
+    deals = DealReader(plan, team_id, reasons)
+    for batch in deals.batches(BATCH):
         _insert_deals(session, team_id, batch)
-        numbers.extend(r.deal["number"] for r in batch)
+    next_number = deals.next_number()
+    forecasts = read_forecasts(data)
+    merge_sources(session, team_id, deals.sources)
+    session.execute(
+        update(Team)
+        .where(Team.id == team_id)
+        # A number once given in this team is never given again.
+        .values(next_number=max(next_number, current_next)),
+        execution_options={"synchronize_session": False},
+    )
     if forecasts is not None:
         accuracy_queries.replace(session, team_id, forecasts)
     # Rows were written behind the ORM's back: reload anything this session already holds.
     session.expire_all()
-    history, activities, changes = plan.counts
+    history, activities, changes = deals.counts
+    first, last = deals.numbers or (None, None)
     return ImportResult(
         deals=len(plan.deals),
         stage_changes=history,
         activities=activities,
         close_date_changes=changes,
         replaced=replaced,
-        first_number=min(numbers, default=None),
-        last_number=max(numbers, default=None),
+        first_number=first,
+        last_number=last,
     )
 
 
