@@ -10,9 +10,24 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import Table, delete, func, insert, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    Integer,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from pipeline.clock import Clock, utcnow
@@ -53,12 +68,24 @@ from storage.models import (
 )
 from storage.planning_queries import merge_sources, planning_lists, write_planning
 from storage.services import service_in
+from storage.types import UTCDateTime, sqlite_date_text, sqlite_utc_text
 
 if TYPE_CHECKING:
     import psycopg
 
 # Deals per bulk write: keeps memory flat on a 100,000-deal import.
 BATCH = 1000
+
+# How SQLAlchemy binds each column type of the imported tables on SQLite: None passes the value
+# as it is. Any other type makes an insert go through SQLAlchemy.
+_SQLITE_BINDS: dict[type[Any], Callable[[Any], Any] | None] = {
+    String: None,
+    Text: None,
+    Integer: None,
+    BigInteger: None,
+    UTCDateTime: sqlite_utc_text,
+    Date: sqlite_date_text,
+}
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -220,18 +247,49 @@ def _bulk_insert(session: Session, model: type[Base], rows: Sequence[Mapping[str
     if not rows:
         return
     table = cast(Table, model.__table__)
+    columns = [c for c in table.columns if c.name in rows[0]]
     if session.get_bind().dialect.name != "postgresql":
-        # Core, not the ORM's bulk path, which splits rows into many small statements.
-        session.execute(insert(table), rows)
+        _executemany(session, table, columns, rows)
         return
     # psycopg's executemany sends one statement per row; COPY streams them all in one go.
     # Values are already aware UTC datetimes, as UTCDateTime would have bound them.
-    columns = [c.name for c in table.columns if c.name in rows[0]]
     dbapi = cast("psycopg.Connection[Any]", session.connection().connection.dbapi_connection)
-    names = ", ".join(f'"{c}"' for c in columns)
+    names = ", ".join(f'"{c.name}"' for c in columns)
     with dbapi.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for row in rows:
-            copy.write_row([row[c] for c in columns])
+            copy.write_row([row[c.name] for c in columns])
+
+
+def _executemany(
+    session: Session,
+    table: Table,
+    columns: Sequence[Column[Any]],
+    rows: Sequence[Mapping[str, Any]],
+) -> None:
+    """SQLite's executemany on the DBAPI cursor, values converted as SQLAlchemy would bind them.
+
+    SQLAlchemy's per-value bind processing cost as much as SQLite's own executemany.
+    """
+    if any(type(c.type) not in _SQLITE_BINDS for c in columns):
+        # A column type this path does not know: SQLAlchemy binds it.
+        session.execute(insert(table), rows)
+        return
+    converters = [_SQLITE_BINDS[type(c.type)] for c in columns]
+    converted = [(i, convert) for i, convert in enumerate(converters) if convert is not None]
+    get = itemgetter(*(c.name for c in columns))
+    values: list[Sequence[Any]] = []
+    for row in rows:
+        value = list(get(row))
+        for i, convert in converted:
+            value[i] = convert(value[i])
+        values.append(value)
+    names = ", ".join(f'"{c.name}"' for c in columns)
+    marks = ", ".join("?" * len(columns))
+    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', values)
+    finally:
+        cursor.close()
 
 
 def _deal_ids(session: Session, team_id: str, batch: Sequence[DealRows]) -> dict[int, int]:
