@@ -86,6 +86,15 @@ _SQLITE_BINDS: dict[type[Any], Callable[[Any], Any] | None] = {
     UTCDateTime: sqlite_utc_text,
     Date: sqlite_date_text,
 }
+# The PostgreSQL type of each column type of the imported tables, for binary COPY.
+_PG_TYPES: dict[type[Any], str] = {
+    String: "text",
+    Text: "text",
+    Integer: "int4",
+    BigInteger: "int8",
+    UTCDateTime: "timestamptz",
+    Date: "date",
+}
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -251,13 +260,17 @@ def _bulk_insert(session: Session, model: type[Base], rows: Sequence[Mapping[str
     if session.get_bind().dialect.name != "postgresql":
         _executemany(session, table, columns, rows)
         return
-    # psycopg's executemany sends one statement per row; COPY streams them all in one go.
-    # Values are already aware UTC datetimes, as UTCDateTime would have bound them.
+    # psycopg's executemany sends one statement per row; COPY streams them all in one go, in
+    # the binary format, which the server reads with less work than text (times above all).
+    # Values are already aware datetimes: the column keeps the instant, as through UTCDateTime.
     dbapi = cast("psycopg.Connection[Any]", session.connection().connection.dbapi_connection)
     names = ", ".join(f'"{c.name}"' for c in columns)
-    with dbapi.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+    get = itemgetter(*(c.name for c in columns))
+    statement = f'COPY "{table.name}" ({names}) FROM STDIN (FORMAT BINARY)'
+    with dbapi.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.set_types([_PG_TYPES[type(c.type)] for c in columns])
         for row in rows:
-            copy.write_row([row[c.name] for c in columns])
+            copy.write_row(get(row))
 
 
 def _executemany(

@@ -1,4 +1,4 @@
-"""The import's SQLite inserts bypass SQLAlchemy: they must store the very text it would."""
+"""The import's bulk inserts bypass SQLAlchemy: they must store the very values it would."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import Date, Table
 from sqlalchemy.dialects import sqlite
 
 from storage.models import Activity, CloseDateChange, Deal, StageChange
-from storage.transfer import _SQLITE_BINDS
+from storage.transfer import _PG_TYPES, _SQLITE_BINDS
 from storage.types import UTCDateTime, sqlite_date_text, sqlite_utc_text
 
 DIALECT = sqlite.dialect()
@@ -51,3 +51,9 @@ def test_every_imported_column_has_a_known_binding(model: Any) -> None:
     # An unknown type sends the whole insert back through SQLAlchemy: correct, but slow.
     table: Table = model.__table__
     assert [c.name for c in table.columns if type(c.type) not in _SQLITE_BINDS] == []
+
+
+@pytest.mark.parametrize("model", [Deal, StageChange, Activity, CloseDateChange])
+def test_every_imported_column_has_its_binary_copy_type(model: Any) -> None:
+    table: Table = model.__table__
+    assert [c.name for c in table.columns if type(c.type) not in _PG_TYPES] == []
