@@ -36,6 +36,18 @@ def loading() -> Iterator[None]:
         gc.enable()
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Run a block with the garbage collector paused; it is as it was afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class CliError(Exception):
     """A problem outside the domain: a missing file, unreadable input, no usable database."""
 

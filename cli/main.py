@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from cli.common import (
     CliError,
+    collector_paused,
     database_url,
     load_settings,
     loading,
@@ -164,37 +165,41 @@ def _import(args: argparse.Namespace) -> int:
 
     text = read_input(args.file)
     fmt = args.format or _format_of(args.file, text)
-    data: Any = _parse_json(text, args.file) if fmt == "json" else None
-    if fmt == "csv" and not args.actor:
-        raise CliError(
-            "A CSV import needs --actor: the Slack user id of who is importing, "
-            "who also owns the deals that name no owner.",
-            example=f"pipebot import {args.file} --team {args.team} --actor U012ABCDEF",
-        )
-    db = open_database(args)
-    try:
-        with db.session_scope() as session:
-            if fmt == "json":
-                result = import_team(session, args.team, data, replace=args.replace)
-            else:
-                settings = load_settings()
-                team = repo.get_team(session, args.team)
-                currency = args.currency or (
-                    team.currency if team is not None else settings.default_currency
-                )
-                result = import_csv(
-                    session,
-                    args.team,
-                    text,
-                    actor=args.actor,
-                    default_currency=currency,
-                    replace=args.replace,
-                    defaults=TeamDefaults(
-                        timezone=settings.default_timezone, currency=settings.default_currency
-                    ),
-                )
-    finally:
-        db.dispose()
+    # The document's million containers live until the import ends, and the import's rows are
+    # freed batch by batch as their references go: the collector, walking them again and again
+    # while the document was parsed and imported, was 2 to 4 s of a 100,000-deal import.
+    with collector_paused():
+        data: Any = _parse_json(text, args.file) if fmt == "json" else None
+        if fmt == "csv" and not args.actor:
+            raise CliError(
+                "A CSV import needs --actor: the Slack user id of who is importing, "
+                "who also owns the deals that name no owner.",
+                example=f"pipebot import {args.file} --team {args.team} --actor U012ABCDEF",
+            )
+        db = open_database(args)
+        try:
+            with db.session_scope() as session:
+                if fmt == "json":
+                    result = import_team(session, args.team, data, replace=args.replace)
+                else:
+                    settings = load_settings()
+                    team = repo.get_team(session, args.team)
+                    currency = args.currency or (
+                        team.currency if team is not None else settings.default_currency
+                    )
+                    result = import_csv(
+                        session,
+                        args.team,
+                        text,
+                        actor=args.actor,
+                        default_currency=currency,
+                        replace=args.replace,
+                        defaults=TeamDefaults(
+                            timezone=settings.default_timezone, currency=settings.default_currency
+                        ),
+                    )
+        finally:
+            db.dispose()
     print(result.summary())
     return 0
 

@@ -153,9 +153,7 @@ def merge_sources(session: Session, team_id: str, used: Iterable[str | None]) ->
         session.flush()
 
 
-def write_planning(
-    session: Session, team_id: str, plan: PlanningPlan, deal_sources: Sequence[str]
-) -> list[LostReason]:
+def write_planning(session: Session, team_id: str, plan: PlanningPlan) -> list[LostReason]:
     """Set what an imported document lists (the rest stays); the team's reasons after it."""
     team = session.get(Team, team_id, options=TEAM_LOADS)
     assert team is not None
@@ -170,5 +168,4 @@ def write_planning(
         session.flush()
         team.targets.extend(target_rows(team_id, plan.targets))
     session.flush()
-    merge_sources(session, team_id, deal_sources)
     return [LostReason.model_validate(r) for r in team.lost_reasons or []] or default_reasons()

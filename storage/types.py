@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import DateTime
@@ -34,3 +34,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def sqlite_utc_text(value: datetime | None) -> str | None:
+    """A `UTCDateTime` value as SQLAlchemy stores it in SQLite, for writes that bypass it."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    # SQLite's DATETIME storage format: microseconds always written, even when zero.
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def sqlite_date_text(value: date | None) -> str | None:
+    """A `Date` value as SQLAlchemy stores it in SQLite, for writes that bypass it."""
+    return None if value is None else date.isoformat(value)

@@ -552,6 +552,31 @@ def test_invalid_files_are_refused_with_where_and_nothing_is_written(
     assert counts(db) == before
 
 
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (put("deals.3.history.0.at", "yesterday"), 'deals[3].history[0].at: "yesterday"'),
+        (put("deals.3.number", 1), "deals[3].number: #1 is also deals[0]'s number"),
+        (put("next_number", 5), "next_number: 5 is not above the highest deal number #5"),
+        (put("forecasts", "weekly"), "forecasts"),
+    ],
+    ids=["last_deal", "duplicate_in_a_later_batch", "next_number", "forecasts"],
+)
+def test_a_refusal_after_some_deals_are_written_leaves_the_team_as_it_was(
+    db: Database, source: Data, monkeypatch: pytest.MonkeyPatch, mutate: Mutation, expected: str
+) -> None:
+    # Deals are written batch by batch as they are read: earlier batches are in the transaction.
+    monkeypatch.setattr("storage.transfer.BATCH", 1)
+    data = copy.deepcopy(source)
+    mutate(data)
+    before = counts(db)
+    with pytest.raises(InvalidInput) as err, db.session_scope() as s:
+        import_team(s, T, data, replace=True)
+    assert expected in err.value.message
+    assert counts(db) == before
+    assert export(db) == source
+
+
 def test_an_example_accompanies_a_bad_time(db: Database, source: Data) -> None:
     put("deals.0.history.1.at", "yesterday")(source)
     with pytest.raises(InvalidInput) as err, db.session_scope() as s:

@@ -18,7 +18,7 @@ from pipeline.transfer import CSV_COLUMNS, FORMAT, ImportResult
 from pipeline.transfer.csv_export import deals_csv
 from pipeline.transfer.csv_import import CsvTeam, check_actor, read_csv
 from pipeline.transfer.json_export import team_document
-from pipeline.transfer.json_import import already_has_deals, read_deals, read_team
+from pipeline.transfer.json_import import DealReader, already_has_deals, read_team
 from pipeline.transfer.plan import (
     ActivityRecord,
     CloseDateChangeRecord,
@@ -72,7 +72,15 @@ def document() -> dict[str, Any]:
     }
 
 
-def test_read_team_validates_the_whole_file_and_rereads_deals_as_rows() -> None:
+def read_whole(data: dict[str, Any]) -> int:
+    """Read a document through, as an import does; the team's next number."""
+    deals = DealReader(read_team(data), "T1")
+    for _ in deals.batches(1000):
+        pass
+    return deals.next_number()
+
+
+def test_read_team_validates_the_team_and_reads_deals_once_as_rows() -> None:
     plan = read_team(document())
     assert plan.settings == {
         "timezone": "Europe/Paris",
@@ -81,8 +89,9 @@ def test_read_team_validates_the_whole_file_and_rereads_deals_as_rows() -> None:
     }
     assert plan.rates == {"EUR": Decimal("1.08")}
     assert [s["key"] for s in plan.stages] == ["new", "demo"]
-    assert (plan.next_number, plan.counts) == (4, (3, 1, 1))
-    [rows] = read_deals(plan, "T1", 0, 1000)
+    deals = DealReader(plan, "T1")
+    [[rows]] = list(deals.batches(1000))
+    assert (deals.next_number(), deals.counts, deals.numbers) == (4, (3, 1, 1), (3, 3))
     assert rows.deal["team_id"] == "T1"
     assert (rows.deal["amount_cents"], rows.deal["currency"]) == (120050, "EUR")
     assert rows.deal["created_by"] == BOB
@@ -106,7 +115,7 @@ def test_read_team_validates_the_whole_file_and_rereads_deals_as_rows() -> None:
 def test_read_team_refuses_with_where(change: dict[str, Any], message: str) -> None:
     data = {**document(), **change}
     with pytest.raises(InvalidInput) as err:
-        read_team(data)
+        read_whole(data)
     assert err.value.message.startswith(message)
 
 

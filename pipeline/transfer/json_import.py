@@ -1,8 +1,8 @@
 """Read a `pipebot/1` JSON document into a validated import plan, checking every field.
 
-The file is read twice: once whole, to refuse it before anything is written, keeping only the
-team's settings and counts; then deal by deal in batches, so a 100,000-deal file never sits in
-memory as rows all at once.
+The team's keys are read first; the deals then once each, in batches, so a 100,000-deal file
+never sits in memory as rows all at once. A refusal may come after some batches were written:
+the import's transaction rolls them back.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def _read_stages(value: object) -> list[StageRow]:
 
 
 def read_team(data: object) -> TeamPlan:
-    """Validate a whole `pipebot/1` document: its settings, stages, rates and every deal."""
+    """Validate a `pipebot/1` document's team keys; its deals are read by `DealReader`."""
     if not isinstance(data, dict):
         raise InvalidInput(
             f"This is not a pipebot export: expected a JSON object, not {show(data)}.",
@@ -166,40 +166,79 @@ def read_team(data: object) -> TeamPlan:
         if data.get(key) is not None:
             settings[key] = validated(key, normalize, as_string(data[key], key))
     deals = as_list(get(data, "deals", ""), "deals")
-
-    open_keys = frozenset(s["key"] for s in stages)
-    planning = read_planning(data)
-    reasons = DEFAULT_REASONS if planning.lost_reasons is None else planning.lost_reasons
-    seen: dict[int, int] = {}
-    sources: dict[str, None] = {}
-    history = activities = changes = 0
-    for index, raw in enumerate(deals):
-        rows = read_deal(raw, f"deals[{index}]", "", open_keys, reasons)
-        if rows.deal["source"] is not None:
-            sources[rows.deal["source"]] = None
-        number = rows.deal["number"]
-        if number in seen:
-            fail(f"deals[{index}].number", f"#{number} is also deals[{seen[number]}]'s number")
-        seen[number] = index
-        history += len(rows.history)
-        activities += len(rows.activities)
-        changes += len(rows.close_date_changes)
-    highest = max(seen, default=0)
-    next_number = highest + 1
-    if data.get("next_number") is not None:
-        next_number = as_int(data["next_number"], "next_number", 1, MAX_NUMBER)
-        if next_number <= highest:
-            fail("next_number", f"{next_number} is not above the highest deal number #{highest}")
     return TeamPlan(
         settings=settings,
         rates=rates,
         stages=stages,
-        next_number=next_number,
         deals=deals,
-        counts=(history, activities, changes),
-        planning=planning,
-        deal_sources=tuple(sources),
+        planning=read_planning(data),
+        next_number=data.get("next_number"),
     )
+
+
+class DealReader:
+    """A plan's deals, read once each and in order, batch by batch, as rows for a team.
+
+    A batch is handed out only once each of its deals is valid and its number new; what the
+    team needs from all the deals (counts, sources, next number) is kept on the way.
+    """
+
+    def __init__(
+        self, plan: TeamPlan, team_id: str, reasons: Sequence[LostReason] = DEFAULT_REASONS
+    ) -> None:
+        self._plan = plan
+        self._team_id = team_id
+        self._reasons = reasons
+        self._open_keys = frozenset(s["key"] for s in plan.stages)
+        self._seen: dict[int, int] = {}
+        self._sources: dict[str, None] = {}
+        self._counts = [0, 0, 0]
+
+    def batches(self, size: int) -> Iterator[list[DealRows]]:
+        """The deals, `size` at a time, in the file's order."""
+        deals = self._plan.deals
+        for start in range(0, len(deals), size):
+            yield [self._read(i, deals[i]) for i in range(start, min(start + size, len(deals)))]
+
+    def _read(self, index: int, raw: object) -> DealRows:
+        rows = read_deal(raw, f"deals[{index}]", self._team_id, self._open_keys, self._reasons)
+        number = rows.deal["number"]
+        if number in self._seen:
+            where = f"deals[{index}].number"
+            fail(where, f"#{number} is also deals[{self._seen[number]}]'s number")
+        self._seen[number] = index
+        if rows.deal["source"] is not None:
+            self._sources[rows.deal["source"]] = None
+        self._counts[0] += len(rows.history)
+        self._counts[1] += len(rows.activities)
+        self._counts[2] += len(rows.close_date_changes)
+        return rows
+
+    @property
+    def counts(self) -> tuple[int, int, int]:
+        """Stage changes, activities and close-date changes of the deals read so far."""
+        return self._counts[0], self._counts[1], self._counts[2]
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The sources of the deals read so far, in order of first use."""
+        return tuple(self._sources)
+
+    @property
+    def numbers(self) -> tuple[int, int] | None:
+        """The lowest and highest number of the deals read so far; None before any."""
+        return (min(self._seen), max(self._seen)) if self._seen else None
+
+    def next_number(self) -> int:
+        """The team's next deal number once every deal is read: the file's, checked, or the next."""
+        highest = max(self._seen, default=0)
+        given = self._plan.next_number
+        if given is None:
+            return highest + 1
+        next_number = as_int(given, "next_number", 1, MAX_NUMBER)
+        if next_number <= highest:
+            fail("next_number", f"{next_number} is not above the highest deal number #{highest}")
+        return next_number
 
 
 def _history_entry(raw: object, item: str) -> tuple[str, datetime, str]:
@@ -474,21 +513,6 @@ def read_deal(
         "version": 1,
     }
     return DealRows(deal, history, activities, changes)
-
-
-def read_deals(
-    plan: TeamPlan,
-    team_id: str,
-    start: int,
-    stop: int,
-    reasons: Sequence[LostReason] = DEFAULT_REASONS,
-) -> list[DealRows]:
-    """The plan's deals `start` to `stop`, read again as rows for `team_id` and its reasons."""
-    open_keys = frozenset(s["key"] for s in plan.stages)
-    return [
-        read_deal(raw, f"deals[{start + i}]", team_id, open_keys, reasons)
-        for i, raw in enumerate(plan.deals[start:stop])
-    ]
 
 
 def already_has_deals(team_id: str) -> Refused:

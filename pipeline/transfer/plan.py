@@ -162,17 +162,15 @@ class PlanningPlan:
 
 @dataclass(frozen=True)
 class TeamPlan:
-    """A validated import file, deals still raw: they are read again batch by batch."""
+    """An import file's validated team keys, deals still raw: they are read once, batch by batch."""
 
     settings: TeamSettings
     rates: dict[str, Decimal] | None
     stages: list[StageRow]
-    next_number: int
     deals: list[object]
-    counts: tuple[int, int, int]
     planning: PlanningPlan = PlanningPlan()
-    # The deals' sources, in order of first use: a team's list gains those it lacks.
-    deal_sources: tuple[str, ...] = ()
+    # As the file gives it: checked against the highest deal number once every deal is read.
+    next_number: object = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,59 @@
+"""The import's bulk inserts bypass SQLAlchemy: they must store the very values it would."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import Date, Table
+from sqlalchemy.dialects import sqlite
+
+from storage.models import Activity, CloseDateChange, Deal, StageChange
+from storage.transfer import _PG_TYPES, _SQLITE_BINDS
+from storage.types import UTCDateTime, sqlite_date_text, sqlite_utc_text
+
+DIALECT = sqlite.dialect()
+PARIS_WINTER = timezone(timedelta(hours=1))
+
+TIMES = [
+    None,
+    datetime(2026, 11, 27, 10, 0, tzinfo=UTC),
+    datetime(2026, 11, 27, 10, 0, 0, 250, tzinfo=UTC),
+    datetime(2026, 1, 1, 0, 30, 59, 999999, tzinfo=PARIS_WINTER),
+    datetime(999, 3, 4, 5, 6, 7, tzinfo=timezone(timedelta(hours=-9, minutes=-30))),
+]
+DAYS = [None, date(2026, 12, 15), date(5, 1, 2)]
+
+
+def bound(type_: Any, value: object) -> object:
+    processor = type_.dialect_impl(DIALECT).bind_processor(DIALECT)
+    return value if processor is None else processor(value)
+
+
+@pytest.mark.parametrize("value", TIMES)
+def test_utc_times_are_the_text_sqlalchemy_stores(value: datetime | None) -> None:
+    assert sqlite_utc_text(value) == bound(UTCDateTime(), value)
+
+
+@pytest.mark.parametrize("value", DAYS)
+def test_days_are_the_text_sqlalchemy_stores(value: date | None) -> None:
+    assert sqlite_date_text(value) == bound(Date(), value)
+
+
+def test_a_naive_time_is_refused_as_by_the_column_type() -> None:
+    with pytest.raises(ValueError, match="naive"):
+        sqlite_utc_text(datetime(2026, 11, 27, 10, 0))
+
+
+@pytest.mark.parametrize("model", [Deal, StageChange, Activity, CloseDateChange])
+def test_every_imported_column_has_a_known_binding(model: Any) -> None:
+    # An unknown type sends the whole insert back through SQLAlchemy: correct, but slow.
+    table: Table = model.__table__
+    assert [c.name for c in table.columns if type(c.type) not in _SQLITE_BINDS] == []
+
+
+@pytest.mark.parametrize("model", [Deal, StageChange, Activity, CloseDateChange])
+def test_every_imported_column_has_its_binary_copy_type(model: Any) -> None:
+    table: Table = model.__table__
+    assert [c.name for c in table.columns if type(c.type) not in _PG_TYPES] == []
