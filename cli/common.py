@@ -23,20 +23,6 @@ if TYPE_CHECKING:
 
 
 @contextmanager
-def loading() -> Iterator[None]:
-    """Import a command's modules with the garbage collector paused, then freeze them."""
-    # The 400,000 objects SQLAlchemy, pydantic and numpy make while they load live until the
-    # process ends: collecting among them while they are made, and rescanning them in every
-    # later full collection, was a tenth of `pipebot stats` (docs/PERFORMANCE.md).
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        gc.enable()
-
-
-@contextmanager
 def collector_paused() -> Iterator[None]:
     """Run a block with the garbage collector paused; it is as it was afterwards."""
     enabled = gc.isenabled()
@@ -46,6 +32,17 @@ def collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+@contextmanager
+def loading() -> Iterator[None]:
+    """Import a command's modules with the garbage collector paused, then freeze them."""
+    # The 400,000 objects SQLAlchemy, pydantic and numpy make while they load live until the
+    # process ends: collecting among them while they are made, and rescanning them in every
+    # later full collection, was a tenth of `pipebot stats` (docs/PERFORMANCE.md).
+    with collector_paused():
+        yield
+    gc.freeze()
 
 
 class CliError(Exception):
