@@ -31,7 +31,8 @@ def stale_condition(
     next_step_due: SQLColumnExpression[date | None] = Deal.next_step_due,
 ) -> ColumnElement[bool]:
     """Nothing happened for longer than the stage's threshold and no next step is ahead."""
-    # One range test per stage keeps the (team, status, last_activity_at) index usable.
+    # One test per stage, each with its threshold; every column it reads is in the covering
+    # open-deal index (`ix_deals_team_status_activity`), so no deal row is looked up.
     per_stage = [
         and_(stage_col == s.key, last_at < as_of - timedelta(days=s.stale_days)) for s in stages
     ]
