@@ -32,7 +32,7 @@ def stale_condition(
 ) -> ColumnElement[bool]:
     """Nothing happened for longer than the stage's threshold and no next step is ahead."""
     # One test per stage, each with its threshold; every column it reads is in the covering
-    # open-deal index (`ix_deals_team_status_activity`), so no deal row is looked up.
+    # open-deal index (`ix_deals_team_status_activity`): the test alone reads no deal row.
     per_stage = [
         and_(stage_col == s.key, last_at < as_of - timedelta(days=s.stale_days)) for s in stages
     ]
