@@ -22,6 +22,7 @@ const S = {
   thread: null,
   stickToBottom: false,
   keys: {},
+  drawn: { context: null, nodes: new Map() },
   abort: null,
   seenViolations: null,
   users: {},
@@ -363,17 +364,31 @@ function renderMessages() {
     S.stickToBottom || box.scrollHeight - box.scrollTop - box.clientHeight < 80 || box.dataset.channel !== channelId;
   S.stickToBottom = false;
   box.dataset.channel = channelId;
-  box.replaceChildren(channelIntro(channel));
+  const nodes = [channelIntro(channel)];
   let day = null;
   for (const message of messages) {
     const thisDay = fmtDay(message.ts);
     if (thisDay !== day) {
-      box.append(h("div", { class: "day-divider" }, h("span", {}, thisDay)));
+      nodes.push(h("div", { class: "day-divider" }, h("span", {}, thisDay)));
       day = thisDay;
     }
-    box.append(messageNode(message, channelId));
+    nodes.push(drawnMessage(message, channelId));
   }
+  box.replaceChildren(...nodes);
   if (atBottom) keepAtBottom(box);
+}
+
+// Like Slack, a message that did not change keeps its node: a posted reply or an edited card
+// does not redraw the rest of the channel (a selection or a hover on another message stays).
+function drawnMessage(message, channelId) {
+  const context = JSON.stringify([channelId, S.me, S.state.users, S.state.channels]);
+  if (S.drawn.context !== context) S.drawn = { context, nodes: new Map() };
+  const key = JSON.stringify(message);
+  const kept = S.drawn.nodes.get(message.ts);
+  if (kept && kept.key === key) return kept.node;
+  const node = messageNode(message, channelId);
+  S.drawn.nodes.set(message.ts, { key, node });
+  return node;
 }
 
 // Images arrive after the list is drawn: stay at the bottom while they grow it.
@@ -677,6 +692,8 @@ function apply(state) {
   renderThread();
   renderModal();
   renderDev();
+  // What the page shows now: tests wait for it before a screenshot.
+  document.body.dataset.version = state.version;
 }
 
 function rerender() {

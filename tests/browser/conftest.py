@@ -11,16 +11,20 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.app import PipebotApp
 from sandbox.demo import seed_demo
 from sandbox.slack_api import ThreadedServer
 from sandbox.workspace import Demo, DemoClock, build_demo, post_chatter
 from storage.db import Database
 from storage.migrate import upgrade
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 ALICE, BOB, CAROL = "U0ALICE", "U0BOB", "U0CAROL"
 SALES = "C0SALES"
@@ -88,6 +92,13 @@ class Running:
         assert status == 200, body
         assert isinstance(body, dict)
         return body
+
+    def settled(self, page: Page) -> None:
+        """Wait until the bot's after-ack work is done and `page` draws the newest state."""
+        assert isinstance(self.demo.bot, PipebotApp)
+        assert self.demo.bot.wait_idle(10.0), "the bot was still working after 10 s"
+        version = self.state()["version"]
+        page.wait_for_function("(v) => document.body.dataset.version === v", arg=version)
 
     def wait(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
         """Wait for the bot's after-ack work; return what the predicate saw."""

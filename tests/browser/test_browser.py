@@ -84,8 +84,17 @@ def activities(ws: Running, number: int) -> list[ActivityOut]:
     return [a for a in deal.activities if a.kind != ActivityKind.NOTE]
 
 
-def shoot(target: Page | Locator, artifacts: Path, name: str) -> Path:
-    """Save a screenshot to tests/artifacts/browser-NAME.png."""
+def shoot(ws: Running, target: Page | Locator, artifacts: Path, name: str) -> Path:
+    """Save a screenshot to tests/artifacts/browser-NAME.png once the page has settled.
+
+    The bot's after-ack work may still update a card (a thread reply, an edit) after the
+    text the test waited for appears; the shot waits for that work and for the page to
+    draw the workspace's newest state, so the element it shows is the final one.
+    """
+    from playwright.sync_api import Page as PageType
+
+    page = target if isinstance(target, PageType) else target.page
+    ws.settled(page)
     path = artifacts / f"browser-{name}.png"
     target.screenshot(path=str(path))
     return path
@@ -111,7 +120,7 @@ def test_the_main_path_in_a_browser(
     expect(messages.locator(".message", has_text="Vandelay Industries")).to_be_visible()
     expect(page.get_by_test_id("user-switcher")).to_contain_text("Alice Admin")
     expect(page.get_by_test_id("clock")).to_contain_text("30 Nov 2026")
-    shoot(page, artifacts, "01-sales")
+    shoot(ws, page, artifacts, "01-sales")
 
     # /deal help: an ephemeral answer only Alice sees.
     type_command(page, "/deal help")
@@ -139,7 +148,7 @@ def test_the_main_path_in_a_browser(
     expect(modal.locator(".modal-title")).to_have_text("Log activity")
     modal.locator("[data-block-id=kind] select").select_option("meeting")
     modal.locator("[data-block-id=text] textarea").fill("Pricing call with their CFO")
-    shoot(page, artifacts, "03-log-modal")
+    shoot(ws, page, artifacts, "03-log-modal")
     page.get_by_test_id("modal-submit").click()
     expect(modal).to_be_hidden()
     logged = ws.wait(lambda: activities(ws, 13))
@@ -148,7 +157,7 @@ def test_the_main_path_in_a_browser(
     expect(card.locator(".edited")).to_be_visible()
     page.set_viewport_size({"width": 1000, "height": 900})
     page.mouse.move(0, 0)
-    deal_card = shoot(card, artifacts, "02-deal-card")
+    deal_card = shoot(ws, card, artifacts, "02-deal-card")
     page.set_viewport_size({"width": 1400, "height": 900})
 
     # Advance it with the card's button: the card is updated in place.
@@ -166,7 +175,7 @@ def test_the_main_path_in_a_browser(
     expect(error).to_be_visible()
     expect(error).to_contain_text("lots of money")
     expect(modal.locator("[data-block-id=name] input")).to_have_value("Kramerica")
-    shoot(page, artifacts, "04-modal-error")
+    shoot(ws, page, artifacts, "04-modal-error")
     modal.locator("[data-block-id=amount] input").fill("12k")
     page.get_by_test_id("modal-submit").click()
     expect(modal).to_be_hidden()
@@ -179,7 +188,7 @@ def test_the_main_path_in_a_browser(
     page.get_by_test_id("confirm-yes").click()
     expect(card).to_contain_text("Won")
     expect(card.locator("[data-action-id=deal_advance]")).to_have_count(0)
-    shoot(card, artifacts, "05-won-card")
+    shoot(ws, card, artifacts, "05-won-card")
 
     # A message shortcut from a message's "⋯" menu: Log to a deal, prefilled with its text.
     chatter = messages.locator(".message", has_text="Cyberdyne sent the security questionnaire")
@@ -198,7 +207,7 @@ def test_the_main_path_in_a_browser(
     reminder = messages.locator(".message.from-bot", has_text="Deals to follow up today")
     expect(reminder.last).to_be_visible()
     expect(page.locator(".toast").last).to_contain_text("reminders for 2026-11-30: sent")
-    shoot(page, artifacts, "06-reminders")
+    shoot(ws, page, artifacts, "06-reminders")
 
     # The weekly digest, run now: the summary in the channel, the chart in its thread.
     page.get_by_test_id("run-digest").click()
@@ -211,20 +220,20 @@ def test_the_main_path_in_a_browser(
     expect(chart).to_be_visible()
     page.wait_for_function("() => document.querySelector('.file-image img').naturalWidth > 0")
     page.evaluate("document.querySelectorAll('.toast').forEach((t) => t.remove())")
-    shoot(page, artifacts, "07-digest-thread")
+    shoot(ws, page, artifacts, "07-digest-thread")
     # The whole digest message, on a page tall enough to hold it.
     page.locator("#thread-close").click()
     page.set_viewport_size({"width": 1100, "height": 2400})
     digest.scroll_into_view_if_needed()
     page.mouse.move(0, 0)
-    digest_shot = shoot(digest, artifacts, "08-digest")
+    digest_shot = shoot(ws, digest, artifacts, "08-digest")
     page.set_viewport_size({"width": 1400, "height": 900})
 
     # App Home, then the same workspace as Bob.
     page.get_by_test_id("app-home-link").click()
     home = page.get_by_test_id("home")
     expect(home.locator(".block-header").first).to_be_visible()
-    shoot(page, artifacts, "09-home")
+    shoot(ws, page, artifacts, "09-home")
     page.get_by_test_id("user-switcher").click()
     page.locator(f'.user-item[data-user="{BOB}"]').click()
     expect(page.get_by_test_id("user-switcher")).to_contain_text("Bob Seller")

@@ -149,3 +149,22 @@ def test_a_click_on_the_third_card_acts_on_the_third_deal(
     assert {n: a_deal(sqlite_seeded, n).stage for n in numbers[:2]} == {
         n: before[n] for n in numbers[:2]
     }
+
+
+def test_a_new_message_leaves_the_others_drawn_as_they_were(
+    browser: Browser, sqlite_seeded: Running
+) -> None:
+    """Like Slack: a posted message does not redraw the channel (a hover, a selection or a
+    screenshot of another message survives it)."""
+    from playwright.sync_api import expect
+
+    page = open_page(browser, sqlite_seeded, 1400)
+    messages = page.get_by_test_id("messages")
+    first = messages.locator(".message").first
+    expect(first).to_be_visible()
+    first.evaluate("(node) => { node.dataset.marked = 'yes'; }")
+    count = messages.locator(".message").count()
+    type_command(page, "/deal help")
+    expect(messages.locator(".message")).to_have_count(count + 1)
+    sqlite_seeded.settled(page)
+    expect(messages.locator(".message[data-marked=yes]")).to_have_count(1)
