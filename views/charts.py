@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
+    from matplotlib.transforms import Transform
 
 WIDTH, HEIGHT, DPI = 12, 6, 100  # 1200 x 600 px, Slack's preview shape
 MAX_ROWS = 15  # funnel rows that stay legible at preview size
@@ -219,17 +220,24 @@ def _total_labels(ax: Axes, x: int, totals: list[float], cur: str, top: float) -
             for i, (at, total, label) in enumerate(zip(BARS_AT, totals, labels, strict=True))
         ]
     for at, total, label, lift in shown:
-        ax.annotate(
+        ax.text(
+            x + at,
+            total,
             label,
-            (x + at, total),
-            xytext=(0, 2 + lift),
-            textcoords="offset points",
             ha="center",
             va="bottom",
             fontsize=9,
             fontweight="bold",
             color=INK,
+            transform=ax.transData + _points_up(ax, 2 + lift),
         )
+
+
+def _points_up(ax: Axes, points: float) -> Transform:
+    """A shift `points` up, added to a transform (a label just over a bar, or a line higher)."""
+    from matplotlib.transforms import ScaledTranslation
+
+    return ScaledTranslation(0, points / 72, ax.figure.dpi_scale_trans)
 
 
 def _range(ax: Axes, data: DigestData) -> float:
