@@ -20,6 +20,7 @@ from pipeline.dates import today_in
 from pipeline.forecast import Forecast, ForecastSource, forecast
 from pipeline.forecast_range import ForecastRanges, RangeSource, forecast_ranges
 from pipeline.metrics import (
+    AmountRow,
     Metrics,
     Rates,
     StageTotals,
@@ -27,7 +28,7 @@ from pipeline.metrics import (
     aware,
     compute,
     money,
-    pipeline_at,
+    open_totals,
 )
 from pipeline.planning import LostReason, reason_label
 from pipeline.planning_metrics import ReasonStats, SourceStats, TargetStats
@@ -79,6 +80,10 @@ class StaleRows(NamedTuple):
 
 class DigestSource(ForecastSource, RangeSource, AccuracySource, Protocol):
     """The digest's queries over one team's deals (storage implements it)."""
+
+    def open_sums(self, as_of: datetime) -> list[AmountRow]:
+        """The deals open at `as_of` per (stage, currency): how many, summed cents."""
+        ...
 
     def missing_rates(self, since: datetime, known: Sequence[str]) -> list[str]:
         """Currencies not in `known` of open deals or deals closed since `since`."""
@@ -270,8 +275,11 @@ def collect_digest(source: DigestSource, *, now: datetime) -> DigestData:
     today = today_in(team.timezone, now)
 
     current = compute(source, as_of=now)
-    # A week ago only the open pipeline is shown: no cohort, funnel or time in stage then.
-    _, (open_before, unpriced_before, by_stage_before) = pipeline_at(source, as_of=start)
+    # A week ago only the open pipeline's sums are shown: no cohort, funnel or time in stage
+    # then, nor its stale or overdue deals, so only each deal's stage then is rebuilt.
+    open_before, unpriced_before, by_stage_before = open_totals(
+        source.open_sums(start), stages, rates
+    )
     stale = source.stale(now, today, TOP)
     fc = forecast(source, as_of=now, metrics=current)
     return DigestData(

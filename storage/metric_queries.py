@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, and_, case, exists, func, literal, select, union_all
+from sqlalchemy import Select, and_, case, exists, func, literal, null, select, union_all
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import ColumnElement, ScalarSelect, Subquery
 
@@ -85,14 +85,15 @@ _DEAL_VALUES = (
 )
 
 
-def open_set(session: Session, team_id: str, as_of: datetime) -> Subquery:
+def open_set(session: Session, team_id: str, as_of: datetime, *, touched: bool = True) -> Subquery:
     """(deal_id, number, stage, last_at, currency, cents, next_step_due, close_date) of the
     deals open at `as_of`, each once, with its stage and last touch at that moment.
 
     When nothing happened after `as_of` the deals table already is that state. Otherwise each
     deal's stage is its last stage change up to `as_of` and its last touch the later of that
     change and its last activity up to then; only deals open now or closed after `as_of` can
-    have been open then, and each is looked up once in the (deal, at) indexes.
+    have been open then, and each is looked up once in the (deal, at) indexes. With
+    `touched=False` the last touch is not looked up (`last_at` is NULL): sums need no more.
     """
     if not anything_after(session, team_id, as_of):
         return (
@@ -138,13 +139,16 @@ def open_set(session: Session, team_id: str, as_of: datetime) -> Subquery:
     moments = select(
         *candidates.c,
         last_change("to_stage").label("stage"),
-        last_change("at").label("changed"),
-        last_activity.label("touched"),
+        *((last_change("at").label("changed"), last_activity.label("touched")) if touched else ()),
     ).cte("moments")
     if materialized_ctes(session):
         moments = moments.prefix_with("MATERIALIZED")
     m = moments.c
-    last_at = case((m.touched.is_not(None) & (m.touched > m.changed), m.touched), else_=m.changed)
+    last_at = (
+        case((m.touched.is_not(None) & (m.touched > m.changed), m.touched), else_=m.changed)
+        if touched
+        else null()
+    )
     # A deal created after `as_of` has no stage then (NULL): NOT IN leaves it out too.
     return (
         select(
@@ -160,6 +164,17 @@ def open_set(session: Session, team_id: str, as_of: datetime) -> Subquery:
         .where(m.stage.not_in(OUTCOMES))
         .subquery("open_deals")
     )
+
+
+def open_sums(session: Session, team_id: str, as_of: datetime) -> list[AmountRow]:
+    """The deals open at `as_of` per (stage, currency): how many and their summed cents."""
+    deals = open_set(session, team_id, as_of, touched=False)
+    rows = session.execute(
+        select(deals.c.stage, deals.c.currency, func.count(), func.sum(deals.c.cents)).group_by(
+            deals.c.stage, deals.c.currency
+        )
+    ).all()
+    return [AmountRow(stage, currency, n, cents) for stage, currency, n, cents in rows]
 
 
 def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:

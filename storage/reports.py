@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from pipeline.dates import today_in
-from pipeline.metrics import Cohort, FunnelRows, OpenDeals, Spread
+from pipeline.metrics import AmountRow, Cohort, FunnelRows, OpenDeals, Spread
 from pipeline.schemas import TeamOut
 from storage import metric_queries, planning_queries
 
@@ -52,6 +52,10 @@ class SqlReports:
     def open_deals(self, as_of: datetime, today: date) -> OpenDeals:
         """The deals open at `as_of` (rebuilt from history when looking back)."""
         return metric_queries.open_deals(self._session, self._team, as_of, today)
+
+    def open_sums(self, as_of: datetime) -> list[AmountRow]:
+        """The deals open at `as_of` per (stage, currency): how many, summed cents."""
+        return metric_queries.open_sums(self._session, self._team.id, as_of)
 
     def cohort(self, start: datetime, end: datetime) -> Cohort:
         """The deals closed in [start, end)."""
