@@ -1,4 +1,5 @@
-"""The import's bulk inserts bypass SQLAlchemy: they must store the very values it would."""
+"""The import's bulk inserts bypass SQLAlchemy: they must store the very values it would; and
+SQLite's stored times read back exactly as SQLAlchemy's own parse reads them."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Date, Table
 from sqlalchemy.dialects import sqlite
 
@@ -57,3 +60,35 @@ def test_every_imported_column_has_a_known_binding(model: Any) -> None:
 def test_every_imported_column_has_its_binary_copy_type(model: Any) -> None:
     table: Table = model.__table__
     assert [c.name for c in table.columns if type(c.type) not in _PG_TYPES] == []
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(2, 1, 1),
+        max_value=datetime(9998, 12, 31),
+        timezones=st.sampled_from([UTC, PARIS_WINTER, timezone(timedelta(hours=-9, minutes=-30))]),
+    )
+)
+def test_a_stored_time_reads_back_as_sqlalchemy_parses_it(value: datetime) -> None:
+    stored = bound(UTCDateTime(), value)
+    read = UTCDateTime().dialect_impl(DIALECT).result_processor(DIALECT, None)
+    assert read is not None
+    got = read(stored)
+    parsed = sqlite.DATETIME().result_processor(DIALECT, None)
+    assert parsed is not None
+    assert got == value
+    assert got == parsed(stored).replace(tzinfo=UTC)
+    assert got is not None
+    assert got.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "text", ["2026-11-27 10:00:00", "2026-11-27 10:00:00.250000", "2026-11-27"]
+)
+def test_other_stored_forms_read_as_sqlalchemy_reads_them(text: str) -> None:
+    read = UTCDateTime().dialect_impl(DIALECT).result_processor(DIALECT, None)
+    parsed = sqlite.DATETIME().result_processor(DIALECT, None)
+    assert read is not None
+    assert parsed is not None
+    assert read(text) == parsed(text).replace(tzinfo=UTC)
+    assert read(None) is None
