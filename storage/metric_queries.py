@@ -328,14 +328,16 @@ def stage_exits(
     session: Session, team_id: str, start: datetime, end: datetime
 ) -> dict[str, Spread]:
     """Seconds spent in each open stage before leaving it, over the exits in [start, end)."""
+    # Each exit's seconds were written with it and are in the window index: nothing is
+    # computed per exit here (NULL only for a deal's first entry).
     exits = select(
         StageChange.from_stage.label("key"),
-        seconds_between(StageChange.at, StageChange.from_entered_at).label("value"),
+        StageChange.from_seconds.label("value"),
     ).where(
         StageChange.team_id == team_id,
         StageChange.at >= start,
         StageChange.at < end,
-        StageChange.from_entered_at.is_not(None),
+        StageChange.from_seconds.is_not(None),
         StageChange.from_stage.not_in(OUTCOMES),
     )
     return median_rows(session, exits)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Date,
+    Float,
     Integer,
     String,
     Table,
@@ -65,6 +66,7 @@ from storage.models import (
     Stage,
     StageChange,
     Team,
+    stage_seconds,
 )
 from storage.planning_queries import merge_sources, planning_lists, write_planning
 from storage.services import service_in
@@ -83,6 +85,7 @@ _SQLITE_BINDS: dict[type[Any], Callable[[Any], Any] | None] = {
     Text: None,
     Integer: None,
     BigInteger: None,
+    Float: None,
     UTCDateTime: sqlite_utc_text,
     Date: sqlite_date_text,
 }
@@ -92,6 +95,7 @@ _PG_TYPES: dict[type[Any], str] = {
     Text: "text",
     Integer: "int4",
     BigInteger: "int8",
+    Float: "float8",
     UTCDateTime: "timestamptz",
     Date: "date",
 }
@@ -336,6 +340,8 @@ def _insert_deals(session: Session, team_id: str, batch: Sequence[DealRows]) -> 
         deal_id = ids[rows.deal["number"]]
         for entry in rows.history:
             entry["deal_id"] = deal_id
+            seconds = stage_seconds(entry["at"], entry["from_entered_at"])
+            cast(dict[str, Any], entry)["from_seconds"] = seconds
         for activity in rows.activities:
             activity["deal_id"] = deal_id
         for change in rows.close_date_changes:
