@@ -14,7 +14,7 @@ from pipeline.metrics import AmountRow, Cohort, FunnelRows, LostRow, OpenDeals, 
 from pipeline.schemas import StageOut, TeamOut
 from pipeline.types import LOST, OUTCOMES, WON, DealStatus
 from storage.conditions import stale_condition
-from storage.models import TEAM_LOADS, Activity, CloseDateChange, Deal, Stage, StageChange, Team
+from storage.models import TEAM_LOADS, Activity, Deal, Stage, StageChange, Team
 from storage.planning_queries import planning_lists
 from storage.sql import materialized_ctes, seconds_between
 
@@ -63,6 +63,7 @@ class OpenRow(NamedTuple):
     stale: int
     overdue: int
     past_close: int
+    slipped: int
 
 
 def anything_after(session: Session, team_id: str, as_of: datetime) -> bool:
@@ -82,12 +83,13 @@ _DEAL_VALUES = (
     Deal.amount_cents.label("cents"),
     Deal.next_step_due.label("next_step_due"),
     Deal.close_date.label("close_date"),
+    Deal.pushes.label("pushes"),
 )
 
 
 def open_set(session: Session, team_id: str, as_of: datetime, *, touched: bool = True) -> Subquery:
-    """(deal_id, number, stage, last_at, currency, cents, next_step_due, close_date) of the
-    deals open at `as_of`, each once, with its stage and last touch at that moment.
+    """(deal_id, number, stage, last_at, currency, cents, next_step_due, close_date, pushes) of
+    the deals open at `as_of`, each once, with its stage and last touch at that moment.
 
     When nothing happened after `as_of` the deals table already is that state. Otherwise each
     deal's stage is its last stage change up to `as_of` and its last touch the later of that
@@ -160,6 +162,7 @@ def open_set(session: Session, team_id: str, as_of: datetime, *, touched: bool =
             m.cents,
             m.next_step_due,
             m.close_date,
+            m.pushes,
         )
         .where(m.stage.not_in(OUTCOMES))
         .subquery("open_deals")
@@ -177,13 +180,16 @@ def open_sums(session: Session, team_id: str, as_of: datetime) -> list[AmountRow
     return [AmountRow(stage, currency, n, cents) for stage, currency, n, cents in rows]
 
 
+SLIPPED_AT = 2  # pushes that make a deal slipped
+
+
 def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return case((condition, 1), else_=0)
 
 
 def open_rows(session: Session, team: TeamOut, as_of: datetime, today: date) -> list[OpenRow]:
-    """The deals open at `as_of` in number order, with the stale / overdue / past-close tests
-    taken in SQL (only small integers come back: no timestamps to convert)."""
+    """The deals open at `as_of` in number order, with the stale, overdue, past-close and
+    slipped tests taken in SQL (only small integers come back: no timestamps to convert)."""
     deals = open_set(session, team.id, as_of)
     due = deals.c.next_step_due
     stale = stale_condition(deals.c.stage, deals.c.last_at, team.stages, as_of, today, due)
@@ -196,25 +202,11 @@ def open_rows(session: Session, team: TeamOut, as_of: datetime, today: date) -> 
         _flag(stale),
         _flag(due < today),
         _flag(deals.c.close_date < today),
+        _flag(deals.c.pushes >= SLIPPED_AT),
     ).order_by(deals.c.number)
     # Core, not the ORM: nothing here is an entity, and 20,000 rows pass; fetched at once,
     # because iterating a result fetches one row per driver call (a third of the time).
     return [OpenRow(*row) for row in session.connection().execute(stmt).all()]
-
-
-def slipped_ids(session: Session, team_id: str) -> set[int]:
-    """The ids of the team's deals whose close date was pushed later twice or more."""
-    pushes = (
-        select(CloseDateChange.deal_id)
-        .where(
-            CloseDateChange.team_id == team_id,
-            CloseDateChange.old_date.is_not(None),
-            CloseDateChange.new_date > CloseDateChange.old_date,
-        )
-        .group_by(CloseDateChange.deal_id)
-        .having(func.count() >= 2)
-    )
-    return set(session.scalars(pushes))
 
 
 def open_deals(session: Session, team: TeamOut, as_of: datetime, today: date) -> OpenDeals:
@@ -223,7 +215,6 @@ def open_deals(session: Session, team: TeamOut, as_of: datetime, today: date) ->
     The open set is read once and every total and list is taken from it in one pass.
     """
     rows = open_rows(session, team, as_of, today)
-    pushed = slipped_ids(session, team.id)
     sums: dict[tuple[str, str], list[Any]] = {}
     for row in rows:
         group = sums.setdefault((row.stage, row.currency), [0, None])
@@ -235,7 +226,7 @@ def open_deals(session: Session, team: TeamOut, as_of: datetime, today: date) ->
         stale=[r.number for r in rows if r.stale],
         overdue_next_steps=[r.number for r in rows if r.overdue],
         past_close_date=[r.number for r in rows if r.past_close],
-        slipped=[r.number for r in rows if r.deal_id in pushed],
+        slipped=[r.number for r in rows if r.slipped],
     )
 
 

@@ -118,7 +118,7 @@ class Stage(Base):
     team: Mapped[Team] = relationship(back_populates="stages")
 
 
-# The columns the covering deal indexes carry after their keys (migration 0007).
+# The columns the covering deal indexes carry after their keys (migrations 0007 and 0009).
 OPEN_COVER = (
     "number",
     "last_activity_at",
@@ -128,6 +128,7 @@ OPEN_COVER = (
     "close_date",
     "next_step_due",
     "owner_id",
+    "pushes",
 )
 CLOSED_COVER = (
     "status",
@@ -183,6 +184,9 @@ class Deal(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_by: Mapped[str] = mapped_column(String(USER_ID))
     version: Mapped[int] = mapped_column(Integer)
+    # How often its close date was moved later (`is_push`), kept with each change: twice or
+    # more is a slipped deal, read from the open-deal index without its close-date history.
+    pushes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's documented form
 
@@ -391,3 +395,8 @@ def stage_seconds(at: datetime, entered: datetime | None) -> float | None:
 def _stage_seconds(_mapper: object, _connection: object, change: StageChange) -> None:
     # Every stage change the ORM writes carries its seconds; bulk imports add them themselves.
     change.from_seconds = stage_seconds(change.at, change.from_entered_at)
+
+
+def is_push(old: date | None, new: date | None) -> bool:
+    """A close date moved later: from a date to a later one (counts toward slipped)."""
+    return old is not None and new is not None and new > old

@@ -20,7 +20,16 @@ from storage import planning_queries
 from storage import repositories as repo
 from storage.conditions import stale_condition
 from storage.metric_queries import team_out
-from storage.models import Activity, CloseDateChange, Deal, Rate, Stage, StageChange, Team
+from storage.models import (
+    Activity,
+    CloseDateChange,
+    Deal,
+    Rate,
+    Stage,
+    StageChange,
+    Team,
+    is_push,
+)
 
 # What a deal's write may change; number, creation and version are the store's own.
 _DEAL_FIELDS = (
@@ -234,6 +243,8 @@ class SqlPipelineStore:
         if history.close_date_change is not None:
             change = history.close_date_change.model_dump()
             row.close_date_changes.append(CloseDateChange(team_id=self.team_id, **change))
+            if is_push(change["old_date"], change["new_date"]):
+                row.pushes = (row.pushes or 0) + 1
         if history.entered is not None:
             # Each entry names the one before it: time in a stage is a plain subtraction.
             last = row.stage_changes[-1] if row.stage_changes else None

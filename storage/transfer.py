@@ -66,6 +66,7 @@ from storage.models import (
     Stage,
     StageChange,
     Team,
+    is_push,
     stage_seconds,
 )
 from storage.planning_queries import merge_sources, planning_lists, write_planning
@@ -312,6 +313,9 @@ def _executemany(
 def _deal_ids(session: Session, team_id: str, batch: Sequence[DealRows]) -> dict[int, int]:
     """Insert a batch of deals; their new ids by number."""
     numbers = [r.deal["number"] for r in batch]
+    for rows in batch:
+        pushes = sum(is_push(c["old_date"], c["new_date"]) for c in rows.close_date_changes)
+        cast(dict[str, Any], rows.deal)["pushes"] = pushes
     if session.get_bind().dialect.name == "postgresql":
         # Ids taken from the sequence first, so COPY writes them: asking for them afterwards by
         # number made the planner, without statistics on a fresh table yet, scan every deal of
