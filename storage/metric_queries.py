@@ -55,7 +55,6 @@ def require_team(session: Session, team_id: str) -> TeamOut:
 class OpenRow(NamedTuple):
     """One deal open at a moment, where it was then, and which lists it belongs on (0 or 1)."""
 
-    deal_id: int
     number: int
     stage: str
     currency: str
@@ -194,7 +193,6 @@ def open_rows(session: Session, team: TeamOut, as_of: datetime, today: date) -> 
     due = deals.c.next_step_due
     stale = stale_condition(deals.c.stage, deals.c.last_at, team.stages, as_of, today, due)
     stmt = select(
-        deals.c.deal_id,
         deals.c.number,
         deals.c.stage,
         deals.c.currency,
