@@ -313,9 +313,6 @@ def _executemany(
 def _deal_ids(session: Session, team_id: str, batch: Sequence[DealRows]) -> dict[int, int]:
     """Insert a batch of deals; their new ids by number."""
     numbers = [r.deal["number"] for r in batch]
-    for rows in batch:
-        pushes = sum(is_push(c["old_date"], c["new_date"]) for c in rows.close_date_changes)
-        cast(dict[str, Any], rows.deal)["pushes"] = pushes
     if session.get_bind().dialect.name == "postgresql":
         # Ids taken from the sequence first, so COPY writes them: asking for them afterwards by
         # number made the planner, without statistics on a fresh table yet, scan every deal of
@@ -336,6 +333,11 @@ def _deal_ids(session: Session, team_id: str, batch: Sequence[DealRows]) -> dict
 
 def _insert_deals(session: Session, team_id: str, batch: Sequence[DealRows]) -> None:
     """Insert a batch of deals, then their history rows under the new deal ids."""
+    # The values the ORM keeps on each write (storage/models.py), set here for the bulk path:
+    # each deal's close-date pushes, and each stage change's seconds in the stage it left.
+    for rows in batch:
+        pushes = sum(is_push(c["old_date"], c["new_date"]) for c in rows.close_date_changes)
+        cast(dict[str, Any], rows.deal)["pushes"] = pushes
     ids = _deal_ids(session, team_id, batch)
     history: list[Mapping[str, Any]] = []
     activities: list[Mapping[str, Any]] = []
