@@ -34,7 +34,7 @@ MUTED = "#616061"
 GRID = "#e8e8e8"
 
 # Each period's slots on the x axis: its two bars, then its likely range, apart enough that
-# the bars' value labels and the whisker never overlap (tests/test_views_digest.py).
+# the bars' value labels and the whisker never overlap (tests/test_views_forecast_range.py).
 BAR = 0.3
 CONFIGURED_AT, CALIBRATED_AT, RANGE_AT = -0.22, 0.1, 0.36
 BARS_AT = (CONFIGURED_AT, CALIBRATED_AT)
@@ -149,7 +149,7 @@ def _forecast(ax: Axes, data: DigestData) -> None:
     ax.set_title("Forecast", loc="left", fontsize=14, color=INK, pad=12)
     segments = [(x + WON_AT, float(p.won)) for x, (_, p) in enumerate(periods)]
     totals = [_period_bars(ax, x, p) for x, (_, p) in enumerate(periods)]
-    top = max(max(max(t) for t in totals), _range(ax, data))
+    top = max(*(max(pair) for pair in totals), _range(ax, data))
     for x, pair in enumerate(totals):
         _total_labels(ax, x, pair, cur, top)
     for at, won in segments:
@@ -209,7 +209,7 @@ def _total_labels(ax: Axes, x: int, totals: list[float], cur: str, top: float) -
     """Each bar's total over it; the higher one a line up when they would sit side by side."""
     labels = [_compact(total, cur) for total in totals]
     if labels[0] == labels[1]:
-        # Nothing open in the period: one total, over both bars.
+        # The same total as written (nothing open in the period, say): one label over both.
         shown = [(WON_AT, totals[0], labels[0], 0)]
     else:
         # Within a line's height of each other the two labels could touch, wide as they are.
