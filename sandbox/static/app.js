@@ -364,6 +364,12 @@ function renderMessages() {
     S.stickToBottom || box.scrollHeight - box.scrollTop - box.clientHeight < 80 || box.dataset.channel !== channelId;
   S.stickToBottom = false;
   box.dataset.channel = channelId;
+  // Like Slack, a message that did not change keeps its node: a posted reply or an edited
+  // card does not redraw the rest of the channel (a selection or a hover elsewhere stays).
+  // Only the messages shown now are remembered, so a long session holds no stale nodes.
+  const context = JSON.stringify([channelId, S.me, state.users, state.channels]);
+  const before = S.drawn.context === context ? S.drawn.nodes : new Map();
+  const drawn = new Map();
   const nodes = [channelIntro(channel)];
   let day = null;
   for (const message of messages) {
@@ -372,23 +378,15 @@ function renderMessages() {
       nodes.push(h("div", { class: "day-divider" }, h("span", {}, thisDay)));
       day = thisDay;
     }
-    nodes.push(drawnMessage(message, channelId));
+    const key = JSON.stringify(message);
+    const kept = before.get(message.ts);
+    const node = kept && kept.key === key ? kept.node : messageNode(message, channelId);
+    drawn.set(message.ts, { key, node });
+    nodes.push(node);
   }
+  S.drawn = { context, nodes: drawn };
   box.replaceChildren(...nodes);
   if (atBottom) keepAtBottom(box);
-}
-
-// Like Slack, a message that did not change keeps its node: a posted reply or an edited card
-// does not redraw the rest of the channel (a selection or a hover on another message stays).
-function drawnMessage(message, channelId) {
-  const context = JSON.stringify([channelId, S.me, S.state.users, S.state.channels]);
-  if (S.drawn.context !== context) S.drawn = { context, nodes: new Map() };
-  const key = JSON.stringify(message);
-  const kept = S.drawn.nodes.get(message.ts);
-  if (kept && kept.key === key) return kept.node;
-  const node = messageNode(message, channelId);
-  S.drawn.nodes.set(message.ts, { key, node });
-  return node;
 }
 
 // Images arrive after the list is drawn: stay at the bottom while they grow it.
