@@ -17,6 +17,11 @@ one-deal team, and times, each as a new process, median of --repeat:
 * `pipebot run --http --no-scheduler` against the fake Slack: resident memory idle, and the
   peak while it builds and posts `/deal digest send` for the big team.
 
+Beside each target it measures the floor under it (`bench_floor.py`): the stack's own start-up,
+`import numpy` and the forecast range's simulation, and on SQLite the window's stage exits
+fetched with the bare `sqlite3` module; a second table prints them. Every timed process runs
+pipebot's modules from compiled bytecode, as an installed package does.
+
 `--code DIR` runs another checkout's code (e.g. `git archive main | tar -x -C DIR`) with the
 same data and the same measurement: every timed process gets DIR as its working directory and
 PYTHONPATH. PostgreSQL is VACUUM ANALYZEd after the imports, as autovacuum would. The results
@@ -202,6 +207,17 @@ def run(code: Path, args: Sequence[str], env: dict[str, str] | None = None) -> R
     return Ran(seconds, text, peak)
 
 
+def compile_bytecode(code: Path) -> None:
+    """Compile the code's packages to bytecode first, as installing it with pip does.
+
+    Otherwise, where PYTHONDONTWRITEBYTECODE is set (as on this workplace's machines), every
+    timed process would compile pipebot's own modules from source again (~50 ms).
+    """
+    packages = [str(p.parent) for p in sorted(code.glob("*/__init__.py"))]
+    command = [PYTHON, "-m", "compileall", "-q", *packages]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+
+
 def median_of(repeat: int, fn: Callable[[], float]) -> float:
     """Median of `repeat` calls of `fn` (each returns seconds)."""
     return statistics.median(fn() for _ in range(repeat))
@@ -378,6 +394,10 @@ def backend_run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             res["stats_past_raw" + suffix] = large["past"]
             res["past_result" + suffix] = large["past_result"]
             print(f"  {backend} {name}: stats {_fmt(res, suffix)}", flush=True)
+            from bench_floor import floors
+
+            res["floors" + suffix] = floors(db.url, DEFAULT_TEAM_ID, repeat)
+            print(f"  {backend} {name}: floors {res['floors' + suffix]}", flush=True)
             if name == "100k":
                 measure_big_only(code, db.url, DEFAULT_TEAM_ID, res, args)
         finally:
@@ -443,6 +463,29 @@ def _cell(value: float | None, unit: str, target: float | None) -> str:
     return shown + ("" if value <= target else " (**missed**)")
 
 
+FLOORS = (
+    ("", "stack", "the stack's start-up (SQLAlchemy + ORM + pydantic + driver + `SELECT 1`)"),
+    ("", "numpy", "`import numpy` (the forecast range's)"),
+    ("", "simulation", "the range's simulation of the quarter (10,000 runs)"),
+    ("", "exits_to_python", "the 90-day stage exits to Python and their medians (bare sqlite3)"),
+    ("_1m", "exits_to_python", "the same with 1,000,000 history rows"),
+)
+
+
+def floor_table(results: Sequence[dict[str, Any]]) -> str:
+    """The markdown table of the floors (bench_floor.py), one column per backend."""
+    names = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+    lines = [
+        "| floor | " + " | ".join(names[r["backend"]] for r in results) + " |",
+        "|---|" + "---:|" * len(results),
+    ]
+    for suffix, key, label in FLOORS:
+        cells = [r.get("floors" + suffix, {}).get(key) for r in results]
+        shown = ["—" if c is None else f"{c * 1000:,.0f} ms" for c in cells]
+        lines.append(f"| {label} | " + " | ".join(shown) + " |")
+    return "\n".join(lines)
+
+
 def table(results: Sequence[dict[str, Any]]) -> str:
     """The markdown table of every target, one column per backend."""
     names = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
@@ -476,6 +519,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         digest_child(url, team, int(repeat))
         return 0
     args.code = args.code.resolve()
+    compile_bytecode(args.code)
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     started = datetime.now(UTC)
     load = os.getloadavg()
@@ -489,7 +533,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "load_at_start": load,
         "load_at_end": os.getloadavg(),
     }
-    report = table(results)
+    report = table(results) + "\n\n" + floor_table(results)
     print(json.dumps(info))
     print(report)
     pasts = [json.dumps(r.get("past_result"), sort_keys=True) for r in results]

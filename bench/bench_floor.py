@@ -1,0 +1,172 @@
+"""The floors under issue 12's targets: what the chosen stack costs before pipebot does anything.
+
+    .venv/bin/python bench/bench_floor.py --database-url URL --team T [--repeat 5]
+
+Three figures, each the median of --repeat new processes, measured the way `bench_scale.py`
+measures the targets they sit under:
+
+* `stack`: a process that imports SQLAlchemy (core and ORM) and pydantic, opens the engine,
+  runs `SELECT 1` and validates one pydantic model, with the collector paused as
+  `pipebot stats` runs: the least any `pipebot stats` can take on this stack, to set beside
+  "`stats` on the one-deal team ≤ 500 ms".
+* `numpy` and `simulation`: `import numpy`, then the forecast range's simulation of the team's
+  quarter as `stats` plays it (its open deals with a close date up to the quarter's end,
+  10,000 runs): what the range alone adds to "`stats` as of now ≤ 300 ms".
+* `exits_to_python` (SQLite only): the window's stage exits fetched with the bare `sqlite3`
+  module, grouped and their medians taken, as `stats` must on SQLite, which has no median:
+  the least the 90-day time in stage costs there.
+
+`bench_scale.py` imports `floors()` and prints them beside its table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def _stack_child(url: str) -> None:
+    """A new process's whole cost of the stack, printed in seconds."""
+    started = time.perf_counter()
+    gc.disable()
+    import pydantic
+    import sqlalchemy.orm  # noqa: F401  (the ORM, as pipebot's models load it)
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1")).all()
+
+    class One(pydantic.BaseModel):
+        value: int
+
+    One(value=1)
+    engine.dispose()
+    print(json.dumps({"stack_inside": time.perf_counter() - started}))
+
+
+def _range_child(url: str, team: str) -> None:
+    """`import numpy` and one simulation of the team's quarter, printed in seconds."""
+    from pipeline.forecast import forecast
+    from pipeline.forecast_range import simulate, stage_chances
+    from pipeline.metrics import Rates, compute
+    from storage.db import Database
+    from storage.reports import reports_in
+
+    db = Database(url)
+    now = datetime.now(UTC)
+    with db.read_scope() as session:
+        source = reports_in(session, team)
+        metrics = compute(source, as_of=now)
+        quarter_end = forecast(source, as_of=now, metrics=metrics).quarter.end
+        rows = source.open_amounts(quarter_end)
+        chances = {
+            c.stage: c.probability for c in stage_chances(source.team.stages, metrics.funnel)
+        }
+    db.dispose()
+    rates = Rates.of(source.team)
+    priced = [(row, rates.convert(row.cents, row.currency)) for row in rows if row.cents]
+    cents = [int(value * 100) for _, value in priced if value is not None]
+    probabilities = [chances.get(row.stage, 0.0) for row, value in priced if value is not None]
+    gc.disable()
+    started = time.perf_counter()
+    import numpy  # noqa: F401
+
+    imported = time.perf_counter()
+    simulate(cents, probabilities, seed=12)
+    done = time.perf_counter()
+    print(
+        json.dumps(
+            {"numpy": imported - started, "simulation": done - imported, "deals": len(cents)}
+        )
+    )
+
+
+def exits_to_python(path: str, team: str) -> dict[str, Any]:
+    """The 90-day window's stage exits through the bare sqlite3 module: fetch, group, medians."""
+    import math
+    import sqlite3
+    from datetime import timedelta
+
+    end = datetime.now(UTC).replace(tzinfo=None)
+    start = end - timedelta(days=90)
+    conn = sqlite3.connect(path)
+    query = (
+        "SELECT from_stage, from_seconds FROM stage_changes WHERE team_id = ? AND at >= ?"
+        " AND at < ? AND from_seconds IS NOT NULL AND from_stage NOT IN ('won', 'lost')"
+    )
+    gc.disable()
+    started = time.perf_counter()
+    rows = conn.execute(query, (team, start.isoformat(" "), end.isoformat(" "))).fetchall()
+    fetched = time.perf_counter()
+    groups: dict[str, list[float]] = {}
+    for key, value in rows:
+        groups.setdefault(key, []).append(value)
+    for values in groups.values():
+        statistics.median(values)
+        math.fsum(values)
+    done = time.perf_counter()
+    gc.enable()
+    conn.close()
+    return {"exits": len(rows), "exits_fetch": fetched - started, "exits_to_python": done - started}
+
+
+def _child(args: list[str]) -> dict[str, Any]:
+    command = [PYTHON, str(Path(__file__).resolve()), *args]
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result["process"] = time.perf_counter() - started
+    return result
+
+
+def floors(url: str, team: str, repeat: int) -> dict[str, Any]:
+    """Every floor for one database and team, medians of `repeat` new processes."""
+    stack = [_child(["--stack-child", url])["process"] for _ in range(repeat)]
+    ranges = [_child(["--range-child", url, team]) for _ in range(repeat)]
+    out: dict[str, Any] = {
+        "stack": statistics.median(stack),
+        "numpy": statistics.median(r["numpy"] for r in ranges),
+        "simulation": statistics.median(r["simulation"] for r in ranges),
+        "range_deals": ranges[0]["deals"],
+    }
+    if url.startswith("sqlite:///"):
+        runs = [exits_to_python(url.removeprefix("sqlite:///"), team) for _ in range(repeat)]
+        out["exits"] = runs[0]["exits"]
+        out["exits_fetch"] = statistics.median(r["exits_fetch"] for r in runs)
+        out["exits_to_python"] = statistics.median(r["exits_to_python"] for r in runs)
+    return out
+
+
+def main() -> int:
+    """Parse the options and print the floors as JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url")
+    parser.add_argument("--team")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--stack-child", metavar="URL")
+    parser.add_argument("--range-child", nargs=2, metavar=("URL", "TEAM"))
+    args = parser.parse_args()
+    if args.stack_child:
+        _stack_child(args.stack_child)
+    elif args.range_child:
+        _range_child(*args.range_child)
+    else:
+        print(json.dumps(floors(args.database_url, args.team, args.repeat), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    raise SystemExit(main())
