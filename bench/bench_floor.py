@@ -36,24 +36,34 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
 
-def _stack_child(url: str) -> None:
-    """A new process's whole cost of the stack, printed in seconds."""
+# Run as `python -c`: nothing is imported before it but what the interpreter itself loads.
+STACK = """
+import gc
+gc.disable()
+import sys
+import pydantic
+import sqlalchemy.orm
+from sqlalchemy import create_engine, text
+
+engine = create_engine(sys.argv[1])
+with engine.connect() as conn:
+    conn.execute(text("SELECT 1")).all()
+
+
+class One(pydantic.BaseModel):
+    value: int
+
+
+One(value=1)
+engine.dispose()
+"""
+
+
+def _stack_process(url: str) -> float:
+    """The seconds of one new process that loads the stack and runs `SELECT 1`."""
     started = time.perf_counter()
-    gc.disable()
-    import pydantic
-    import sqlalchemy.orm  # noqa: F401  (the ORM, as pipebot's models load it)
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        conn.execute(text("SELECT 1")).all()
-
-    class One(pydantic.BaseModel):
-        value: int
-
-    One(value=1)
-    engine.dispose()
-    print(json.dumps({"stack_inside": time.perf_counter() - started}))
+    subprocess.run([PYTHON, "-c", STACK, url], cwd=ROOT, check=True)
+    return time.perf_counter() - started
 
 
 def _range_child(url: str, team: str) -> None:
@@ -124,16 +134,14 @@ def exits_to_python(path: str, team: str) -> dict[str, Any]:
 
 def _child(args: list[str]) -> dict[str, Any]:
     command = [PYTHON, str(Path(__file__).resolve()), *args]
-    started = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    result["process"] = time.perf_counter() - started
     return result
 
 
 def floors(url: str, team: str, repeat: int) -> dict[str, Any]:
     """Every floor for one database and team, medians of `repeat` new processes."""
-    stack = [_child(["--stack-child", url])["process"] for _ in range(repeat)]
+    stack = [_stack_process(url) for _ in range(repeat)]
     ranges = [_child(["--range-child", url, team]) for _ in range(repeat)]
     out: dict[str, Any] = {
         "stack": statistics.median(stack),
@@ -155,12 +163,9 @@ def main() -> int:
     parser.add_argument("--database-url")
     parser.add_argument("--team")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--stack-child", metavar="URL")
     parser.add_argument("--range-child", nargs=2, metavar=("URL", "TEAM"))
     args = parser.parse_args()
-    if args.stack_child:
-        _stack_child(args.stack_child)
-    elif args.range_child:
+    if args.range_child:
         _range_child(*args.range_child)
     else:
         print(json.dumps(floors(args.database_url, args.team, args.repeat), indent=2))

@@ -11,7 +11,8 @@ one-deal team, and times, each as a new process, median of --repeat:
 
 * `pipebot --help`; `pipebot stats --json` on the one-deal team (the small-team target);
 * `pipebot stats --json` of the big team as of now and as of 30 days before the data's last
-  event, minus the same command on the one-deal team (start-up cancels out);
+  event, minus the same command on the one-deal team run just before it (start-up cancels
+  out; the median of these differences);
 * the weekly digest of the big team (collect, Block Kit, chart), in one process, after a
   warm-up; `pipebot export` (time and peak RSS);
 * `pipebot run --http --no-scheduler` against the fake Slack: resident memory idle, and the
@@ -262,18 +263,24 @@ def vacuum_analyze(url: str) -> None:
 
 
 def stats_times(code: Path, url: str, team: str, past: datetime, repeat: int) -> dict[str, Any]:
-    """Median wall time of `stats --json` now and as of `past`, and the past result."""
+    """`stats --json` of `team` and of the one-deal team, now and as of `past`, run in turns.
+
+    Each round runs the four commands one after the other, so that a big team's run and the
+    small team's run it is compared with see the machine in the same state; the figures are
+    the medians over the rounds of each time and of each round's difference.
+    """
     db = ["--database-url", url]
     as_of = ["--as-of", past.isoformat()]
-    out: dict[str, Any] = {}
-    out["now"] = median_of(
-        repeat, lambda: run(code, ["stats", "--team", team, "--json", *db]).seconds
-    )
-    out["past"] = median_of(
-        repeat, lambda: run(code, ["stats", "--team", team, "--json", *as_of, *db]).seconds
-    )
-    result = json.loads(run(code, ["stats", "--team", team, "--json", *as_of, *db]).out)
-    out["past_result"] = result
+    times: dict[str, list[float]] = defaultdict(list)
+    for _ in range(repeat):
+        for moment, extra in (("now", []), ("past", as_of)):
+            small = run(code, ["stats", "--team", ONE, "--json", *extra, *db]).seconds
+            big = run(code, ["stats", "--team", team, "--json", *extra, *db]).seconds
+            times["small_" + moment].append(small)
+            times[moment].append(big)
+            times["delta_" + moment].append(big - small)
+    out: dict[str, Any] = {key: statistics.median(values) for key, values in times.items()}
+    out["past_result"] = json.loads(run(code, ["stats", "--team", team, "--json", *as_of, *db]).out)
     return out
 
 
@@ -385,11 +392,10 @@ def backend_run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             run(code, ["import", str(one), "--team", ONE, *dbarg])
             vacuum_analyze(db.url)
             past = now - PAST
-            small = stats_times(code, db.url, ONE, past, repeat)
             large = stats_times(code, db.url, DEFAULT_TEAM_ID, past, repeat)
-            res["small_stats" + suffix] = small["now"]
-            res["stats_now" + suffix] = large["now"] - small["now"]
-            res["stats_past" + suffix] = large["past"] - small["past"]
+            res["small_stats" + suffix] = large["small_now"]
+            res["stats_now" + suffix] = large["delta_now"]
+            res["stats_past" + suffix] = large["delta_past"]
             res["stats_now_raw" + suffix] = large["now"]
             res["stats_past_raw" + suffix] = large["past"]
             res["past_result" + suffix] = large["past_result"]
