@@ -671,8 +671,11 @@ def compute_run(db: Database, as_of: datetime) -> Callable[[], metrics.Metrics]:
 # The public query functions `SqlReports` calls; each is timed and its statements labelled.
 PARTS = (
     ("team settings", metric_queries, "require_team"),
-    ("open set (read once: totals, stale, overdue, past close)", metric_queries, "open_rows"),
-    ("slipped", metric_queries, "slipped_ids"),
+    (
+        "open set (read once: totals, stale, overdue, past close, slipped)",
+        metric_queries,
+        "open_deals",
+    ),
     ("cohort", metric_queries, "cohort"),
     ("funnel", metric_queries, "funnel"),
     ("days_in_stage", metric_queries, "stage_exits"),

@@ -226,14 +226,17 @@ def aware(moment: datetime, name: str) -> datetime:
 
 def spreads(pairs: Iterable[tuple[str, float | None]]) -> dict[str, Spread]:
     """Median, mean and count per key over (key, value) pairs; missing values are skipped."""
-    groups: dict[str, list[float]] = {}
+    # Grouped as they come, converted per group: a third less time than a setdefault and a
+    # float() call per pair, on the 40,000 exits of a large team (docs/PERFORMANCE.md).
+    groups: defaultdict[str, list[float | None]] = defaultdict(list)
     for key, value in pairs:
-        if value is not None:
-            groups.setdefault(key, []).append(float(value))
-    return {
-        key: Spread(statistics.median(v), math.fsum(v) / len(v), len(v))
-        for key, v in groups.items()
-    }
+        groups[key].append(value)
+    result = {}
+    for key, values in groups.items():
+        v = [float(x) for x in values if x is not None]
+        if v:
+            result[key] = Spread(statistics.median(v), math.fsum(v) / len(v), len(v))
+    return result
 
 
 def _ratio(num: int, den: int) -> float | None:
