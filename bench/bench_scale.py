@@ -489,7 +489,34 @@ def floor_table(results: Sequence[dict[str, Any]]) -> str:
         cells = [r.get("floors" + suffix, {}).get(key) for r in results]
         shown = ["—" if c is None else f"{c * 1000:,.0f} ms" for c in cells]
         lines.append(f"| {label} | " + " | ".join(shown) + " |")
+    for label, above in ABOVE:
+        shown = []
+        for r in results:
+            value = above(r)
+            shown.append("—" if value is None or math.isnan(value) else f"{value * 1000:,.0f} ms")
+        lines.append(f"| {label} | " + " | ".join(shown) + " |")
     return "\n".join(lines)
+
+
+def _above(target: str, suffix: str, *floors: str) -> Callable[[dict[str, Any]], float | None]:
+    def left(r: dict[str, Any]) -> float | None:
+        found = r.get("floors" + suffix, {})
+        if target + suffix not in r or any(f not in found for f in floors):
+            return None
+        return float(r[target + suffix] - sum(found[f] for f in floors))
+
+    return left
+
+
+# What each missed target spends above the floors under it: the part that is pipebot's own.
+ABOVE = (
+    ("one-deal team's `stats` minus the stack's start-up", _above("small_stats", "", "stack")),
+    ("`stats` as of now minus the range's floors", _above("stats_now", "", "numpy", "simulation")),
+    (
+        "the same, 1,000,000 history rows",
+        _above("stats_now", "_1m", "numpy", "simulation"),
+    ),
+)
 
 
 def table(results: Sequence[dict[str, Any]]) -> str:
