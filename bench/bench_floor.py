@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/bench_floor.py --database-url URL --team T [--repeat 5]
 
-Three figures, each the median of --repeat new processes, measured the way `bench_scale.py`
-measures the targets they sit under:
+Each figure is the median of --repeat runs, measured the way `bench_scale.py` measures the
+targets they sit under:
 
 * `stack`: a process that imports SQLAlchemy (core and ORM) and pydantic, opens the engine,
   runs `SELECT 1` and validates one pydantic model, with the collector paused as
@@ -12,6 +12,9 @@ measures the targets they sit under:
 * `numpy` and `simulation`: `import numpy`, then the forecast range's simulation of the team's
   quarter as `stats` plays it (its open deals with a close date up to the quarter's end,
   10,000 runs): what the range alone adds to "`stats` as of now ≤ 300 ms".
+* `sql`: every statement one `stats` of the team runs (captured as it runs them), replayed
+  through the bare driver (`sqlite3`, `psycopg`) and fetched, best of 3 each: the database's
+  own share, with no SQLAlchemy and no Python above the driver.
 * `exits_to_python` (SQLite only): the window's stage exits fetched with the bare `sqlite3`
   module, grouped and their medians taken, as `stats` must on SQLite, which has no median:
   the least the 90-day time in stage costs there.
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import math
 import statistics
 import subprocess
 import sys
@@ -66,19 +70,64 @@ def _stack_process(url: str) -> float:
     return time.perf_counter() - started
 
 
+def _replay(db: Any, statements: list[tuple[str, Any]]) -> float:
+    """The seconds the bare driver takes to run and fetch each statement (best of 3 each)."""
+    raw = db.engine.raw_connection()
+    total = 0.0
+    try:
+        for statement, parameters in statements:
+            best = math.inf
+            for _ in range(3):
+                cursor = raw.cursor()
+                started = time.perf_counter()
+                cursor.execute(statement, parameters)
+                cursor.fetchall()
+                best = min(best, time.perf_counter() - started)
+                cursor.close()
+            total += best
+    finally:
+        raw.close()
+    return total
+
+
 def _range_child(url: str, team: str) -> None:
-    """`import numpy` and one simulation of the team's quarter, printed in seconds."""
+    """In a child: `import numpy`, the bare SQL of one `stats` and one simulation of the team's
+    quarter; prints the seconds of each."""
+    from sqlalchemy import event
+
+    from pipeline.accuracy import accuracy
     from pipeline.forecast import forecast
-    from pipeline.forecast_range import simulate, stage_chances
+    from pipeline.forecast_range import quarter_range, simulate, stage_chances
     from pipeline.metrics import Rates, compute
     from storage.db import Database
     from storage.reports import reports_in
 
+    gc.disable()
+    started = time.perf_counter()
+    import numpy  # noqa: F401  (first, while nothing has loaded it)
+
+    numpy_seconds = time.perf_counter() - started
+    gc.enable()
     db = Database(url)
     now = datetime.now(UTC)
+    statements: list[tuple[str, Any]] = []
+
+    def capture(*args: Any) -> None:
+        statement, parameters = args[2], args[3]
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            statements.append((statement, parameters))
+
+    # Every query `pipebot stats` runs, as it runs them (cli/main.py's _stats).
+    event.listen(db.engine, "before_cursor_execute", capture)
     with db.read_scope() as session:
         source = reports_in(session, team)
         metrics = compute(source, as_of=now)
+        quarter_range(source, as_of=now, metrics=metrics)
+        accuracy(source, as_of=now)
+    event.remove(db.engine, "before_cursor_execute", capture)
+    sql = _replay(db, statements)
+    with db.read_scope() as session:
+        source = reports_in(session, team)
         quarter_end = forecast(source, as_of=now, metrics=metrics).quarter.end
         rows = source.open_amounts(quarter_end)
         chances = {
@@ -91,21 +140,23 @@ def _range_child(url: str, team: str) -> None:
     probabilities = [chances.get(row.stage, 0.0) for row, value in priced if value is not None]
     gc.disable()
     started = time.perf_counter()
-    import numpy  # noqa: F401
-
-    imported = time.perf_counter()
     simulate(cents, probabilities, seed=12)
     done = time.perf_counter()
     print(
         json.dumps(
-            {"numpy": imported - started, "simulation": done - imported, "deals": len(cents)}
+            {
+                "numpy": numpy_seconds,
+                "simulation": done - started,
+                "deals": len(cents),
+                "sql": sql,
+                "statements": len(statements),
+            }
         )
     )
 
 
 def exits_to_python(path: str, team: str) -> dict[str, Any]:
     """The 90-day window's stage exits through the bare sqlite3 module: fetch, group, medians."""
-    import math
     import sqlite3
     from datetime import timedelta
 
@@ -148,6 +199,8 @@ def floors(url: str, team: str, repeat: int) -> dict[str, Any]:
         "numpy": statistics.median(r["numpy"] for r in ranges),
         "simulation": statistics.median(r["simulation"] for r in ranges),
         "range_deals": ranges[0]["deals"],
+        "sql": statistics.median(r["sql"] for r in ranges),
+        "statements": ranges[0]["statements"],
     }
     if url.startswith("sqlite:///"):
         runs = [exits_to_python(url.removeprefix("sqlite:///"), team) for _ in range(repeat)]

@@ -473,6 +473,8 @@ FLOORS = (
     ("", "stack", "the stack's start-up (SQLAlchemy + ORM + pydantic + driver + `SELECT 1`)"),
     ("", "numpy", "`import numpy` (the forecast range's)"),
     ("", "simulation", "the range's simulation of the quarter (10,000 runs)"),
+    ("", "sql", "the SQL of one `stats` of that team through the bare driver"),
+    ("_1m", "sql", "the same with 1,000,000 history rows"),
     ("", "exits_to_python", "the 90-day stage exits to Python and their medians (bare sqlite3)"),
     ("_1m", "exits_to_python", "the same with 1,000,000 history rows"),
 )
@@ -511,10 +513,13 @@ def _above(target: str, suffix: str, *floors: str) -> Callable[[dict[str, Any]],
 # What each missed target spends above the floors under it: the part that is pipebot's own.
 ABOVE = (
     ("one-deal team's `stats` minus the stack's start-up", _above("small_stats", "", "stack")),
-    ("`stats` as of now minus the range's floors", _above("stats_now", "", "numpy", "simulation")),
+    (
+        "`stats` as of now minus numpy, the simulation and the bare SQL",
+        _above("stats_now", "", "numpy", "simulation", "sql"),
+    ),
     (
         "the same, 1,000,000 history rows",
-        _above("stats_now", "_1m", "numpy", "simulation"),
+        _above("stats_now", "_1m", "numpy", "simulation", "sql"),
     ),
 )
 
