@@ -480,13 +480,16 @@ FLOORS = (
 )
 
 
+def _header(results: Sequence[dict[str, Any]], *first: str) -> list[str]:
+    """A markdown table's two header lines: the `first` columns, then one a backend."""
+    names = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+    columns = [*first, *(names[r["backend"]] for r in results)]
+    return ["| " + " | ".join(columns) + " |", "|---|" + "---:|" * (len(columns) - 1)]
+
+
 def floor_table(results: Sequence[dict[str, Any]]) -> str:
     """The markdown table of the floors (bench_floor.py), one column per backend."""
-    names = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
-    lines = [
-        "| floor | " + " | ".join(names[r["backend"]] for r in results) + " |",
-        "|---|" + "---:|" * len(results),
-    ]
+    lines = _header(results, "floor")
     for suffix, key, label in FLOORS:
         cells = [r.get("floors" + suffix, {}).get(key) for r in results]
         shown = ["—" if c is None else f"{c * 1000:,.0f} ms" for c in cells]
@@ -526,11 +529,7 @@ ABOVE = (
 
 def table(results: Sequence[dict[str, Any]]) -> str:
     """The markdown table of every target, one column per backend."""
-    names = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
-    lines = [
-        "| | target | " + " | ".join(names[r["backend"]] for r in results) + " |",
-        "|---|---:|" + "---:|" * len(results),
-    ]
+    lines = _header(results, "", "target")
     for key, label, unit in ROWS:
         target = TARGETS.get(key)
         shown = "—" if target is None else "≤ " + _cell(target, unit, None)
