@@ -195,11 +195,14 @@ def open_deals(session: Session, team: TeamOut, as_of: datetime, today: date) ->
     ).order_by(deals.c.number)
     # Core, not the ORM: nothing here is an entity, and 20,000 rows pass; fetched at once,
     # because iterating a result fetches one row per driver call (a third of the time), and
-    # unpacked as they come (a named tuple per row took twice as long as the whole pass).
+    # unpacked as they come (a named tuple per row, then a pass per list, took 2.6 times as
+    # long).
     rows = session.connection().execute(stmt).tuples().all()
     sums: dict[tuple[str, str], list[Any]] = {}
-    lists: tuple[list[int], list[int], list[int], list[int]] = ([], [], [], [])
-    stale_ids, overdue_ids, past_close_ids, slipped_ids = lists
+    stale_ids: list[int] = []
+    overdue_ids: list[int] = []
+    past_close_ids: list[int] = []
+    slipped_ids: list[int] = []
     for number, stage, currency, cents, is_stale, is_overdue, is_past_close, is_slipped in rows:
         group = sums.get((stage, currency))
         if group is None:
