@@ -92,7 +92,7 @@ def _replay(db: Any, statements: list[tuple[str, Any]]) -> tuple[float, float]:
     return sum(t[0] for t in runs), sum(min(t[1:]) for t in runs)
 
 
-def _range_child(url: str, team: str) -> None:
+def _stats_child(url: str, team: str) -> None:
     """In a child: `import numpy`, the bare SQL of one `stats` and one simulation of the team's
     quarter; prints the seconds of each."""
     from sqlalchemy import event
@@ -196,15 +196,15 @@ def _child(args: list[str]) -> dict[str, Any]:
 def floors(url: str, team: str, repeat: int) -> dict[str, Any]:
     """Every floor for one database and team, medians of `repeat` new processes."""
     stack = [_stack_process(url) for _ in range(repeat)]
-    ranges = [_child(["--range-child", url, team]) for _ in range(repeat)]
+    children = [_child(["--stats-child", url, team]) for _ in range(repeat)]
     out: dict[str, Any] = {
         "stack": statistics.median(stack),
-        "numpy": statistics.median(r["numpy"] for r in ranges),
-        "simulation": statistics.median(r["simulation"] for r in ranges),
-        "range_deals": ranges[0]["deals"],
-        "sql": statistics.median(r["sql"] for r in ranges),
-        "sql_warm": statistics.median(r["sql_warm"] for r in ranges),
-        "statements": ranges[0]["statements"],
+        "numpy": statistics.median(r["numpy"] for r in children),
+        "simulation": statistics.median(r["simulation"] for r in children),
+        "range_deals": children[0]["deals"],
+        "sql": statistics.median(r["sql"] for r in children),
+        "sql_warm": statistics.median(r["sql_warm"] for r in children),
+        "statements": children[0]["statements"],
     }
     if url.startswith("sqlite:///"):
         runs = [exits_to_python(url.removeprefix("sqlite:///"), team) for _ in range(repeat)]
@@ -220,10 +220,10 @@ def main() -> int:
     parser.add_argument("--database-url")
     parser.add_argument("--team")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--range-child", nargs=2, metavar=("URL", "TEAM"))
+    parser.add_argument("--stats-child", nargs=2, metavar=("URL", "TEAM"))
     args = parser.parse_args()
-    if args.range_child:
-        _range_child(*args.range_child)
+    if args.stats_child:
+        _stats_child(*args.stats_child)
     else:
         print(json.dumps(floors(args.database_url, args.team, args.repeat), indent=2))
     return 0
