@@ -85,7 +85,9 @@ def test_open_totals_convert_per_currency_and_count_deals_without_a_rate() -> No
 
 
 def test_spreads_take_median_and_mean_per_key_skipping_missing_values() -> None:
-    result = spreads([("a", 1.0), ("a", 3.0), ("a", 8.0), ("b", None), ("b", 2.0)])
+    # "c" has only missing values: it has no spread at all, not an error.
+    pairs = [("a", 1.0), ("a", 3.0), ("c", None), ("a", 8.0), ("b", None), ("b", 2.0)]
+    result = spreads(pairs)
     assert result == {"a": Spread(3.0, 4.0, 3), "b": Spread(2.0, 2.0, 1)}
 
 
