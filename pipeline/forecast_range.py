@@ -28,8 +28,9 @@ digest need it, and a period without open deals is its won amount in every run.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
-from contextlib import nullcontext
+import itertools
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -49,6 +50,8 @@ RUNS = 10_000
 MIN_REACHED = 20  # closed deals reaching a stage before its measured win rate is trusted
 POOL = 64  # random permutations the deals' run orders are drawn from
 CHUNK = 64  # deals per step: small steps stay in the CPU cache (measured fastest)
+MAX_THREADS = 4  # the steps share the memory bus: more threads than this add little
+_AFFINITY = hasattr(os, "sched_getaffinity")  # Linux: the cores this process may run on
 
 
 class _Model(BaseModel):
@@ -163,18 +166,25 @@ def stage_chances(stages: Sequence[StageOut], funnel: Sequence[FunnelStep]) -> l
 
 
 def simulate(
-    cents: Sequence[int], probabilities: Sequence[float], *, runs: int = RUNS, seed: int
+    cents: Sequence[int],
+    probabilities: Sequence[float],
+    *,
+    runs: int = RUNS,
+    seed: int,
+    threads: int | None = None,
 ) -> NDArray[np.float64]:
-    """Each run's total of the deals that won (cents), stratified per deal (module docstring)."""
+    """Each run's total of the deals that won (cents), stratified per deal (module docstring).
+
+    The deals are played in `threads` parts at once (default: the cores this process may use,
+    at most `MAX_THREADS`); the totals are the same for any number of parts.
+    """
     import numpy as np
     from numpy.lib.stride_tricks import sliding_window_view
-    from threadpoolctl import threadpool_limits
 
     rng = np.random.default_rng(seed)
-    totals = np.zeros(runs)
     n = len(cents)
     if n == 0:
-        return totals
+        return np.zeros(runs)
     amounts = np.asarray(cents, dtype=np.float64)
     # Rounded so that a whole p × runs (0.07 × 10,000) is not 700.0000000000001.
     scaled = np.round(np.asarray(probabilities, dtype=np.float64) * runs, 6)
@@ -187,19 +197,62 @@ def simulate(
     orders = sliding_window_view(np.concatenate([perms, perms], axis=1), runs, axis=1)
     which, rotation = np.divmod(rng.choice(pool * runs, size=n, replace=False), runs)
     thresholds = wins.astype(rank)
-    # Each step's wins are written as 0.0 / 1.0 straight into one reused matrix: half the time
-    # of comparing into booleans that the product then converts (docs/PERFORMANCE.md).
-    won = np.empty((min(CHUNK, n), runs))
-    # One BLAS thread: these products are bound by memory, not arithmetic, and OpenBLAS's second
-    # thread spins for its share, 3x slower when the other core is busy (docs/PERFORMANCE.md).
-    # A single chunk is one small product, not worth the 6 ms of finding the BLAS library.
-    with threadpool_limits(1, user_api="blas") if n > CHUNK else nullcontext():
-        for first in range(0, n, CHUNK):
-            part, rows = slice(first, first + CHUNK), won[: min(CHUNK, n - first)]
+
+    def play(first: int, last: int, totals: NDArray[np.float64]) -> None:
+        # Each step's wins are written as 0.0 / 1.0 straight into one reused matrix: half the
+        # time of comparing into booleans that the product then converts (docs/PERFORMANCE.md).
+        won = np.empty((min(CHUNK, last - first), runs))
+        for start in range(first, last, CHUNK):
+            part, rows = slice(start, min(start + CHUNK, last)), won[: min(CHUNK, last - start)]
             ranks = orders[which[part], rotation[part]]
             np.less(ranks, thresholds[part, None], out=rows, casting="unsafe")
             totals += amounts[part] @ rows
-    return totals
+
+    parts = _parts(n, threads)
+    totals = np.zeros((len(parts), runs))
+    if n <= CHUNK:
+        # A single step is one small product, not worth the 6 ms of finding the BLAS library.
+        play(0, n, totals[0])
+    else:
+        _in_threads(play, parts, totals)
+    # Whole cents add up exactly in float64 in any order: any split gives the same totals.
+    result: NDArray[np.float64] = totals.sum(axis=0)
+    return result
+
+
+def _parts(n: int, threads: int | None) -> list[tuple[int, int]]:
+    """[first, last) of each thread's share of `n` deals, in whole steps of `CHUNK` deals."""
+    if threads is None:
+        threads = min(
+            MAX_THREADS, len(os.sched_getaffinity(0)) if _AFFINITY else os.cpu_count() or 1
+        )
+    steps = -(-n // CHUNK)
+    threads = max(1, min(threads, steps))
+    bounds = [min(n, (steps * k // threads) * CHUNK) for k in range(threads + 1)]
+    return list(itertools.pairwise(bounds))
+
+
+def _in_threads(
+    play: Callable[[int, int, NDArray[np.float64]], None],
+    parts: Sequence[tuple[int, int]],
+    totals: NDArray[np.float64],
+) -> None:
+    """Play each part on a thread of its own, each into its own row of `totals`."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    # One BLAS thread each: these products are bound by memory, not arithmetic, and OpenBLAS's
+    # own threads spin for their share, 3x slower when another core is busy; numpy lets go of
+    # the GIL in the comparisons and products, so plain threads share the work without
+    # spinning (docs/PERFORMANCE.md).
+    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(len(parts)) as pool:
+        shares = [
+            pool.submit(play, first, last, row)
+            for (first, last), row in zip(parts, totals, strict=True)
+        ]
+        for share in shares:
+            share.result()  # a helper's error is raised here, not lost
 
 
 def _cents(amount: Decimal) -> int:

@@ -280,6 +280,23 @@ def test_any_probability_keeps_the_mean_within_one_run_per_deal(
     assert np.array_equal(totals, simulate(cents, probabilities, seed=seed))
 
 
+@settings(max_examples=15, deadline=None)
+@given(
+    deals=st.lists(st.tuples(amount, st.floats(0, 1, allow_nan=False)), min_size=65, max_size=400),
+    seed=st.integers(0, 2**64 - 1),
+    threads=st.integers(2, 6),
+)
+def test_the_deals_played_on_several_threads_give_one_threads_totals(
+    deals: list[tuple[int, float]], seed: int, threads: int
+) -> None:
+    """Splitting the deals between threads changes no run's total (more than one step each)."""
+    cents = [c for c, _ in deals]
+    probabilities = [p for _, p in deals]
+    alone = simulate(cents, probabilities, seed=seed, threads=1)
+    assert np.array_equal(simulate(cents, probabilities, seed=seed, threads=threads), alone)
+    assert alone.max() <= sum(cents)
+
+
 def test_each_deal_wins_in_exactly_its_share_of_runs_and_independently() -> None:
     """Two deals at 50 %: each wins in 5,000 runs; both together in about a quarter."""
     totals = simulate([1, 2], [0.5, 0.5], seed=7)
