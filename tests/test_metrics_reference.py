@@ -21,8 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from pipeline.dates import today_in
+from pipeline.dates import end_of_month, end_of_quarter, today_in
 from pipeline.errors import PipebotError
+from pipeline.forecast import OpenRow
+from pipeline.forecast_range import OpenAmountRow
 from pipeline.metrics import (
     AmountRow,
     Cohort,
@@ -178,6 +180,29 @@ class ReferenceSource:
             past_close_date=sorted(past_close),
             slipped=sorted(slipped),
         )
+
+    def open_by_close(self, today: date, month_end: date, quarter_end: date) -> list[OpenRow]:
+        """The open deals now closing by `quarter_end` or undated, grouped, by the definitions."""
+        groups: dict[tuple[str, str, str, bool], list[Any]] = defaultdict(lambda: [0, 0, None])
+        for d in self.t.deals.values():
+            close = d["close_date"]
+            if d["status"] != "open" or (close is not None and close > quarter_end):
+                continue
+            where = "none" if close is None else "month" if close <= month_end else "quarter"
+            group = groups[(d["stage"], d["currency"], where, close is not None and close < today)]
+            group[0] += 1
+            if d["amount_cents"] is not None:
+                group[1] += 1
+                group[2] = (group[2] or 0) + d["amount_cents"]
+        return [OpenRow(*key, *values) for key, values in groups.items()]  # type: ignore[arg-type]
+
+    def open_amounts(self, last_day: date) -> list[OpenAmountRow]:
+        """Each open deal now with a close date up to `last_day`, by number."""
+        return [
+            OpenAmountRow(d["stage"], d["currency"], d["amount_cents"], d["close_date"])
+            for d in sorted(self.t.deals.values(), key=lambda d: d["number"])
+            if d["status"] == "open" and d["close_date"] is not None and d["close_date"] <= last_day
+        ]
 
     def _closed(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         return [
@@ -358,6 +383,11 @@ def test_metric_queries_match_the_reference_now_and_at_past_moments(
             got, want = fast.open_deals(as_of, today), ref.open_deals(as_of, today)
             assert sorted(got.totals) == sorted(want.totals)
             assert got._replace(totals=[]) == want._replace(totals=[])
+            # The forecast's and its range's open deals: those open now, whatever `as_of` is.
+            periods = (today, end_of_month(today), end_of_quarter(today))
+            by_close = [row._replace(cents=_int(row.cents)) for row in fast.open_by_close(*periods)]
+            assert sorted(by_close) == sorted(ref.open_by_close(*periods))
+            assert fast.open_amounts(periods[2]) == ref.open_amounts(periods[2])
             # The digest's sums of a week ago: the same groups, without the lists.
             sums = [row._replace(cents=_int(row.cents)) for row in fast.open_sums(as_of)]
             assert sorted(sums) == sorted(want.totals)
