@@ -197,7 +197,7 @@ def open_deals(session: Session, team: TeamOut, as_of: datetime, today: date) ->
     # because iterating a result fetches one row per driver call (a third of the time), and
     # unpacked as they come (a named tuple per row, then a pass per list, took 2.6 times as
     # long).
-    rows = session.connection().execute(stmt).tuples().all()
+    rows = session.connection().execute(stmt).all()
     sums: dict[tuple[str, str], list[Any]] = {}
     stale_ids: list[int] = []
     overdue_ids: list[int] = []
