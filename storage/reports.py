@@ -63,7 +63,7 @@ class SqlReports:
 
     def funnel(self, start: datetime, end: datetime) -> FunnelRows:
         """How the deals closed in [start, end) went through the stages."""
-        return metric_queries.funnel(self._session, self._team.id, start, end)
+        return metric_queries.funnel(self._session, self._team, start, end)
 
     def stage_exits(self, start: datetime, end: datetime) -> dict[str, Spread]:
         """Seconds spent in each open stage, over the exits in [start, end)."""
