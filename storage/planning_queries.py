@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -13,10 +13,13 @@ from sqlalchemy.sql.expression import Subquery
 
 from pipeline.planning import DEFAULT_SOURCES, LostReason, TargetOut, default_reasons, sort_targets
 from pipeline.planning_metrics import LossRow, OwnerRow, SourceRow
-from pipeline.transfer.plan import PlanningPlan
 from pipeline.types import LOST, OUTCOMES, WON
 from storage.models import TEAM_LOADS, Deal, Target, Team
 from storage.sql import seconds_between
+
+if TYPE_CHECKING:
+    # An annotation only: `pipebot stats` loads no import or export code.
+    from pipeline.transfer.plan import PlanningPlan
 
 
 def planning_lists(team: Team) -> dict[str, Any]:

@@ -379,3 +379,40 @@ def test_the_parser_lists_the_scheduler_jobs_without_importing_them() -> None:
     from scheduler.jobs import KINDS
 
     assert JOB_KINDS == KINDS
+
+
+# What no command but `run`, `demo`, a migration or the digest needs (issue 12): their imports
+# cost more than the command itself.
+UNNEEDED = ("alembic", "apscheduler", "matplotlib", "slack_bolt", "slack_sdk")
+LOADED = (
+    "import json, sys\n"
+    "from cli.main import main\n"
+    "try:\n"
+    "    main(sys.argv[1:])\n"
+    "except SystemExit:\n"
+    "    pass\n"
+    "print(json.dumps(sorted({m.split('.')[0] if not m.startswith(('pipeline.', 'storage.'))\n"
+    "    else m for m in sys.modules})))\n"
+)
+
+
+def _loaded(*args: str) -> set[str]:
+    """The top packages, and our own modules, that a new `pipebot` process loads for `args`."""
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED, *args], capture_output=True, text=True, check=True
+    )
+    names: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return set(names)
+
+
+def test_help_loads_neither_the_bot_nor_the_database_layer() -> None:
+    loaded = _loaded("--help")
+    assert "cli" in loaded
+    assert loaded.isdisjoint({*UNNEEDED, "numpy", "sqlalchemy", "storage.models"})
+
+
+def test_stats_loads_no_bot_scheduler_migrations_chart_or_transfer_code(built: Database) -> None:
+    loaded = _loaded("--database-url", built.url, "stats", "--team", T)
+    assert {"storage.metric_queries", "pipeline.metrics"} <= loaded
+    assert loaded.isdisjoint(UNNEEDED)
+    assert not {m for m in loaded if m.startswith(("pipeline.transfer", "storage.transfer"))}
