@@ -167,10 +167,13 @@ def open_sums(session: Session, team_id: str, as_of: datetime) -> list[AmountRow
 
 
 SLIPPED_AT = 2  # pushes that make a deal slipped
+# An open deal's four tests, as bits of one column: three fewer values a row to fetch (the
+# open set of 19,906 deals in 32 ms instead of 36 on SQLite, docs/PERFORMANCE.md).
+STALE, OVERDUE, PAST_CLOSE, SLIPPED = 1, 2, 4, 8
 
 
-def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return case((condition, 1), else_=0)
+def _bit(condition: ColumnElement[bool], bit: int) -> ColumnElement[int]:
+    return case((condition, bit), else_=0)
 
 
 def open_deals(session: Session, team: TeamOut, as_of: datetime, today: date) -> OpenDeals:
@@ -183,15 +186,14 @@ def open_deals(session: Session, team: TeamOut, as_of: datetime, today: date) ->
     deals = open_set(session, team.id, as_of)
     due = deals.c.next_step_due
     stale = stale_condition(deals.c.stage, deals.c.last_at, team.stages, as_of, today, due)
+    tests = (
+        _bit(stale, STALE)
+        + _bit(due < today, OVERDUE)
+        + _bit(deals.c.close_date < today, PAST_CLOSE)
+        + _bit(deals.c.pushes >= SLIPPED_AT, SLIPPED)
+    )
     stmt = select(
-        deals.c.number,
-        deals.c.stage,
-        deals.c.currency,
-        deals.c.cents,
-        _flag(stale),
-        _flag(due < today),
-        _flag(deals.c.close_date < today),
-        _flag(deals.c.pushes >= SLIPPED_AT),
+        deals.c.number, deals.c.stage, deals.c.currency, deals.c.cents, tests.label("tests")
     ).order_by(deals.c.number)
     # Core, not the ORM: nothing here is an entity, and 20,000 rows pass; fetched at once,
     # because iterating a result fetches one row per driver call (a third of the time), and
@@ -203,21 +205,22 @@ def open_deals(session: Session, team: TeamOut, as_of: datetime, today: date) ->
     overdue_ids: list[int] = []
     past_close_ids: list[int] = []
     slipped_ids: list[int] = []
-    for number, stage, currency, cents, is_stale, is_overdue, is_past_close, is_slipped in rows:
+    for number, stage, currency, cents, failed in rows:
         group = sums.get((stage, currency))
         if group is None:
             group = sums[stage, currency] = [0, None]
         group[0] += 1
         if cents is not None:
             group[1] = cents + (group[1] or 0)
-        if is_stale:
-            stale_ids.append(number)
-        if is_overdue:
-            overdue_ids.append(number)
-        if is_past_close:
-            past_close_ids.append(number)
-        if is_slipped:
-            slipped_ids.append(number)
+        if failed:
+            if failed & STALE:
+                stale_ids.append(number)
+            if failed & OVERDUE:
+                overdue_ids.append(number)
+            if failed & PAST_CLOSE:
+                past_close_ids.append(number)
+            if failed & SLIPPED:
+                slipped_ids.append(number)
     return OpenDeals(
         totals=[AmountRow(stage, cur, n, cents) for (stage, cur), (n, cents) in sums.items()],
         stale=stale_ids,
