@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, literal, null, select, union_all
+from sqlalchemy import Select, case, exists, func, literal, null, select, union_all
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import ColumnElement, ScalarSelect, Subquery
 
 from pipeline.errors import NotFound
-from pipeline.metrics import AmountRow, Cohort, FunnelRows, LostRow, OpenDeals, Spread, spreads
+from pipeline.metrics import AmountRow, OpenDeals, Spread, spreads
 from pipeline.schemas import StageOut, TeamOut
-from pipeline.types import LOST, OUTCOMES, WON, DealStatus
+from pipeline.types import OUTCOMES, WON, DealStatus
+from storage.cohort_queries import closed_in
 from storage.conditions import stale_condition
 from storage.models import TEAM_LOADS, Activity, Deal, StageChange, Team
 from storage.planning_queries import planning_lists
@@ -230,15 +231,6 @@ def open_deals(session: Session, team: TeamOut, as_of: datetime, today: date) ->
     )
 
 
-def _cohort_filter(team_id: str, start: datetime, end: datetime) -> ColumnElement[bool]:
-    return and_(
-        Deal.team_id == team_id,
-        Deal.status.in_(OUTCOMES),
-        Deal.closed_at >= start,
-        Deal.closed_at < end,
-    )
-
-
 def median_rows(session: Session, values: Select[Any, Any]) -> dict[str, Spread]:
     """Median, mean and count of `value` per `key`, over a select of (key, value).
 
@@ -261,60 +253,13 @@ def median_rows(session: Session, values: Select[Any, Any]) -> dict[str, Spread]
     return spreads(session.connection().execute(select(inner.c.key, inner.c.value)).all())
 
 
-def cohort(session: Session, team_id: str, start: datetime, end: datetime) -> Cohort:
-    """The deals closed in [start, end): sums per (status, currency), priced wins, days to win."""
-    closed = _cohort_filter(team_id, start, end)
-    rows = session.execute(
-        select(Deal.status, Deal.currency, func.count(), func.sum(Deal.amount_cents))
-        .where(closed)
-        .group_by(Deal.status, Deal.currency)
-    ).all()
-    priced_won = session.execute(
-        select(Deal.currency, func.count())
-        .where(closed, Deal.status == WON, Deal.amount_cents.is_not(None))
-        .group_by(Deal.currency)
-    ).all()
+def win_seconds(session: Session, team_id: str, start: datetime, end: datetime) -> Spread | None:
+    """Seconds from creation to the win of the deals won in [start, end): median, mean, count."""
     durations = select(
         literal("won").label("key"),
         seconds_between(Deal.closed_at, Deal.created_at).label("value"),
-    ).where(closed, Deal.status == WON)
-    return Cohort(
-        totals=[AmountRow(status, currency, n, cents) for status, currency, n, cents in rows],
-        priced_won={currency: n for currency, n in priced_won},
-        seconds_to_win=median_rows(session, durations).get("won"),
-    )
-
-
-def funnel(session: Session, team: TeamOut, start: datetime, end: datetime) -> FunnelRows:
-    """The cohort's wins, and its losses by closing stage and furthest stage reached."""
-    closed = _cohort_filter(team.id, start, end)
-    won = session.execute(
-        select(func.count()).select_from(Deal).where(closed, Deal.status == WON)
-    ).scalar_one()
-    # Only lost deals need their history read: a won deal passed every stage. Looked up per
-    # deal in its (deal, at) index: a join let PostgreSQL scan every stage change instead.
-    # (A lost deal always has history: its move to lost.) Each stage's position comes from
-    # the team's settings, not a join per stage change: a quarter less time on both backends
-    # (docs/PERFORMANCE.md); a stage since removed, won and lost have none.
-    positions = {s.key: s.position for s in team.stages}
-    position = case(positions, value=StageChange.to_stage, else_=null()) if positions else null()
-    reached = (
-        select(func.max(position))
-        .where(StageChange.deal_id == Deal.id)
-        .correlate(Deal)
-        .scalar_subquery()
-    )
-    furthest = (
-        select(Deal.stage.label("closed_from"), reached.label("furthest"))
-        .where(closed, Deal.status == LOST)
-        .subquery("furthest")
-    )
-    rows = session.execute(
-        select(furthest.c.closed_from, furthest.c.furthest, func.count()).group_by(
-            furthest.c.closed_from, furthest.c.furthest
-        )
-    ).all()
-    return FunnelRows(won=won, lost=[LostRow(frm, far, n) for frm, far, n in rows])
+    ).where(closed_in(team_id, start, end), Deal.status == WON)
+    return median_rows(session, durations).get("won")
 
 
 def stage_exits(

@@ -12,10 +12,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Subquery
 
 from pipeline.planning import DEFAULT_SOURCES, LostReason, TargetOut, default_reasons, sort_targets
-from pipeline.planning_metrics import LossRow, OwnerRow, SourceRow
-from pipeline.types import LOST, OUTCOMES, WON
+from pipeline.planning_metrics import OwnerRow
+from pipeline.types import OUTCOMES, WON
 from storage.models import TEAM_LOADS, Deal, Target, Team
-from storage.sql import seconds_between
 
 if TYPE_CHECKING:
     # An annotation only: `pipebot stats` loads no import or export code.
@@ -88,40 +87,6 @@ def created_by_source(
         .group_by(Deal.source)
     )
     return {source: n for source, n in rows}
-
-
-def cohort_by_source(
-    session: Session, team_id: str, start: datetime, end: datetime
-) -> list[SourceRow]:
-    """The deals closed in [start, end) per source, status and currency, with time to win."""
-    rows = session.execute(
-        select(
-            Deal.source,
-            Deal.status,
-            Deal.currency,
-            func.count(),
-            func.sum(Deal.amount_cents),
-            func.sum(seconds_between(Deal.closed_at, Deal.created_at)),
-        )
-        .where(_closed(team_id, start, end))
-        .group_by(Deal.source, Deal.status, Deal.currency)
-    )
-    return [
-        SourceRow(src, status, cur, n, cents, float(secs) if status == WON and secs else None)
-        for src, status, cur, n, cents, secs in rows
-    ]
-
-
-def losses(session: Session, team_id: str, start: datetime, end: datetime) -> list[LossRow]:
-    """The deals lost in [start, end) per reason, closing stage and currency."""
-    rows = session.execute(
-        select(
-            Deal.lost_reason, Deal.stage, Deal.currency, func.count(), func.sum(Deal.amount_cents)
-        )
-        .where(_closed(team_id, start, end), Deal.status == LOST)
-        .group_by(Deal.lost_reason, Deal.stage, Deal.currency)
-    )
-    return [LossRow(reason, stage, cur, n, cents) for reason, stage, cur, n, cents in rows]
 
 
 def won_by_owner(session: Session, team_id: str, start: datetime, end: datetime) -> list[OwnerRow]:

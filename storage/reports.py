@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from pipeline.dates import today_in
 from pipeline.metrics import AmountRow, Cohort, FunnelRows, OpenDeals, Spread
 from pipeline.schemas import TeamOut
-from storage import metric_queries, planning_queries
+from storage import cohort_queries, metric_queries, planning_queries
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -32,11 +32,17 @@ if TYPE_CHECKING:
 
 
 class SqlReports:
-    """One team's report queries, run in the caller's session (its one transaction)."""
+    """One team's report queries, run in the caller's session (its one read-only transaction).
+
+    A window's closed deals are read grouped once and kept: the metrics and planning take
+    their rows from the same groups (`storage.cohort_queries`).
+    """
 
     def __init__(self, session: Session, team: TeamOut) -> None:
         self._session = session
         self._team = team
+        self._closed_groups: dict[tuple[datetime, datetime], list[cohort_queries.ClosedGroup]] = {}
+        self._lost_groups: dict[tuple[datetime, datetime], list[cohort_queries.LostGroup]] = {}
 
     @property
     def team(self) -> TeamOut:
@@ -57,13 +63,34 @@ class SqlReports:
         """The deals open at `as_of` per (stage, currency): how many, summed cents."""
         return metric_queries.open_sums(self._session, self._team.id, as_of)
 
+    def _closed(self, start: datetime, end: datetime) -> list[cohort_queries.ClosedGroup]:
+        """The window's closed deals per source, status and currency, read once."""
+        key = (start, end)
+        if key not in self._closed_groups:
+            self._closed_groups[key] = cohort_queries.closed_groups(
+                self._session, self._team.id, start, end
+            )
+        return self._closed_groups[key]
+
+    def _lost(self, start: datetime, end: datetime) -> list[cohort_queries.LostGroup]:
+        """The window's lost deals per reason, stage, currency and furthest stage, read once."""
+        key = (start, end)
+        if key not in self._lost_groups:
+            self._lost_groups[key] = cohort_queries.lost_groups(
+                self._session, self._team, start, end
+            )
+        return self._lost_groups[key]
+
     def cohort(self, start: datetime, end: datetime) -> Cohort:
         """The deals closed in [start, end)."""
-        return metric_queries.cohort(self._session, self._team.id, start, end)
+        totals, priced_won = cohort_queries.cohort_totals(self._closed(start, end))
+        seconds = metric_queries.win_seconds(self._session, self._team.id, start, end)
+        return Cohort(totals=totals, priced_won=priced_won, seconds_to_win=seconds)
 
     def funnel(self, start: datetime, end: datetime) -> FunnelRows:
         """How the deals closed in [start, end) went through the stages."""
-        return metric_queries.funnel(self._session, self._team, start, end)
+        won = cohort_queries.won_count(self._closed(start, end))
+        return FunnelRows(won=won, lost=cohort_queries.funnel_losses(self._lost(start, end)))
 
     def stage_exits(self, start: datetime, end: datetime) -> dict[str, Spread]:
         """Seconds spent in each open stage, over the exits in [start, end)."""
@@ -75,11 +102,11 @@ class SqlReports:
 
     def cohort_by_source(self, start: datetime, end: datetime) -> list[SourceRow]:
         """The deals closed in [start, end) per source, status and currency."""
-        return planning_queries.cohort_by_source(self._session, self._team.id, start, end)
+        return cohort_queries.source_rows(self._closed(start, end))
 
     def losses(self, start: datetime, end: datetime) -> list[LossRow]:
         """The deals lost in [start, end) per reason, stage and currency."""
-        return planning_queries.losses(self._session, self._team.id, start, end)
+        return cohort_queries.loss_rows(self._lost(start, end))
 
     def won_by_owner(self, start: datetime, end: datetime) -> list[OwnerRow]:
         """Deals won in [start, end) per owner and currency."""

@@ -36,6 +36,7 @@ from pipeline.metrics import (
     compute,
 )
 from pipeline.money import Money
+from pipeline.planning_metrics import LossRow, SourceRow
 from pipeline.schemas import TeamOut
 from pipeline.service import NextStep, PipelineService
 from storage.db import Database
@@ -210,6 +211,30 @@ class ReferenceSource:
             for d in self.t.deals.values()
             if d["status"] in OUTCOMES and start <= d["closed_at"] < end
         ]
+
+    def cohort_by_source(self, start: datetime, end: datetime) -> list[SourceRow]:
+        """The deals closed in [start, end) per source, status and currency."""
+        sums: dict[tuple[Any, str, str], list[Any]] = defaultdict(lambda: [0, None, None])
+        for d in self._closed(start, end):
+            group = sums[(d["source"], d["status"], d["currency"])]
+            group[0] += 1
+            if d["amount_cents"] is not None:
+                group[1] = (group[1] or 0) + d["amount_cents"]
+            if d["status"] == "won":
+                seconds = (d["closed_at"] - d["created_at"]).total_seconds()
+                group[2] = (group[2] or 0.0) + seconds
+        return [SourceRow(*key, n, cents, secs or None) for key, (n, cents, secs) in sums.items()]
+
+    def losses(self, start: datetime, end: datetime) -> list[LossRow]:
+        """The deals lost in [start, end) per reason, closing stage and currency."""
+        sums: dict[tuple[Any, str, str], list[Any]] = defaultdict(lambda: [0, None])
+        for d in self._closed(start, end):
+            if d["status"] == "lost":
+                group = sums[(d["lost_reason"], d["stage"], d["currency"])]
+                group[0] += 1
+                if d["amount_cents"] is not None:
+                    group[1] = (group[1] or 0) + d["amount_cents"]
+        return [LossRow(*key, n, cents) for key, (n, cents) in sums.items()]
 
     def cohort(self, start: datetime, end: datetime) -> Cohort:
         """The deals closed in [start, end), by the definitions."""
@@ -399,6 +424,15 @@ def test_metric_queries_match_the_reference_now_and_at_past_moments(
             funnel, ref_funnel = fast.funnel(start, stop), ref.funnel(start, stop)
             assert funnel.won == ref_funnel.won
             assert sorted(funnel.lost, key=repr) == sorted(ref_funnel.lost, key=repr)
+            losses = [row._replace(cents=_int(row.cents)) for row in fast.losses(start, stop)]
+            assert sorted(losses, key=repr) == sorted(ref.losses(start, stop), key=repr)
+            by_source = sorted(fast.cohort_by_source(start, stop), key=repr)
+            ref_by_source = sorted(ref.cohort_by_source(start, stop), key=repr)
+            assert [r._replace(cents=_int(r.cents), win_seconds=None) for r in by_source] == [
+                r._replace(win_seconds=None) for r in ref_by_source
+            ]
+            for row, ref_row in zip(by_source, ref_by_source, strict=True):
+                assert row.win_seconds == pytest.approx(ref_row.win_seconds, abs=0.01)
             exits, ref_exits = fast.stage_exits(start, stop), ref.stage_exits(start, stop)
             assert exits.keys() == ref_exits.keys()
             for key, spread in exits.items():
