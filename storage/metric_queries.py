@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -9,7 +10,9 @@ from sqlalchemy import Select, case, exists, func, literal, null, select, union_
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import ColumnElement, ScalarSelect, Subquery
 
+from pipeline.dates import end_of_month, end_of_quarter
 from pipeline.errors import NotFound
+from pipeline.forecast import Bucket, OpenRow
 from pipeline.metrics import AmountRow, OpenDeals, Spread, spreads
 from pipeline.schemas import StageOut, TeamOut
 from pipeline.types import OUTCOMES, WON, DealStatus
@@ -74,7 +77,14 @@ _DEAL_VALUES = (
 )
 
 
-def open_set(session: Session, team_id: str, as_of: datetime, *, touched: bool = True) -> Subquery:
+def open_set(
+    session: Session,
+    team_id: str,
+    as_of: datetime,
+    *,
+    touched: bool = True,
+    current: bool | None = None,
+) -> Subquery:
     """(deal_id, number, stage, last_at, currency, cents, next_step_due, close_date, pushes) of
     the deals open at `as_of`, each once, with its stage and last touch at that moment.
 
@@ -83,8 +93,11 @@ def open_set(session: Session, team_id: str, as_of: datetime, *, touched: bool =
     change and its last activity up to then; only deals open now or closed after `as_of` can
     have been open then, and each is looked up once in the (deal, at) indexes. With
     `touched=False` the last touch is not looked up (`last_at` is NULL): sums need no more.
+    `current` is `not anything_after(...)` when the caller knows it already.
     """
-    if not anything_after(session, team_id, as_of):
+    if current is None:
+        current = not anything_after(session, team_id, as_of)
+    if current:
         return (
             select(
                 Deal.id.label("deal_id"),
@@ -171,27 +184,64 @@ SLIPPED_AT = 2  # pushes that make a deal slipped
 # An open deal's four tests, as bits of one column: three fewer values a row to fetch (the
 # open set of 19,906 deals in 32 ms instead of 36 on SQLite, docs/PERFORMANCE.md).
 STALE, OVERDUE, PAST_CLOSE, SLIPPED = 1, 2, 4, 8
+# Where its close date falls, as more bits: the forecast's periods come from the same read.
+IN_MONTH, IN_QUARTER, UNDATED = 16, 32, 64
+_GROUPED = PAST_CLOSE | IN_MONTH | IN_QUARTER | UNDATED
+
+
+@dataclass(frozen=True)
+class OpenGroups:
+    """The open deals now per stage, currency and close period (`_GROUPED` bits): deals,
+    priced deals, summed cents; read with the metrics, for the forecast of `today`."""
+
+    periods: tuple[date, date, date]  # today, its month's end and its quarter's end
+    groups: dict[tuple[str, str, int], list[Any]]
+
+    def by_close(self) -> list[OpenRow]:
+        """The forecast's rows: the deals closing by the quarter's end or undated."""
+        rows = []
+        for (stage, currency, bits), (n, priced, cents) in self.groups.items():
+            if bits & (IN_MONTH | IN_QUARTER | UNDATED):
+                where: Bucket = (
+                    "month" if bits & IN_MONTH else "quarter" if bits & IN_QUARTER else "none"
+                )
+                rows.append(
+                    OpenRow(stage, currency, where, bool(bits & PAST_CLOSE), n, priced, cents)
+                )
+        return rows
 
 
 def _bit(condition: ColumnElement[bool], bit: int) -> ColumnElement[int]:
     return case((condition, bit), else_=0)
 
 
-def open_deals(session: Session, team: TeamOut, as_of: datetime, today: date) -> OpenDeals:
-    """The deals open at `as_of`: sums per (stage, currency), and the numbers to act on.
+def open_deals(
+    session: Session, team: TeamOut, as_of: datetime, today: date
+) -> tuple[OpenDeals, OpenGroups | None]:
+    """The deals open at `as_of`: sums per (stage, currency), and the numbers to act on; and,
+    when they are the open deals now (nothing happened after `as_of`), their forecast groups.
 
     The open set is read once, in number order, with the stale, overdue, past-close and
-    slipped tests taken in SQL (only small integers come back: no timestamps to convert), and
-    every total and list is taken from it in one pass.
+    slipped tests and the close period taken in SQL (only small integers come back: no
+    timestamps to convert), and every total and list is taken from it in one pass.
     """
-    deals = open_set(session, team.id, as_of)
-    due = deals.c.next_step_due
+    current = not anything_after(session, team.id, as_of)
+    deals = open_set(session, team.id, as_of, current=current)
+    due, close = deals.c.next_step_due, deals.c.close_date
+    month_end, quarter_end = end_of_month(today), end_of_quarter(today)
     stale = stale_condition(deals.c.stage, deals.c.last_at, team.stages, as_of, today, due)
+    period = case(
+        (close.is_(None), UNDATED),
+        (close <= month_end, IN_MONTH),
+        (close <= quarter_end, IN_QUARTER),
+        else_=0,
+    )
     tests = (
         _bit(stale, STALE)
         + _bit(due < today, OVERDUE)
-        + _bit(deals.c.close_date < today, PAST_CLOSE)
+        + _bit(close < today, PAST_CLOSE)
         + _bit(deals.c.pushes >= SLIPPED_AT, SLIPPED)
+        + period
     )
     stmt = select(
         deals.c.number, deals.c.stage, deals.c.currency, deals.c.cents, tests.label("tests")
@@ -201,34 +251,46 @@ def open_deals(session: Session, team: TeamOut, as_of: datetime, today: date) ->
     # unpacked as they come (a named tuple per row, then a pass per list, took 2.6 times as
     # long).
     rows = session.connection().execute(stmt).all()
-    sums: dict[tuple[str, str], list[Any]] = {}
+    groups: dict[tuple[str, str, int], list[Any]] = {}
     stale_ids: list[int] = []
     overdue_ids: list[int] = []
     past_close_ids: list[int] = []
     slipped_ids: list[int] = []
     for number, stage, currency, cents, failed in rows:
-        group = sums.get((stage, currency))
+        group = groups.get((stage, currency, failed & _GROUPED))
         if group is None:
-            group = sums[stage, currency] = [0, None]
+            group = groups[stage, currency, failed & _GROUPED] = [0, 0, None]
         group[0] += 1
         if cents is not None:
-            group[1] = cents + (group[1] or 0)
-        if failed:
-            if failed & STALE:
-                stale_ids.append(number)
-            if failed & OVERDUE:
-                overdue_ids.append(number)
-            if failed & PAST_CLOSE:
-                past_close_ids.append(number)
-            if failed & SLIPPED:
-                slipped_ids.append(number)
-    return OpenDeals(
-        totals=[AmountRow(stage, cur, n, cents) for (stage, cur), (n, cents) in sums.items()],
+            group[1] += 1
+            group[2] = cents + (group[2] or 0)
+        if failed & STALE:
+            stale_ids.append(number)
+        if failed & OVERDUE:
+            overdue_ids.append(number)
+        if failed & PAST_CLOSE:
+            past_close_ids.append(number)
+        if failed & SLIPPED:
+            slipped_ids.append(number)
+    deals_at = OpenDeals(
+        totals=_totals(groups),
         stale=stale_ids,
         overdue_next_steps=overdue_ids,
         past_close_date=past_close_ids,
         slipped=slipped_ids,
     )
+    return deals_at, OpenGroups((today, month_end, quarter_end), groups) if current else None
+
+
+def _totals(groups: dict[tuple[str, str, int], list[Any]]) -> list[AmountRow]:
+    """Sums per (stage, currency) of the open set's groups."""
+    sums: dict[tuple[str, str], list[Any]] = {}
+    for (stage, currency, _), (n, _, cents) in groups.items():
+        total = sums.setdefault((stage, currency), [0, None])
+        total[0] += n
+        if cents is not None:
+            total[1] = cents + (total[1] or 0)
+    return [AmountRow(stage, cur, n, cents) for (stage, cur), (n, cents) in sums.items()]
 
 
 def median_rows(session: Session, values: Select[Any, Any]) -> dict[str, Spread]:

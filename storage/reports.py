@@ -35,7 +35,8 @@ class SqlReports:
     """One team's report queries, run in the caller's session (its one read-only transaction).
 
     A window's closed deals are read grouped once and kept: the metrics and planning take
-    their rows from the same groups (`storage.cohort_queries`).
+    their rows from the same groups (`storage.cohort_queries`). So are the open deals' groups
+    when the metrics read them as they stand now: the forecast takes its rows from them.
     """
 
     def __init__(self, session: Session, team: TeamOut) -> None:
@@ -43,6 +44,7 @@ class SqlReports:
         self._team = team
         self._closed_groups: dict[tuple[datetime, datetime], list[cohort_queries.ClosedGroup]] = {}
         self._lost_groups: dict[tuple[datetime, datetime], list[cohort_queries.LostGroup]] = {}
+        self._open_now: metric_queries.OpenGroups | None = None
 
     @property
     def team(self) -> TeamOut:
@@ -57,7 +59,10 @@ class SqlReports:
 
     def open_deals(self, as_of: datetime, today: date) -> OpenDeals:
         """The deals open at `as_of` (rebuilt from history when looking back)."""
-        return metric_queries.open_deals(self._session, self._team, as_of, today)
+        deals, groups = metric_queries.open_deals(self._session, self._team, as_of, today)
+        if groups is not None:
+            self._open_now = groups
+        return deals
 
     def open_sums(self, as_of: datetime) -> list[AmountRow]:
         """The deals open at `as_of` per (stage, currency): how many, summed cents."""
@@ -119,6 +124,9 @@ class SqlReports:
 
     def open_by_close(self, today: date, month_end: date, quarter_end: date) -> list[OpenRow]:
         """Open deals closing by `quarter_end` or undated, by stage, currency and period."""
+        kept = self._open_now
+        if kept is not None and kept.periods == (today, month_end, quarter_end):
+            return kept.by_close()
         from storage import forecast_queries
 
         return forecast_queries.open_by_close(
