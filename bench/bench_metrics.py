@@ -55,7 +55,7 @@ from pipeline import metrics
 from pipeline.dates import today_in
 from pipeline.service import TeamDefaults
 from pipeline.types import LOST, OUTCOMES, WON, DealStatus
-from storage import metric_queries
+from storage import cohort_queries, metric_queries
 from storage.conditions import stale_condition
 from storage.db import Database
 from storage.migrate import upgrade
@@ -676,8 +676,9 @@ PARTS = (
         metric_queries,
         "open_deals",
     ),
-    ("cohort", metric_queries, "cohort"),
-    ("funnel", metric_queries, "funnel"),
+    ("closed window, grouped (cohort)", cohort_queries, "closed_groups"),
+    ("lost deals, grouped (funnel)", cohort_queries, "lost_groups"),
+    ("days to win", metric_queries, "win_seconds"),
     ("days_in_stage", metric_queries, "stage_exits"),
 )
 
