@@ -118,9 +118,12 @@ def _run(args: argparse.Namespace) -> int:
         handler = SocketModeHandler(app, settings.slack_app_token)
         handler.connect()  # type: ignore[no-untyped-call]
         # SIGTERM (what Docker and Kubernetes send) closes the connection and stops the
-        # scheduler cleanly, as uvicorn does in HTTP mode.
+        # scheduler cleanly, as uvicorn does in HTTP mode. Ctrl-C (SIGINT) stops it too, also
+        # when a script started it in the background, which leaves SIGINT ignored: uvicorn
+        # takes it in HTTP mode the same way.
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             stop.wait()
         finally:
@@ -180,6 +183,7 @@ def _scheduler(args: argparse.Namespace) -> int:
     scheduler = start_background(_runner(settings, args, client))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
     scheduler.shutdown()
