@@ -109,6 +109,11 @@ def open_set(
             .where(Deal.team_id == team_id, Deal.status == DealStatus.OPEN.value)
             .subquery("open_deals")
         )
+    return _open_then(session, team_id, as_of, touched=touched)
+
+
+def _open_then(session: Session, team_id: str, as_of: datetime, *, touched: bool) -> Subquery:
+    """`open_set` rebuilt from history: each deal's stage and last touch at `as_of`."""
     # Two index ranges rather than one OR, which would scan every deal of the team; each
     # candidate carries its own columns, so nothing is joined back (PostgreSQL hashed every
     # deal and every stage change to do so).
