@@ -9,9 +9,9 @@ statement's cost was mostly its GROUP BY, and a few dozen groups add up in Pytho
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import and_, case, func, null, select
 from sqlalchemy.orm import Session
@@ -23,6 +23,8 @@ from pipeline.schemas import TeamOut
 from pipeline.types import LOST, OUTCOMES, WON
 from storage.models import Deal, StageChange
 from storage.sql import seconds_between
+
+K = TypeVar("K")
 
 
 class ClosedGroup(NamedTuple):
@@ -113,19 +115,23 @@ def lost_groups(session: Session, team: TeamOut, start: datetime, end: datetime)
     return [LostGroup(*row) for row in rows]
 
 
-def _add(total: Any, cents: Any) -> Any:
-    """A sum of cents that stays None while every part is None, as SQL's SUM does."""
-    return total if cents is None else cents + (total or 0)
+def add_up(parts: Iterable[tuple[K, int, Any]]) -> dict[K, list[Any]]:
+    """[deals, cents] per key over (key, deals, cents) parts; the cents stay None while every
+    part's are, as SQL's SUM does."""
+    sums: dict[K, list[Any]] = {}
+    for key, deals, cents in parts:
+        total = sums.setdefault(key, [0, None])
+        total[0] += deals
+        if cents is not None:
+            total[1] = cents + (total[1] or 0)
+    return sums
 
 
-def cohort_totals(groups: Iterable[ClosedGroup]) -> tuple[list[AmountRow], dict[str, int]]:
+def cohort_totals(groups: Sequence[ClosedGroup]) -> tuple[list[AmountRow], dict[str, int]]:
     """Sums per (status, currency), and the priced wins per currency."""
-    totals: dict[tuple[str, str], list[Any]] = {}
+    totals = add_up(((g.status, g.currency), g.deals, g.cents) for g in groups)
     priced_won: dict[str, int] = defaultdict(int)
     for g in groups:
-        total = totals.setdefault((g.status, g.currency), [0, None])
-        total[0] += g.deals
-        total[1] = _add(total[1], g.cents)
         if g.status == WON and g.priced:
             priced_won[g.currency] += g.priced
     rows = [AmountRow(status, cur, n, cents) for (status, cur), (n, cents) in totals.items()]
@@ -155,11 +161,5 @@ def funnel_losses(groups: Iterable[LostGroup]) -> list[LostRow]:
 
 def loss_rows(groups: Iterable[LostGroup]) -> list[LossRow]:
     """Lost deals per reason, closing stage and currency."""
-    sums: dict[tuple[str | None, str, str], list[Any]] = {}
-    for g in groups:
-        total = sums.setdefault((g.reason, g.stage, g.currency), [0, None])
-        total[0] += g.deals
-        total[1] = _add(total[1], g.cents)
-    return [
-        LossRow(reason, stage, cur, n, cents) for (reason, stage, cur), (n, cents) in sums.items()
-    ]
+    sums = add_up(((g.reason, g.stage, g.currency), g.deals, g.cents) for g in groups)
+    return [LossRow(*key, n, cents) for key, (n, cents) in sums.items()]

@@ -16,7 +16,7 @@ from pipeline.forecast import Bucket, OpenRow
 from pipeline.metrics import AmountRow, OpenDeals, Spread, spreads
 from pipeline.schemas import StageOut, TeamOut
 from pipeline.types import OUTCOMES, WON, DealStatus
-from storage.cohort_queries import closed_in
+from storage.cohort_queries import add_up, closed_in
 from storage.conditions import stale_condition
 from storage.models import TEAM_LOADS, Activity, Deal, StageChange, Team
 from storage.planning_queries import planning_lists
@@ -289,13 +289,8 @@ def open_deals(
 
 def _totals(groups: dict[tuple[str, str, int], list[Any]]) -> list[AmountRow]:
     """Sums per (stage, currency) of the open set's groups."""
-    sums: dict[tuple[str, str], list[Any]] = {}
-    for (stage, currency, _), (n, _, cents) in groups.items():
-        total = sums.setdefault((stage, currency), [0, None])
-        total[0] += n
-        if cents is not None:
-            total[1] = cents + (total[1] or 0)
-    return [AmountRow(stage, cur, n, cents) for (stage, cur), (n, cents) in sums.items()]
+    parts = (((stage, cur), n, cents) for (stage, cur, _), (n, _, cents) in groups.items())
+    return [AmountRow(stage, cur, n, cents) for (stage, cur), (n, cents) in add_up(parts).items()]
 
 
 def median_rows(session: Session, values: Select[Any, Any]) -> dict[str, Spread]:
